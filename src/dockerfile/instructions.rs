@@ -1,0 +1,1 @@
+//! Typed instructions lowered from the node tree, with their flags parsed and checked.

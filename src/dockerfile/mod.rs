@@ -1,0 +1,6 @@
+//! The Dockerfile front end: text → node tree → typed instructions, with BuildKit's semantics.
+
+pub mod error;
+pub mod instructions;
+pub mod parser;
+pub mod shell;

@@ -1,0 +1,1 @@
+//! Image references as docker normalises them: `nginx` → `docker.io/library/nginx:latest`.

@@ -1,0 +1,1 @@
+//! Planning: stages, ARG/ENV scoping, build args, the step graph and `--target` pruning.

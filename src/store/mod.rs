@@ -1,0 +1,1 @@
+//! The local content-addressed image store.
