@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "$(cat "$GREETING_FILE") (host $(hostname))"
