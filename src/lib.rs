@@ -6,6 +6,7 @@
 //! [`store`] that talks to registries through [`registry`].
 
 pub mod cli;
+pub mod context;
 pub mod dockerfile;
 pub mod image;
 pub mod plan;
