@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod context;
 pub mod dockerfile;
+pub mod exec;
 pub mod image;
 pub mod plan;
 pub mod registry;

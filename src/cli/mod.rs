@@ -24,6 +24,9 @@ pub enum Command {
     /// Tools for looking inside the front end.
     #[command(subcommand)]
     Debug(debug::DebugCommand),
+    /// The inside of the RUN sandbox (started by kiln itself).
+    #[command(name = "__sandbox", hide = true)]
+    Sandbox { spec: PathBuf },
 }
 
 /// Runs kiln with the process arguments and returns the exit code.
@@ -38,9 +41,13 @@ pub fn main() -> i32 {
             };
         }
     };
+    if let Command::Sandbox { spec } = &cli.command {
+        return crate::exec::init::main(spec);
+    }
     init_logging(cli.debug);
     let result = match cli.command {
         Command::Debug(cmd) => debug::run(cmd),
+        Command::Sandbox { .. } => unreachable!("handled above"),
     };
     match result {
         Ok(()) => 0,
