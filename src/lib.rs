@@ -12,4 +12,5 @@ pub mod exec;
 pub mod image;
 pub mod plan;
 pub mod registry;
+pub mod snapshot;
 pub mod store;
