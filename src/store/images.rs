@@ -227,10 +227,8 @@ impl Store {
         };
         let id = image.id.clone();
         self.update_index(|index| {
-            if names.is_empty() {
-                if !index.manifests.iter().any(|e| e.digest == digest) {
-                    index.manifests.push(entry(&desc, &id, None));
-                }
+            if names.is_empty() && !index.manifests.iter().any(|e| e.digest == digest) {
+                index.manifests.push(entry(&desc, &id, None));
             }
             for n in names {
                 set_name(index, n, &desc, &id);
@@ -387,7 +385,8 @@ impl Store {
 }
 
 fn is_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn check_full_name(n: &str) -> Result<()> {
@@ -424,7 +423,7 @@ fn set_name(index: &mut Index, name: &str, desc: &Descriptor, id: &Digest) {
             }
             false
         } else {
-            !(e.digest == desc.digest && !e.annotations.contains_key(ANNOTATION_REF_NAME))
+            e.digest != desc.digest || e.annotations.contains_key(ANNOTATION_REF_NAME)
         }
     });
     for o in orphans {

@@ -1,4 +1,5 @@
-//! The store's two advisory locks (`flock`, released by the kernel when a process dies).
+//! The store's two advisory locks (`flock`, the same lock `File::lock` takes, which is
+//! newer than our minimum Rust; released by the kernel when a process dies).
 //!
 //! - `lock` guards `index.json` and the layer table: exclusive for a read-modify-write,
 //!   held only for that short update.
@@ -8,6 +9,7 @@
 //!   `tmp/` it finds is left over from a dead process.
 
 use super::error::{IoContext, Result};
+use rustix::fs::FlockOperation;
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 
@@ -29,14 +31,14 @@ fn open(path: &Path) -> Result<File> {
 
 pub fn exclusive(path: &Path) -> Result<LockGuard> {
     let file = open(path)?;
-    file.lock()
+    rustix::fs::flock(&file, FlockOperation::LockExclusive)
         .ctx(|| format!("locking {}", path.display()))?;
     Ok(LockGuard { _file: file })
 }
 
 pub fn shared(path: &Path) -> Result<LockGuard> {
     let file = open(path)?;
-    file.lock_shared()
+    rustix::fs::flock(&file, FlockOperation::LockShared)
         .ctx(|| format!("locking {}", path.display()))?;
     Ok(LockGuard { _file: file })
 }
@@ -44,11 +46,9 @@ pub fn shared(path: &Path) -> Result<LockGuard> {
 /// An exclusive lock if nobody holds the lock now, else `None`.
 pub fn try_exclusive(path: &Path) -> Result<Option<LockGuard>> {
     let file = open(path)?;
-    match file.try_lock() {
+    match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(Some(LockGuard { _file: file })),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).ctx(|| format!("locking {}", path.display()))
-        }
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(e) => Err(e).ctx(|| format!("locking {}", path.display())),
     }
 }

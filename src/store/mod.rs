@@ -125,7 +125,9 @@ impl Store {
     pub fn blob_size(&self, d: &Digest) -> Result<u64> {
         match fs::metadata(self.blob_path(d)) {
             Ok(m) => Ok(m.len()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::MissingBlob(d.clone())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(StoreError::MissingBlob(d.clone()))
+            }
             Err(e) => Err(e).ctx(|| format!("inspecting blob {d}")),
         }
     }
@@ -183,7 +185,12 @@ impl Store {
 
     /// Records that blob `blob` (already stored) holds the layer `diff_id` of `size`
     /// uncompressed bytes.
-    pub fn record_layer(&self, diff_id: &Digest, size: u64, blob: LayerBlob) -> Result<LayerRecord> {
+    pub fn record_layer(
+        &self,
+        diff_id: &Digest,
+        size: u64,
+        blob: LayerBlob,
+    ) -> Result<LayerRecord> {
         if !self.has_blob(&blob.digest) {
             return Err(StoreError::MissingBlob(blob.digest));
         }
@@ -259,9 +266,9 @@ impl Store {
     /// Streams layer `diff_id` uncompressed, verifying both the blob digest and the diff_id
     /// at end of file. Returns the reader and the uncompressed size.
     pub fn open_layer(&self, diff_id: &Digest) -> Result<(Box<dyn Read>, u64)> {
-        let rec = self
-            .layer(diff_id)?
-            .ok_or_else(|| StoreError::corrupt(format!("layer {diff_id}"), "not in the layer table"))?;
+        let rec = self.layer(diff_id)?.ok_or_else(|| {
+            StoreError::corrupt(format!("layer {diff_id}"), "not in the layer table")
+        })?;
         let blob = rec
             .uncompressed()
             .or_else(|| rec.blobs.iter().find(|b| self.has_blob(&b.digest)))

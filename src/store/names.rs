@@ -28,9 +28,7 @@ impl Name {
 
 fn component_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$").expect("static regex")
-    })
+    RE.get_or_init(|| Regex::new(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$").expect("static regex"))
 }
 
 fn tag_re() -> &'static Regex {
@@ -69,7 +67,9 @@ pub fn parse(s: &str) -> Result<Name> {
     };
     let (domain, remainder) = match path.split_once('/') {
         Some((first, more))
-            if first.contains('.') || first.contains(':') || first == "localhost"
+            if first.contains('.')
+                || first.contains(':')
+                || first == "localhost"
                 || first.chars().any(|c| c.is_ascii_uppercase()) =>
         {
             (first.to_string(), more.to_string())
@@ -146,10 +146,7 @@ mod tests {
             normalize_tagged("localhost:5000/app").unwrap(),
             "localhost:5000/app:latest"
         );
-        assert_eq!(
-            normalize_tagged("quay.io/a/b:c").unwrap(),
-            "quay.io/a/b:c"
-        );
+        assert_eq!(normalize_tagged("quay.io/a/b:c").unwrap(), "quay.io/a/b:c");
         assert!(parse("Busybox").is_err());
         assert!(parse("a:b:c").is_err());
         assert!(parse("").is_err());

@@ -86,8 +86,7 @@ pub fn unpack(r: impl Read, dest: &Path) -> Result<()> {
                     Ok(m) if m.is_dir() => {}
                     _ => {
                         remove_existing(&target)?;
-                        fs::create_dir(&target)
-                            .ctx(|| format!("creating {}", target.display()))?;
+                        fs::create_dir(&target).ctx(|| format!("creating {}", target.display()))?;
                     }
                 }
                 dirs.push((target.clone(), mode, mtime));
@@ -210,9 +209,7 @@ fn relative_components(p: &Path) -> Result<Vec<OsString>> {
             Component::Normal(n) => out.push(n.to_os_string()),
             Component::CurDir => {}
             Component::ParentDir => return Err(unsafe_path(p, "contains `..`")),
-            Component::RootDir | Component::Prefix(_) => {
-                return Err(unsafe_path(p, "is absolute"))
-            }
+            Component::RootDir | Component::Prefix(_) => return Err(unsafe_path(p, "is absolute")),
         }
     }
     Ok(out)
