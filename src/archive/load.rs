@@ -157,7 +157,11 @@ fn read_archive(store: &Store, r: impl Read) -> Result<Contents> {
     for entry in archive.entries().map_err(tar_error)? {
         let mut entry = entry.map_err(tar_error)?;
         any = true;
-        let raw = entry.path().map_err(tar_error)?.to_string_lossy().into_owned();
+        let raw = entry
+            .path()
+            .map_err(tar_error)?
+            .to_string_lossy()
+            .into_owned();
         let Some(path) = clean(&raw) else {
             return Err(bad_archive(format!("unsafe path {raw:?}")));
         };
@@ -359,10 +363,7 @@ fn pick_from_index(store: &Store, c: &Contents, d: &Descriptor) -> Result<Descri
         })
         .cloned()
         .ok_or_else(|| {
-            StoreError::Unsupported(format!(
-                "index {} has no image for {os}/{arch}",
-                d.digest
-            ))
+            StoreError::Unsupported(format!("index {} has no image for {os}/{arch}", d.digest))
         })
 }
 
@@ -425,4 +426,3 @@ fn prepare_oci(store: &Store, c: &Contents) -> Result<Vec<Prepared>> {
     }
     Ok(out)
 }
-

@@ -35,7 +35,10 @@ pub fn save(store: &Store, items: &[SaveItem], format: Format, out: impl Write) 
     let mut images: Vec<(Image, Vec<String>)> = Vec::new();
     for it in items {
         let img = store.image(&it.manifest)?;
-        match images.iter_mut().find(|(i, _)| i.manifest_digest == img.manifest_digest) {
+        match images
+            .iter_mut()
+            .find(|(i, _)| i.manifest_digest == img.manifest_digest)
+        {
             Some((_, names)) => {
                 for n in &it.names {
                     if !names.contains(n) {
@@ -67,7 +70,12 @@ fn header(size: u64) -> tar::Header {
     h
 }
 
-fn append<W: Write>(tar: &mut tar::Builder<W>, path: &str, size: u64, data: impl Read) -> Result<()> {
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    size: u64,
+    data: impl Read,
+) -> Result<()> {
     let mut h = header(size);
     tar.append_data(&mut h, path, data).map_err(|e| {
         if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<StoreError>()) {
@@ -161,7 +169,12 @@ fn write_oci<W: Write>(
         annotations: BTreeMap::new(),
     };
     for (img, tags) in images {
-        for d in img.manifest.layers.iter().chain(std::iter::once(&img.manifest.config)) {
+        for d in img
+            .manifest
+            .layers
+            .iter()
+            .chain(std::iter::once(&img.manifest.config))
+        {
             if written.insert(d.digest.clone()) {
                 let size = store.blob_size(&d.digest)?;
                 let reader = store.open_blob(&d.digest)?;
