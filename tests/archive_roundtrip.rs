@@ -1,0 +1,290 @@
+//! Archives against real tools: `kiln save` read by skopeo and umoci, archives written by
+//! skopeo read by `kiln load`, and broken archives refused without touching the store.
+
+mod common_store;
+
+use common_store::*;
+use std::process::Command;
+
+const BB: &str = "docker.io/library/busybox:latest";
+
+fn skopeo_inspect(transport: &str) -> serde_json::Value {
+    let out = run_tool("skopeo", &["inspect", "--raw", transport]);
+    serde_json::from_str(&out).unwrap()
+}
+
+fn skopeo_config(transport: &str) -> serde_json::Value {
+    let out = run_tool("skopeo", &["inspect", "--config", "--raw", transport]);
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn docker_archive_is_read_by_skopeo() {
+    let env = Env::new();
+    let img = add_busybox(&env.store(), BB, "skopeo");
+    let file = env.path("bb.tar");
+    env.ok(&["save", "busybox", "-o", path_str(&file)]);
+    let t = format!("docker-archive:{}", file.display());
+    let info: serde_json::Value =
+        serde_json::from_str(&run_tool("skopeo", &["inspect", &t])).unwrap();
+    assert_eq!(info["RepoTags"], serde_json::json!([]), "{info}");
+    let m = skopeo_inspect(&t);
+    // docker-archive's manifest is made up by skopeo; the config must be ours, byte for byte
+    assert_eq!(m["config"]["digest"], img.id.as_str());
+    let cfg = skopeo_config(&t);
+    assert_eq!(
+        cfg["rootfs"]["diff_ids"],
+        serde_json::to_value(&img.config.rootfs.diff_ids).unwrap()
+    );
+    // and copied to an OCI layout, the same config and layers come out
+    let dir = env.path("oci-copy");
+    run_tool(
+        "skopeo",
+        &["copy", &t, &format!("oci:{}:copied", dir.display())],
+    );
+    let m2 = skopeo_inspect(&format!("oci:{}:copied", dir.display()));
+    assert_eq!(m2["config"]["digest"], img.id.as_str());
+    assert_eq!(m2["layers"].as_array().unwrap().len(), 1);
+    // and loading the archive into a fresh store gives the same image
+    let env2 = Env::new();
+    let out = env2.ok(&["load", "-i", path_str(&file)]);
+    assert_eq!(out, "Loaded image: busybox:latest\n");
+    let q = env2.ok(&["images", "-q", "--no-trunc"]);
+    assert_eq!(q.trim(), img.id.as_str());
+}
+
+#[test]
+fn docker_archive_names_are_familiar() {
+    let env = Env::new();
+    let store = env.store();
+    add_busybox(&store, BB, "n");
+    let file = env.path("bb.tar");
+    env.ok(&["save", "busybox:latest", "-o", path_str(&file)]);
+    let out = Command::new("tar")
+        .arg("-xOf")
+        .arg(&file)
+        .arg("manifest.json")
+        .output()
+        .unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m[0]["RepoTags"], serde_json::json!(["busybox:latest"]));
+    let t = format!("docker-archive:{}", file.display());
+    let info: serde_json::Value =
+        serde_json::from_str(&run_tool("skopeo", &["inspect", &t])).unwrap();
+    assert_eq!(info["Labels"]["test"], "yes");
+}
+
+#[test]
+fn oci_archive_is_read_by_umoci_and_skopeo() {
+    let env = Env::new();
+    let img = add_busybox(&env.store(), BB, "umoci");
+    let file = env.path("bb-oci.tar");
+    env.ok(&["save", "--format", "oci", "busybox", "-o", path_str(&file)]);
+    // skopeo reads the archive as it is; the manifest is ours, byte for byte
+    let raw = run_tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            &format!("oci-archive:{}:latest", file.display()),
+        ],
+    );
+    assert_eq!(raw.as_bytes(), &img.manifest_bytes[..]);
+    // umoci unpacks the extracted layout
+    let layout = env.path("layout");
+    std::fs::create_dir(&layout).unwrap();
+    run_tool("tar", &["-xf", path_str(&file), "-C", path_str(&layout)]);
+    let bundle = env.path("bundle");
+    run_tool(
+        "umoci",
+        &[
+            "unpack",
+            "--image",
+            &format!("{}:latest", layout.display()),
+            path_str(&bundle),
+        ],
+    );
+    let rootfs = bundle.join("rootfs");
+    assert_eq!(
+        std::fs::read(rootfs.join("bin/busybox")).unwrap(),
+        std::fs::read(BUSYBOX).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("etc/hello-again.txt")).unwrap(),
+        "hello from kiln\n"
+    );
+    assert_eq!(
+        std::fs::read_link(rootfs.join("bin/sh")).unwrap().to_str(),
+        Some("busybox")
+    );
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("etc/marker")).unwrap(),
+        "umoci"
+    );
+}
+
+#[test]
+fn archives_written_by_skopeo_load() {
+    let env = Env::new();
+    let img = add_image_with(
+        &env.store(),
+        &[
+            busybox_layer("from-skopeo"),
+            layer_tar(&[Entry::File("extra", b"more", 0o644)]),
+        ],
+        &[BB],
+        "2024-05-06T07:08:09Z",
+        true,
+    );
+    let saved = env.path("saved-oci.tar");
+    env.ok(&["save", "--format", "oci", "busybox", "-o", path_str(&saved)]);
+    // skopeo: our archive → an OCI layout → oci-archive and docker-archive of its own
+    let layout = env.path("layout");
+    run_tool(
+        "skopeo",
+        &[
+            "copy",
+            &format!("oci-archive:{}:latest", saved.display()),
+            &format!("oci:{}:v1", layout.display()),
+        ],
+    );
+    let oci_archive = env.path("skopeo-oci.tar");
+    run_tool(
+        "skopeo",
+        &[
+            "copy",
+            &format!("oci:{}:v1", layout.display()),
+            &format!(
+                "oci-archive:{}:docker.io/library/fromskopeo:v1",
+                oci_archive.display()
+            ),
+        ],
+    );
+    let docker_archive = env.path("skopeo-docker.tar");
+    run_tool(
+        "skopeo",
+        &[
+            "copy",
+            &format!("oci:{}:v1", layout.display()),
+            &format!(
+                "docker-archive:{}:example.com/team/app:v2",
+                docker_archive.display()
+            ),
+        ],
+    );
+
+    let env2 = Env::new();
+    let out = env2.ok(&["load", "-i", path_str(&oci_archive)]);
+    assert_eq!(out, "Loaded image: fromskopeo:v1\n");
+    let out = env2.ok(&["load", "-i", path_str(&docker_archive)]);
+    assert_eq!(out, "Loaded image: example.com/team/app:v2\n");
+    // same config, hence same image ID, both ways
+    let ids = env2.ok(&["images", "-q", "--no-trunc"]);
+    assert_eq!(ids.trim(), img.id.as_str(), "{ids}");
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env2.ok(&["inspect", "example.com/team/app:v2"])).unwrap();
+    assert_eq!(
+        inspect[0]["RootFS"]["Layers"],
+        serde_json::to_value(&img.config.rootfs.diff_ids).unwrap()
+    );
+    // a bare tag in ref.name (no full name) loads untagged, as docker does
+    let bare = env.path("bare.tar");
+    run_tool(
+        "skopeo",
+        &[
+            "copy",
+            &format!("oci:{}:v1", layout.display()),
+            &format!("oci-archive:{}:v1", bare.display()),
+        ],
+    );
+    let env3 = Env::new();
+    let out = env3.ok(&["load", "-i", path_str(&bare)]);
+    assert_eq!(out, format!("Loaded image ID: {}\n", img.id));
+    // and the loaded layers unpack
+    let store3 = env3.store();
+    for d in &img.config.rootfs.diff_ids {
+        store3.snapshot(d).unwrap();
+    }
+}
+
+fn flip_byte_in_member(file: &std::path::Path, member_prefix: &str) {
+    // find the member's data offset by walking the tar headers
+    let bytes = std::fs::read(file).unwrap();
+    let mut a = tar::Archive::new(&bytes[..]);
+    let mut target = None;
+    for e in a.entries().unwrap() {
+        let e = e.unwrap();
+        let p = e.path().unwrap().to_string_lossy().into_owned();
+        if p.starts_with(member_prefix) && e.size() > 100_000 {
+            target = Some(e.raw_file_position() + 5000);
+        }
+    }
+    let off = target.expect("a large member") as usize;
+    let mut bytes = bytes;
+    bytes[off] ^= 0x55;
+    std::fs::write(file, bytes).unwrap();
+}
+
+fn images_table(env: &Env) -> String {
+    env.ok(&["images", "--no-trunc"])
+}
+
+#[test]
+fn corrupt_archives_are_refused_and_change_nothing() {
+    let env = Env::new();
+    add_busybox(&env.store(), BB, "corrupt");
+    let docker = env.path("d.tar");
+    let oci = env.path("o.tar");
+    env.ok(&["save", "busybox", "-o", path_str(&docker)]);
+    env.ok(&["save", "--format", "oci", "busybox", "-o", path_str(&oci)]);
+
+    let target = Env::new();
+    target.ok(&["images"]);
+    let before = images_table(&target);
+    let index_before = std::fs::read(target.root().join("index.json")).ok();
+
+    let check = |file: &std::path::Path, what: &str| {
+        let out = target.kiln(&["load", "-i", path_str(file)]);
+        assert!(!out.status.success(), "{what}: load succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("error:"), "{what}: {err}");
+        assert_eq!(images_table(&target), before, "{what}");
+        assert_eq!(
+            std::fs::read(target.root().join("index.json")).ok(),
+            index_before,
+            "{what}"
+        );
+        err.into_owned()
+    };
+
+    // a flipped byte in a layer
+    let d1 = env.path("d1.tar");
+    std::fs::copy(&docker, &d1).unwrap();
+    flip_byte_in_member(&d1, "blobs/");
+    let err = check(&d1, "docker-archive, flipped layer byte");
+    assert!(err.contains("digest mismatch"), "{err}");
+    let o1 = env.path("o1.tar");
+    std::fs::copy(&oci, &o1).unwrap();
+    flip_byte_in_member(&o1, "blobs/");
+    let err = check(&o1, "oci, flipped layer byte");
+    assert!(err.contains("digest mismatch"), "{err}");
+
+    // truncated files
+    for (src, name) in [(&docker, "dt.tar"), (&oci, "ot.tar")] {
+        let bytes = std::fs::read(src).unwrap();
+        for cut in [bytes.len() / 2, bytes.len() - 2000, 700] {
+            let t = env.path(name);
+            std::fs::write(&t, &bytes[..cut]).unwrap();
+            check(&t, &format!("{name} truncated at {cut}"));
+        }
+    }
+    // not an archive at all
+    let junk = env.path("junk.tar");
+    std::fs::write(&junk, b"this is not a tar file").unwrap();
+    check(&junk, "junk");
+    // the rejected loads left no blobs behind
+    let blobs = std::fs::read_dir(target.root().join("blobs/sha256"))
+        .unwrap()
+        .count();
+    assert_eq!(blobs, 0);
+}
