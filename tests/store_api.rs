@@ -140,7 +140,7 @@ fn add_image_refuses_missing_blobs() {
     let store = env.store();
     let layer = busybox_layer("m");
     let diff_id = kiln::image::digest::Digest::of(&layer);
-    let config = config_json(&[diff_id.clone()], "2024-01-01T00:00:00Z");
+    let config = config_json(std::slice::from_ref(&diff_id), "2024-01-01T00:00:00Z");
     let cd = store.put_blob(&config, None).unwrap();
     let manifest = manifest_json(
         (&cd, config.len() as u64),
@@ -162,7 +162,7 @@ fn layer_table_knows_compressed_layers() {
     let layer = busybox_layer("gz");
     let img = add_image_with(
         &store,
-        &[layer.clone()],
+        std::slice::from_ref(&layer),
         &[BB],
         "2024-01-01T00:00:00Z",
         true,

@@ -267,7 +267,7 @@ fn a_load_killed_half_way_leaves_a_usable_store() {
             .unwrap();
         std::fs::remove_file(&layer).unwrap();
         let blob = rec.uncompressed().unwrap().clone();
-        let config = config_json(&[rec.diff_id.clone()], "2024-01-01T00:00:00Z");
+        let config = config_json(std::slice::from_ref(&rec.diff_id), "2024-01-01T00:00:00Z");
         let cd = store.put_blob(&config, None).unwrap();
         let manifest = manifest_json(
             (&cd, config.len() as u64),
