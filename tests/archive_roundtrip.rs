@@ -4,6 +4,7 @@
 mod common_store;
 
 use common_store::*;
+use std::io::Write;
 use std::process::Command;
 
 const BB: &str = "docker.io/library/busybox:latest";
@@ -287,4 +288,174 @@ fn corrupt_archives_are_refused_and_change_nothing() {
         .unwrap()
         .count();
     assert_eq!(blobs, 0);
+}
+
+/// Appends a regular file to a hand-made archive.
+fn add_file(b: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]) {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    b.append_data(&mut h, path, data).unwrap();
+}
+
+#[test]
+fn legacy_docker_archive_with_links_and_compression_loads() {
+    // The layout of `docker save` before docker 25: <id>/layer.tar, <id>/json, VERSION,
+    // <config>.json, a symlink for a layer used twice; gzip layers; the whole archive gzipped.
+    let shared = layer_tar(&[Entry::File("shared", b"same layer twice", 0o644)]);
+    let top = busybox_layer("legacy");
+    let gz = |data: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let diff = |d: &[u8]| kiln::image::digest::Digest::of(d);
+    let config = config_json(
+        &[diff(&shared), diff(&top), diff(&shared)],
+        "2023-03-04T05:06:07Z",
+    );
+    let config_hex = diff(&config).hex().to_string();
+    let mut b = tar::Builder::new(Vec::new());
+    add_file(&mut b, "aaa/VERSION", b"1.0");
+    add_file(&mut b, "aaa/json", b"{}");
+    add_file(&mut b, "aaa/layer.tar", &gz(&shared));
+    add_file(&mut b, "bbb/layer.tar", &top);
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    b.append_link(&mut h, "ccc/layer.tar", "../aaa/layer.tar")
+        .unwrap();
+    add_file(&mut b, &format!("{config_hex}.json"), &config);
+    let manifest = serde_json::json!([{
+        "Config": format!("{config_hex}.json"),
+        "RepoTags": ["legacy:v1", "registry.example.com:5000/legacy:v2"],
+        "Layers": ["aaa/layer.tar", "bbb/layer.tar", "ccc/layer.tar"],
+    }]);
+    add_file(&mut b, "manifest.json", manifest.to_string().as_bytes());
+    add_file(&mut b, "repositories", b"{}");
+    let archive = gz(&b.into_inner().unwrap());
+
+    let env = Env::new();
+    let file = env.path("legacy.tar.gz");
+    std::fs::write(&file, &archive).unwrap();
+    let out = env.ok(&["load", "-i", path_str(&file)]);
+    assert_eq!(
+        out,
+        "Loaded image: legacy:v1\nLoaded image: registry.example.com:5000/legacy:v2\n"
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_str(&env.ok(&["inspect", "legacy:v1"])).unwrap();
+    assert_eq!(inspect[0]["Id"], format!("sha256:{config_hex}"));
+    assert_eq!(
+        inspect[0]["Size"].as_u64().unwrap(),
+        (2 * shared.len() + top.len()) as u64
+    );
+    // saved again (layers decompressed on the fly) it reads back in skopeo
+    let again = env.path("again.tar");
+    env.ok(&["save", "legacy:v1", "-o", path_str(&again)]);
+    let cfg = skopeo_config(&format!("docker-archive:{}", again.display()));
+    assert_eq!(cfg["rootfs"]["diff_ids"][1], diff(&top).as_str());
+    let dir = env.path("copied");
+    run_tool(
+        "skopeo",
+        &[
+            "copy",
+            &format!("docker-archive:{}", again.display()),
+            &format!("oci:{}:x", dir.display()),
+        ],
+    );
+}
+
+#[test]
+fn save_to_stdout_and_load_from_stdin() {
+    let env = Env::new();
+    let img = add_busybox(&env.store(), BB, "pipe");
+    for format in ["docker", "oci"] {
+        let save = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .arg("--root")
+            .arg(env.root())
+            .args(["save", "--format", format, "busybox"])
+            .output()
+            .unwrap();
+        assert!(save.status.success());
+        let other = Env::new();
+        let mut load = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .arg("--root")
+            .arg(other.root())
+            .arg("load")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        load.stdin.take().unwrap().write_all(&save.stdout).unwrap();
+        let out = load.wait_with_output().unwrap();
+        assert!(out.status.success(), "{format}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "Loaded image: busybox:latest\n"
+        );
+        assert_eq!(
+            other.ok(&["images", "-q", "--no-trunc"]).trim(),
+            img.id.as_str()
+        );
+    }
+}
+
+#[test]
+fn oci_index_picks_this_platform() {
+    let env = Env::new();
+    let img = add_busybox(&env.store(), BB, "multi");
+    let file = env.path("o.tar");
+    env.ok(&["save", "--format", "oci", "busybox", "-o", path_str(&file)]);
+    // Rewrite: index.json -> nested index (arm64 entry first, then amd64) -> manifest.
+    let layout = env.path("layout");
+    std::fs::create_dir(&layout).unwrap();
+    run_tool("tar", &["-xf", path_str(&file), "-C", path_str(&layout)]);
+    let desc = |platform_arch: &str| {
+        serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": img.manifest_digest,
+            "size": img.manifest_bytes.len(),
+            "platform": {"architecture": platform_arch, "os": "linux"},
+        })
+    };
+    let (arch, other) = match std::env::consts::ARCH {
+        "aarch64" => ("arm64", "amd64"),
+        _ => ("amd64", "arm64"),
+    };
+    let nested = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+             "digest": kiln::image::digest::Digest::of(b"missing"), "size": 7,
+             "platform": {"architecture": other, "os": "linux"}},
+            desc(arch),
+        ],
+    }))
+    .unwrap();
+    let nd = kiln::image::digest::Digest::of(&nested);
+    std::fs::write(layout.join("blobs/sha256").join(nd.hex()), &nested).unwrap();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": nd, "size": nested.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "docker.io/library/multi:1"},
+        }],
+    });
+    std::fs::write(layout.join("index.json"), index.to_string()).unwrap();
+    let multi = env.path("multi.tar");
+    run_tool(
+        "tar",
+        &["-cf", path_str(&multi), "-C", path_str(&layout), "."],
+    );
+    let other_env = Env::new();
+    assert_eq!(
+        other_env.ok(&["load", "-i", path_str(&multi)]),
+        "Loaded image: multi:1\n"
+    );
+    let r = other_env.store().resolve("multi:1").unwrap();
+    assert_eq!(r.manifest, img.manifest_digest);
 }

@@ -287,3 +287,23 @@ fn snapshot_rejects_path_traversal() {
     let err = store.snapshot(&rec.diff_id).unwrap_err();
     assert!(matches!(err, StoreError::UnsafePath { .. }), "{err}");
 }
+
+#[test]
+fn a_prepared_tree_becomes_a_snapshot_by_rename() {
+    let env = Env::new();
+    let store = env.store();
+    let _g = store.ingest().unwrap();
+    let work = store.work_dir().unwrap();
+    let upper = work.path().join("upper");
+    std::fs::create_dir(&upper).unwrap();
+    std::fs::write(upper.join("f"), b"x").unwrap();
+    let d = kiln::image::digest::Digest::of(b"some layer");
+    let snap = store.commit_snapshot(&d, &upper).unwrap();
+    assert_eq!(std::fs::read(snap.join("f")).unwrap(), b"x");
+    assert!(!upper.exists());
+    // a second tree for the same layer leaves the first in place
+    let upper2 = work.path().join("upper2");
+    std::fs::create_dir(&upper2).unwrap();
+    assert_eq!(store.commit_snapshot(&d, &upper2).unwrap(), snap);
+    assert!(upper2.exists());
+}

@@ -125,7 +125,7 @@ impl Store {
         }
     }
 
-    fn write_index(&self, index: &Index) -> Result<()> {
+    pub(crate) fn write_index(&self, index: &Index) -> Result<()> {
         let json = serde_json::to_vec_pretty(index).expect("index serialises");
         atomic::write_file(&self.tmp_dir(), &self.index_path(), &json)
     }

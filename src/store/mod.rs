@@ -71,6 +71,14 @@ impl Store {
         ] {
             fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
         }
+        if !store.index_path().exists() {
+            // Re-checked under the lock: another process may be writing the first image.
+            let _g = store.lock_index()?;
+            if !store.index_path().exists() {
+                let empty = store.read_index()?;
+                store.write_index(&empty)?;
+            }
+        }
         let layout = store.root.join("oci-layout");
         if !layout.exists() {
             atomic::write_file(
@@ -283,6 +291,32 @@ impl Store {
 
     // ---- snapshots ----
 
+    /// A fresh directory under `tmp/` (same filesystem as the snapshots), for a tree that
+    /// will become a snapshot through [`Store::commit_snapshot`], such as an overlay upper dir.
+    pub fn work_dir(&self) -> Result<tempfile::TempDir> {
+        tempfile::Builder::new()
+            .prefix("work-")
+            .tempdir_in(self.tmp_dir())
+            .ctx(|| "creating a work directory".to_string())
+    }
+
+    /// Makes `dir` (in overlay format, on the store's filesystem) the snapshot of layer
+    /// `diff_id` by renaming it, so that the builder's upper dir becomes the next lower dir
+    /// as it is. If the snapshot exists already, `dir` is left where it is.
+    pub fn commit_snapshot(&self, diff_id: &Digest, dir: &Path) -> Result<PathBuf> {
+        let dest = self.snapshots_dir().join(diff_id.hex());
+        if dest.is_dir() {
+            return Ok(dest);
+        }
+        sync_tree(dir)?;
+        match fs::rename(dir, &dest) {
+            Ok(()) => atomic::sync_dir(&self.snapshots_dir())?,
+            Err(_) if dest.is_dir() => {}
+            Err(e) => return Err(e).ctx(|| format!("renaming into {}", dest.display())),
+        }
+        Ok(dest)
+    }
+
     /// The unpacked form of layer `diff_id` (overlay whiteouts applied), made on first use
     /// by unpacking into `tmp/` and renaming. Hold [`Store::ingest`] while using it.
     pub fn snapshot(&self, diff_id: &Digest) -> Result<PathBuf> {
@@ -302,13 +336,7 @@ impl Store {
         // The tar reader stops at the end-of-archive marker: drain the rest so that the
         // digest check at end of file runs.
         io::copy(&mut reader, &mut io::sink()).map_err(|e| read_error(diff_id, e))?;
-        sync_tree(&tree)?;
-        match fs::rename(&tree, &dest) {
-            Ok(()) => atomic::sync_dir(&self.snapshots_dir())?,
-            Err(_) if dest.is_dir() => {} // another process won the race
-            Err(e) => return Err(e).ctx(|| format!("renaming into {}", dest.display())),
-        }
-        Ok(dest)
+        self.commit_snapshot(diff_id, &tree)
     }
 }
 
