@@ -307,3 +307,33 @@ fn a_prepared_tree_becomes_a_snapshot_by_rename() {
     assert_eq!(store.commit_snapshot(&d, &upper2).unwrap(), snap);
     assert!(upper2.exists());
 }
+
+#[test]
+fn compressed_forms_are_made_once_and_recorded() {
+    use kiln::store::layers::Compression;
+    let env = Env::new();
+    let store = env.store();
+    let layer = busybox_layer("z");
+    let rec = store.put_layer_tar(&layer[..]).unwrap();
+    for (c, mt) in [
+        (
+            Compression::Gzip,
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        ),
+        (
+            Compression::Zstd,
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+        ),
+    ] {
+        let blob = store.compressed_layer(&rec.diff_id, c).unwrap();
+        assert_eq!(blob.media_type, mt);
+        assert!(blob.size < layer.len() as u64);
+        assert_eq!(store.compressed_layer(&rec.diff_id, c).unwrap(), blob);
+        // the compressed blob decompresses to the layer
+        let (d, n) =
+            kiln::store::layers::diff_id_of(store.open_blob(&blob.digest).unwrap()).unwrap();
+        assert_eq!((d, n), (rec.diff_id.clone(), layer.len() as u64));
+    }
+    let rec = store.layer(&rec.diff_id).unwrap().unwrap();
+    assert_eq!(rec.blobs.len(), 3);
+}

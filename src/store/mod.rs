@@ -289,6 +289,59 @@ impl Store {
         ))
     }
 
+    /// The blob of layer `diff_id` in `compression`, made from the uncompressed stream and
+    /// kept in the layer table the first time it is asked for (push and export compress
+    /// late; building only hashes).
+    pub fn compressed_layer(
+        &self,
+        diff_id: &Digest,
+        compression: layers::Compression,
+    ) -> Result<LayerBlob> {
+        let media_type = match compression {
+            layers::Compression::None => MEDIA_OCI_LAYER,
+            layers::Compression::Gzip => crate::image::oci::MEDIA_OCI_LAYER_GZIP,
+            layers::Compression::Zstd => crate::image::oci::MEDIA_OCI_LAYER_ZSTD,
+        };
+        if let Some(rec) = self.layer(diff_id)? {
+            if let Some(b) = rec
+                .blobs
+                .iter()
+                .find(|b| b.media_type == media_type && self.has_blob(&b.digest))
+            {
+                return Ok(b.clone());
+            }
+        }
+        let _g = self.ingest()?;
+        let (mut reader, size) = self.open_layer(diff_id)?;
+        let w = self.blob_writer()?;
+        let w = match compression {
+            layers::Compression::None => {
+                let mut w = w;
+                io::copy(&mut reader, &mut w).map_err(|e| read_error(diff_id, e))?;
+                w
+            }
+            layers::Compression::Gzip => {
+                let mut enc = flate2::write::GzEncoder::new(w, flate2::Compression::new(6));
+                io::copy(&mut reader, &mut enc).map_err(|e| read_error(diff_id, e))?;
+                enc.finish().ctx(|| "compressing a layer".to_string())?
+            }
+            layers::Compression::Zstd => {
+                let mut enc =
+                    zstd::stream::write::Encoder::new(w, 3).ctx(|| "starting zstd".to_string())?;
+                io::copy(&mut reader, &mut enc).map_err(|e| read_error(diff_id, e))?;
+                enc.finish().ctx(|| "compressing a layer".to_string())?
+            }
+        };
+        let (digest, blob_size) = w.commit(None)?;
+        let blob = LayerBlob {
+            digest,
+            media_type: media_type.to_string(),
+            size: blob_size,
+        };
+        self.record_layer(diff_id, size, blob.clone())?;
+        Ok(blob)
+    }
+
     // ---- snapshots ----
 
     /// A fresh directory under `tmp/` (same filesystem as the snapshots), for a tree that
