@@ -278,6 +278,11 @@ fn corrupt_archives_are_refused_and_change_nothing() {
             std::fs::write(&t, &bytes[..cut]).unwrap();
             check(&t, &format!("{name} truncated at {cut}"));
         }
+        // cut inside the big layer: reported as a truncation
+        let t = env.path(name);
+        std::fs::write(&t, &bytes[..600_000]).unwrap();
+        let err = check(&t, "truncated in a layer");
+        assert!(err.contains("truncated"), "{err}");
     }
     // not an archive at all
     let junk = env.path("junk.tar");

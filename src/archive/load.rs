@@ -209,8 +209,9 @@ fn read_archive(store: &Store, r: impl Read) -> Result<Contents> {
             },
             None => None,
         };
+        let declared = entry.size();
         let mut w = store.blob_writer()?;
-        io::copy(&mut entry, &mut w).map_err(|e| match e.kind() {
+        let copied = io::copy(&mut entry, &mut w).map_err(|e| match e.kind() {
             io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData => {
                 bad_archive(format!("{path}: {e}"))
             }
@@ -219,6 +220,11 @@ fn read_archive(store: &Store, r: impl Read) -> Result<Contents> {
                 source: e,
             },
         })?;
+        if copied != declared {
+            return Err(bad_archive(format!(
+                "truncated: {path} has {copied} of its {declared} bytes"
+            )));
+        }
         let (digest, size) = w.commit(expected.as_ref()).map_err(|e| match e {
             StoreError::DigestMismatch { .. } => bad_archive(format!("{path}: {e}")),
             e => e,

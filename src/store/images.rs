@@ -346,9 +346,21 @@ impl Store {
     /// with `force` when the tags span several repositories.
     pub fn remove(&self, s: &str, force: bool) -> Result<Vec<Removal>> {
         let r = self.resolve(s)?;
+        // manifest → image ID, for entries written without our ID annotation (the mapping
+        // is content-addressed, so reading it outside the lock is safe)
+        let ids: BTreeMap<Digest, String> = self
+            .entries()?
+            .into_iter()
+            .map(|e| (e.manifest.digest, e.id.to_string()))
+            .collect();
         self.update_index(|index| {
             let mut out = Vec::new();
-            let id_of = |e: &Descriptor| e.annotations.get(ANNOTATION_IMAGE_ID).cloned();
+            let id_of = |e: &Descriptor| {
+                e.annotations
+                    .get(ANNOTATION_IMAGE_ID)
+                    .cloned()
+                    .or_else(|| ids.get(&e.digest).cloned())
+            };
             let idstr = Some(r.id.to_string());
             if let Some(name) = &r.name {
                 index
