@@ -464,3 +464,67 @@ fn oci_index_picks_this_platform() {
     let r = other_env.store().resolve("multi:1").unwrap();
     assert_eq!(r.manifest, img.manifest_digest);
 }
+
+#[test]
+fn docker_schema2_images_are_stored_as_they_are_and_exported() {
+    let env = Env::new();
+    let store = env.store();
+    let layer = busybox_layer("schema2");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&layer).unwrap();
+    let gz = enc.finish().unwrap();
+    let ld = store.put_blob(&gz, None).unwrap();
+    let mt = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    let rec = store.register_layer_blob(&ld, mt, None).unwrap();
+    let config = config_json(std::slice::from_ref(&rec.diff_id), "2022-02-02T02:02:02Z");
+    let cd = store.put_blob(&config, None).unwrap();
+    let manifest = serde_json::to_vec_pretty(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": config.len(), "digest": cd},
+        "layers": [{"mediaType": mt, "size": gz.len(), "digest": ld}],
+    }))
+    .unwrap();
+    let img = store
+        .add_image(&manifest, &["docker.io/library/s2:1".to_string()])
+        .unwrap();
+    assert_eq!(
+        img.manifest_media_type,
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert!(env.ok(&["images"]).contains("s2           1         "));
+    let oci = env.path("s2-oci.tar");
+    env.ok(&["save", "--format", "oci", "s2:1", "-o", path_str(&oci)]);
+    let raw = run_tool(
+        "skopeo",
+        &[
+            "inspect",
+            "--raw",
+            &format!("oci-archive:{}:1", oci.display()),
+        ],
+    );
+    // the OCI form of the manifest: same config (image ID) and layers, OCI media types
+    let m: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(m["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(m["config"]["digest"], img.id.as_str());
+    assert_eq!(
+        m["layers"][0]["digest"],
+        img.manifest.layers[0].digest.as_str()
+    );
+    assert_eq!(
+        m["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
+    let docker = env.path("s2-docker.tar");
+    env.ok(&["save", "s2:1", "-o", path_str(&docker)]);
+    let cfg = skopeo_config(&format!("docker-archive:{}", docker.display()));
+    assert_eq!(cfg["rootfs"]["diff_ids"][0], rec.diff_id.as_str());
+    // and back: the OCI archive loads into a fresh store as the same image
+    let other = Env::new();
+    assert_eq!(
+        other.ok(&["load", "-i", path_str(&oci)]),
+        "Loaded image: s2:1\n"
+    );
+    let r = other.store().resolve("s2:1").unwrap();
+    assert_eq!(r.id, img.id);
+}
