@@ -306,7 +306,7 @@ fn a_load_killed_half_way_leaves_a_usable_store() {
             child.try_wait().unwrap().is_none(),
             "load finished too soon"
         );
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
     }
     rustix::process::kill_process(
         rustix::process::Pid::from_child(&child),
