@@ -13,6 +13,18 @@
 //!
 //! Every file becomes visible by an atomic rename, and the index is written last, so a
 //! killed process leaves only junk in `tmp/` and no entry ever names a missing blob.
+//!
+//! How writers use it (pull, load, build), all while holding [`Store::ingest`]:
+//! 1. blobs in: [`Store::blob_writer`] + [`BlobWriter::commit`] with the expected digest
+//!    (pull), or [`Store::put_layer_tar`] for a fresh uncompressed layer (build);
+//! 2. layers registered: [`Store::register_layer_blob`] checks a (compressed) blob
+//!    against its diff_id and records it; [`Store::compressed_layer`] makes gzip/zstd
+//!    forms late, for push and export;
+//! 3. names last: [`Store::add_image`] with the manifest bytes as they are and full
+//!    `repo:tag` names.
+//!
+//! Snapshots for RUN: [`Store::snapshot`] unpacks a stored layer once;
+//! [`Store::work_dir`] + [`Store::commit_snapshot`] adopt an overlay upper dir as is.
 
 pub mod atomic;
 pub mod blobs;
