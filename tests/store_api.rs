@@ -337,3 +337,31 @@ fn compressed_forms_are_made_once_and_recorded() {
     let rec = store.layer(&rec.diff_id).unwrap().unwrap();
     assert_eq!(rec.blobs.len(), 3);
 }
+
+#[test]
+fn a_batch_of_images_is_named_all_or_nothing() {
+    let env = Env::new();
+    let store = env.store();
+    let good = add_busybox(&store, "docker.io/library/good:1", "good");
+    store.remove("good:1", false).unwrap();
+    // an image whose layer is not in the store
+    let missing = kiln::image::digest::Digest::of(b"not stored");
+    let config = config_json(std::slice::from_ref(&missing), "2024-01-01T00:00:00Z");
+    let cd = store.put_blob(&config, None).unwrap();
+    let bad = manifest_json(
+        (&cd, config.len() as u64),
+        &[("application/vnd.oci.image.layer.v1.tar".into(), missing, 10)],
+    );
+    let err = store
+        .add_images(&[
+            (
+                good.manifest_bytes.clone(),
+                vec!["docker.io/library/good:2".into()],
+            ),
+            (bad, vec!["docker.io/library/bad:1".into()]),
+        ])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::MissingBlob(_)), "{err}");
+    assert!(store.entries().unwrap().is_empty());
+    assert!(store.resolve("good:2").is_err());
+}
