@@ -16,7 +16,7 @@ pub use unicode::go_quote;
 use super::error::DockerfileError;
 use directives::DirectiveParser;
 use lines::{trim_continuation, trim_newline, LineReader};
-use unicode::{go_lower, trim_left_space};
+use unicode::trim_left_space;
 
 /// One node of the tree, as in BuildKit: the root has one child per instruction; an
 /// instruction node has its keyword (as written) in `value`, its `--flags` in `flags` and its
@@ -117,16 +117,16 @@ impl<'a> Parser<'a> {
     }
 
     fn run(mut self) -> Result<ParseResult, DockerfileError> {
-        let mut children: Vec<Node> = Vec::new();
+        // One instruction per line at most; reserving avoids re-copying a large tree.
+        let line_estimate = self.lines.remaining_newlines() + 1;
+        let mut children: Vec<Node> = Vec::with_capacity(line_estimate.min(1 << 16));
         let mut comments: Vec<String> = Vec::new();
         let mut buf = String::new();
-        while let Some(raw) = self.lines.next() {
-            let raw = if self.current_line == 0 {
-                raw.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(raw)
-            } else {
-                raw
+        while let Some((raw, text)) = self.lines.next() {
+            let (raw, text) = match (self.current_line, text.strip_prefix('\u{feff}')) {
+                (0, Some(t)) => (&raw[3..], t),
+                _ => (raw, &*text),
             };
-            let text = String::from_utf8_lossy(raw);
             let token = trim_left_space(trim_newline(&text));
             let is_comment = token.starts_with('#');
             if is_comment {
@@ -158,9 +158,10 @@ impl<'a> Parser<'a> {
             buf.push_str(content);
             let mut has_empty_continuation = false;
             while !end {
-                let Some(raw) = self.lines.next() else { break };
+                let Some((_, text)) = self.lines.next() else {
+                    break;
+                };
                 self.current_line += 1;
-                let text = String::from_utf8_lossy(raw);
                 let line = trim_newline(&text);
                 let trimmed = trim_left_space(line);
                 if trimmed.starts_with('#') {
@@ -183,8 +184,8 @@ impl<'a> Parser<'a> {
             let fail =
                 |line: usize, kw: Option<&str>, msg: String| DockerfileError::new(line, kw, msg);
             let mut node = line_parsers::node_from_line(&buf, escape).map_err(|m| {
-                let kw = line_parsers::split_command(&buf, escape).0;
-                fail(start_line, Some(kw.as_str()), m)
+                let kw = line_parsers::split_keyword(&buf).0;
+                fail(start_line, Some(kw), m)
             })?;
             node.prev_comments = std::mem::take(&mut comments);
             if buf.contains("<<") && can_contain_heredoc(&node) {
@@ -231,9 +232,8 @@ impl<'a> Parser<'a> {
 
     /// Reads body lines up to the terminator; false when the file ends first.
     fn read_heredoc_body(&mut self, doc: &mut Heredoc) -> bool {
-        while let Some(raw) = self.lines.next() {
+        while let Some((_, text)) = self.lines.next() {
             self.current_line += 1;
-            let text = String::from_utf8_lossy(raw);
             let mut candidate = trim_newline(&text);
             if doc.chomp {
                 candidate = candidate.trim_start_matches('\t');
@@ -250,12 +250,12 @@ impl<'a> Parser<'a> {
 /// RUN, COPY and ADD in shell form, also as the trigger of an ONBUILD.
 fn can_contain_heredoc(node: &Node) -> bool {
     let mut n = node;
-    if go_lower(&n.value) == "onbuild" {
+    if line_parsers::with_lower(&n.value, |k| k == "onbuild") {
         if let Some(child) = n.next.first().and_then(|a| a.children.first()) {
             n = child;
         }
     }
-    matches!(go_lower(&n.value).as_str(), "run" | "copy" | "add") && !n.json
+    line_parsers::with_lower(&n.value, |k| matches!(k, "run" | "copy" | "add")) && !n.json
 }
 
 /// The trigger of an ONBUILD gets its parent's lines (BuildKit leaves them unset).
