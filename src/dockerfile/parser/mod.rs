@@ -127,7 +127,7 @@ impl<'a> Parser<'a> {
                 (0, Some(t)) => (&raw[3..], t),
                 _ => (raw, &*text),
             };
-            let token = trim_left_space(trim_newline(&text));
+            let token = trim_left_space(trim_newline(text));
             let is_comment = token.starts_with('#');
             if is_comment {
                 // BuildKit slices the untrimmed line after its first byte.
