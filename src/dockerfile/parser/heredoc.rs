@@ -99,11 +99,16 @@ impl Words {
 
 const ESCAPE: char = '\\';
 
+/// `${...}` may nest; deeper than this is treated as a lexing error so that no line can
+/// exhaust the stack (BuildKit has no limit; real Dockerfiles never come close).
+const MAX_NESTING: usize = 256;
+
 struct Lexer {
     chars: Vec<char>,
     pos: usize,
     raw_quotes: bool,
     raw_escapes: bool,
+    depth: usize,
 }
 
 impl Lexer {
@@ -118,6 +123,7 @@ impl Lexer {
             pos: 0,
             raw_quotes,
             raw_escapes,
+            depth: 0,
         }
     }
 
@@ -272,6 +278,16 @@ impl Lexer {
 
     /// `$name`, `${name}` and `${name<op>word}` with no variable set: kept as written.
     fn dollar(&mut self) -> Result<String, String> {
+        if self.depth >= MAX_NESTING {
+            return Err("substitutions nested too deeply".into());
+        }
+        self.depth += 1;
+        let r = self.dollar_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn dollar_inner(&mut self) -> Result<String, String> {
         self.pos += 1;
         if self.peek() != Some('{') {
             let name = self.name();
@@ -389,6 +405,12 @@ mod tests {
         assert!(names("RUN <<<EOF").is_empty());
         assert!(names("RUN echo 'unterminated <<EOF").is_empty());
         assert!(names("RUN echo \"<<EOF\"").is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let line = format!("RUN <<EOF {}", "${a:-".repeat(100_000));
+        assert!(names(&line).is_empty());
     }
 
     #[test]
