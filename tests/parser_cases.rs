@@ -151,6 +151,51 @@ fn heredoc_unterminated_is_an_error_on_its_instruction() {
 }
 
 #[test]
+fn heredoc_name_forms_as_buildkit_tests_them() {
+    let src = concat!(
+        "FROM a\n",
+        "USER <<INVALID\n",
+        "INVALID\n",
+        "RUN \"<<NOHEREDOC\"\n",
+        "COPY <<X <<Y /dest\nY\nX\nX\nY\n",
+        "RUN <<COMPLEX python3\nprint('hi')\nCOMPLEX\n",
+        "COPY <<file.txt /dest\nhello\nfile.txt\n",
+        "RUN <<eo\\'f\necho\neo'f\n",
+        "RUN <<'e'o\\'f\necho\neo'f\n",
+        "RUN <<$EOF\n$EOF\n",
+        "RUN <<  EOF  > foo\nEOF\n",
+        "RUN << -EOF\n-EOF\n",
+    );
+    let r = ok(src);
+    let docs: Vec<Vec<(String, bool, String)>> = r.ast.children[1..]
+        .iter()
+        .map(|c| {
+            c.heredocs
+                .iter()
+                .map(|h| (h.name.clone(), h.expand, h.content.clone()))
+                .collect()
+        })
+        .collect();
+    let d = |n: &str, e: bool, c: &str| (n.to_string(), e, c.to_string());
+    assert_eq!(
+        docs,
+        vec![
+            vec![],
+            vec![],
+            vec![],
+            vec![d("X", true, "Y\n"), d("Y", true, "X\n")],
+            vec![d("COMPLEX", true, "print('hi')\n")],
+            vec![d("file.txt", true, "hello\n")],
+            vec![d("eo'f", true, "echo\n")],
+            vec![d("eo'f", false, "echo\n")],
+            vec![d("$EOF", true, "")],
+            vec![d("EOF", true, "")],
+            vec![d("-EOF", true, "")],
+        ]
+    );
+}
+
+#[test]
 fn not_heredocs() {
     for line in [
         "RUN cat<<EOF",

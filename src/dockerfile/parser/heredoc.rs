@@ -170,6 +170,11 @@ impl Lexer {
                     result.push_str(&t);
                     words.add_string(&t);
                 }
+                '<' => {
+                    let t = self.possible_heredoc();
+                    result.push_str(&t);
+                    words.add_raw_string(&t);
+                }
                 '\'' => {
                     let t = self.single_quote()?;
                     result.push_str(&t);
@@ -203,6 +208,21 @@ impl Lexer {
             )),
             None => Ok((result, words.finish())),
         }
+    }
+
+    /// `<<` keeps the blanks after it in its word, so `<< EOF` is one word.
+    fn possible_heredoc(&mut self) -> String {
+        self.pos += 1;
+        if self.peek() != Some('<') {
+            return "<".into();
+        }
+        self.pos += 1;
+        let mut out = String::from("<<");
+        while let Some(c @ ('\t' | '\r' | ' ')) = self.peek() {
+            out.push(c);
+            self.pos += 1;
+        }
+        out
     }
 
     fn single_quote(&mut self) -> Result<String, String> {
@@ -405,6 +425,54 @@ mod tests {
         assert!(names("RUN <<<EOF").is_empty());
         assert!(names("RUN echo 'unterminated <<EOF").is_empty());
         assert!(names("RUN echo \"<<EOF\"").is_empty());
+    }
+
+    #[test]
+    fn blanks_after_the_operator() {
+        assert_eq!(
+            names("RUN <<  EOF  > foo"),
+            vec![("EOF".into(), true, false, 0)]
+        );
+        // Only blanks straight after `<<` join the word: `<<- EOF` is two words, no heredoc.
+        assert!(names("RUN <<- EOF").is_empty());
+        assert_eq!(names("RUN << -EOF"), vec![("-EOF".into(), true, false, 0)]);
+        // A vertical tab is not one of the blanks kept.
+        assert!(names("RUN <<\u{b}EOF").is_empty());
+    }
+
+    #[test]
+    fn escaped_quotes_in_names() {
+        assert_eq!(names("RUN <<eo\\'f"), vec![("eo'f".into(), true, false, 0)]);
+        assert_eq!(
+            names("RUN <<'e'o\\'f"),
+            vec![("eo'f".into(), false, false, 0)]
+        );
+    }
+
+    #[test]
+    fn word_level_helper() {
+        for w in [
+            "<<EOF",
+            "<<'EOF'",
+            "<<\"EOF\"",
+            "<<-EOF",
+            "<<-'EOF'",
+            "<<EO\"F\"",
+            "<< EOF",
+            "<<- EOF",
+        ] {
+            assert_eq!(
+                heredoc_from_word(w).unwrap().map(|h| h.name),
+                Some("EOF".into()),
+                "{w}"
+            );
+        }
+        for w in ["<<'EOF", "<<\"EOF", "<<EOF'", "<<EOF\""] {
+            assert!(heredoc_from_word(w).is_err(), "{w}");
+        }
+        for w in ["", "EOF", "<<", "<<-", "<EOF", "<<<EOF", "<<EOF sh"] {
+            assert_eq!(heredoc_from_word(w).unwrap(), None, "{w}");
+        }
     }
 
     #[test]
