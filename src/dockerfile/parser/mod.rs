@@ -1,6 +1,14 @@
 //! The Dockerfile parser: directives, continuations, heredocs and per-instruction argument
 //! shapes, producing BuildKit's plain node tree. Written here rather than taken from a crate
 //! because the crates available miss heredocs, `# escape=` and instruction flags.
+//!
+//! The behaviour follows BuildKit's `frontend/dockerfile/parser` closely, quirks included
+//! (comment text sliced from the untrimmed line, flags scanned byte by byte, Go's JSON and
+//! quoting rules), so that `dump` matches BuildKit's golden files byte for byte. Where
+//! BuildKit has no limit and unbounded input could exhaust the stack, there is one, far
+//! beyond real files: ONBUILD wrapped more than 64 deep is an error, and `${...}` nested more
+//! than 256 deep in a heredoc line stops heredoc detection. Input that is not UTF-8 is read
+//! with each invalid byte replaced by U+FFFD (BuildKit keeps such bytes in its strings).
 
 mod directives;
 mod dump;
