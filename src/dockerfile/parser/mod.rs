@@ -158,61 +158,17 @@ impl<'a> Parser<'a> {
             let start_line = self.current_line;
             let content = if is_comment { "" } else { token };
             let escape = self.directives.escape;
-            let (content, mut end) = trim_continuation(content, escape);
+            let (content, end) = trim_continuation(content, escape);
             if end && content.is_empty() {
                 continue;
             }
             buf.clear();
             buf.push_str(content);
-            let mut has_empty_continuation = false;
-            while !end {
-                let Some((_, text)) = self.lines.next() else {
-                    break;
-                };
-                self.current_line += 1;
-                let line = trim_newline(&text);
-                let trimmed = trim_left_space(line);
-                if trimmed.starts_with('#') {
-                    continue;
-                }
-                if trimmed.is_empty() {
-                    has_empty_continuation = true;
-                    continue;
-                }
-                let (content, e) = trim_continuation(line, escape);
-                end = e;
-                buf.push_str(content);
+            if !end {
+                self.read_continuation(&mut buf, escape);
             }
-            if has_empty_continuation {
-                self.warnings.push(Warning {
-                    line: self.current_line,
-                    message: format!("Empty continuation line found in: {buf}"),
-                });
-            }
-            let fail =
-                |line: usize, kw: Option<&str>, msg: String| DockerfileError::new(line, kw, msg);
-            let mut node = line_parsers::node_from_line(&buf, escape).map_err(|m| {
-                let kw = line_parsers::split_keyword(&buf).0;
-                fail(start_line, Some(kw), m)
-            })?;
+            let mut node = self.instruction(&buf, start_line, escape)?;
             node.prev_comments = std::mem::take(&mut comments);
-            if buf.contains("<<") && can_contain_heredoc(&node) {
-                let docs = heredoc::heredocs_from_line(&buf)
-                    .map_err(|m| fail(start_line, Some(node.value.as_str()), m))?;
-                for mut doc in docs {
-                    if !self.read_heredoc_body(&mut doc) {
-                        return Err(fail(
-                            start_line,
-                            Some(node.value.as_str()),
-                            "unterminated heredoc".to_string(),
-                        ));
-                    }
-                    node.heredocs.push(doc);
-                }
-            }
-            node.start_line = start_line;
-            node.end_line = self.current_line;
-            set_child_lines(&mut node);
             children.push(node);
         }
         let Some(first) = children.first() else {
@@ -236,6 +192,62 @@ impl<'a> Parser<'a> {
             directives: self.directives,
             warnings: self.warnings,
         })
+    }
+
+    /// Appends continuation lines to `buf` until one does not continue (or the file ends).
+    /// Comment lines are skipped; blank ones too, with a warning.
+    fn read_continuation(&mut self, buf: &mut String, escape: char) {
+        let mut has_empty_continuation = false;
+        while let Some((_, text)) = self.lines.next() {
+            self.current_line += 1;
+            let line = trim_newline(&text);
+            let trimmed = trim_left_space(line);
+            if trimmed.starts_with('#') {
+                continue;
+            }
+            if trimmed.is_empty() {
+                has_empty_continuation = true;
+                continue;
+            }
+            let (content, end) = trim_continuation(line, escape);
+            buf.push_str(content);
+            if end {
+                break;
+            }
+        }
+        if has_empty_continuation {
+            self.warnings.push(Warning {
+                line: self.current_line,
+                message: format!("Empty continuation line found in: {buf}"),
+            });
+        }
+    }
+
+    /// The node for a logical line, with its heredoc bodies read and its lines set.
+    fn instruction(
+        &mut self,
+        line: &str,
+        start_line: usize,
+        escape: char,
+    ) -> Result<Node, DockerfileError> {
+        let mut node = line_parsers::node_from_line(line, escape).map_err(|m| {
+            let keyword = line_parsers::split_keyword(line).0;
+            DockerfileError::new(start_line, Some(keyword), m)
+        })?;
+        if line.contains("<<") && can_contain_heredoc(&node) {
+            let fail = |m: String| DockerfileError::new(start_line, Some(&node.value), m);
+            let docs = heredoc::heredocs_from_line(line).map_err(fail)?;
+            for mut doc in docs {
+                if !self.read_heredoc_body(&mut doc) {
+                    return Err(fail("unterminated heredoc".to_string()));
+                }
+                node.heredocs.push(doc);
+            }
+        }
+        node.start_line = start_line;
+        node.end_line = self.current_line;
+        set_child_lines(&mut node);
+        Ok(node)
     }
 
     /// Reads body lines up to the terminator; false when the file ends first.
