@@ -548,3 +548,40 @@ fn debug_parse_reports_bad_file_with_line() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn empty_continuation_warnings_name_the_instruction() {
+    let src = concat!(
+        "\nFROM alpine:3.6\n\nRUN valid \\\n    continuation\n\n",
+        "RUN something \\\n\n    following \\\n\n    more\n\n",
+        "RUN another \\\n\n    thing\n\n",
+        "RUN non-indented \\\n# this is a comment\n   after-comment\n\n",
+        "RUN indented \\\n    # this is an indented comment\n    comment\n\t",
+    );
+    let r = ok(src);
+    assert_eq!(r.warnings.len(), 2);
+    assert_eq!(
+        r.warnings[0].message,
+        "Empty continuation line found in: RUN something     following     more"
+    );
+    assert_eq!(r.warnings[0].line, 11);
+    assert_eq!(
+        r.warnings[1].message,
+        "Empty continuation line found in: RUN another     thing"
+    );
+    assert_eq!(
+        dump(&r.ast).lines().last(),
+        Some("(run \"indented     comment\")")
+    );
+}
+
+#[test]
+fn long_line_after_instructions() {
+    let src = format!("\n\t\tFROM image\n\t\tLABEL test={}\n", "a".repeat(65_536));
+    let e = err(&src);
+    assert_eq!(
+        e.message,
+        "dockerfile line greater than max allowed size of 65535"
+    );
+    assert_eq!(e.line, 3);
+}
