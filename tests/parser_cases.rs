@@ -585,3 +585,42 @@ fn long_line_after_instructions() {
     );
     assert_eq!(e.line, 3);
 }
+
+/// Deterministic mutations of BuildKit's vectors (a small, always-on complement to the
+/// fuzzer): parsing never panics and a parsed tree always dumps.
+#[test]
+fn mutated_vectors_never_panic() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/buildkit/testfiles");
+    let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .expect("listing testfiles")
+        .map(|e| std::fs::read(e.expect("entry").path().join("Dockerfile")).expect("reading"))
+        .collect();
+    seeds.push(b"FROM a\nRUN <<EOF 3<<-'X'\nbody\nEOF\n\tX\nONBUILD COPY <<A /a\nA\n".to_vec());
+    let alphabet = b"\\`\"'$<-{}[]#=\n\r\t :,\xc2\xa0\xff0";
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut rand = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for seed in &seeds {
+        for _ in 0..80 {
+            let mut input = seed.clone();
+            for _ in 0..1 + rand() % 8 {
+                let pos = (rand() as usize) % (input.len() + 1);
+                let byte = alphabet[(rand() as usize) % alphabet.len()];
+                match rand() % 3 {
+                    0 if pos < input.len() => input[pos] = byte,
+                    1 if pos < input.len() => {
+                        input.remove(pos);
+                    }
+                    _ => input.insert(pos, byte),
+                }
+            }
+            if let Ok(r) = parse(&input) {
+                let _ = dump(&r.ast);
+            }
+        }
+    }
+}
