@@ -19,6 +19,21 @@ pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
     Ok(docs)
 }
 
+/// The heredoc a COPY/ADD source word opens (`<<EOF`, `3<<-'X'`), if it is one; BuildKit's
+/// `MustParseHeredoc`, used to tell heredoc sources from paths.
+pub fn parse_heredoc(word: &str) -> Option<Heredoc> {
+    heredoc_from_word(word).ok().flatten()
+}
+
+/// Removes the leading tabs of every body line, as `<<-` asks (BuildKit's
+/// `ChompHeredocContent`); the parser keeps bodies as written.
+pub fn chomp_heredoc_content(content: &str) -> String {
+    content
+        .split_inclusive('\n')
+        .map(|line| line.trim_start_matches('\t'))
+        .collect()
+}
+
 /// Matches `^(\d*)<<(-?)\s*([^<]*)$` and checks that the name is one shell word.
 fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
@@ -473,6 +488,20 @@ mod tests {
         for w in ["", "EOF", "<<", "<<-", "<EOF", "<<<EOF", "<<EOF sh"] {
             assert_eq!(heredoc_from_word(w).unwrap(), None, "{w}");
         }
+    }
+
+    #[test]
+    fn public_helpers() {
+        assert_eq!(
+            parse_heredoc("<<-'X'").map(|h| (h.name, h.expand, h.chomp)),
+            Some(("X".into(), false, true))
+        );
+        assert_eq!(parse_heredoc("/dest"), None);
+        assert_eq!(parse_heredoc("<<'X"), None);
+        assert_eq!(
+            chomp_heredoc_content("\thello\n\t\tworld\n x\t\n"),
+            "hello\nworld\n x\t\n"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod lines;
 mod unicode;
 
 pub use dump::dump;
+pub use heredoc::{chomp_heredoc_content, parse_heredoc};
 pub use unicode::go_quote;
 
 use super::error::DockerfileError;
