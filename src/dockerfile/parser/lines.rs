@@ -24,10 +24,6 @@ impl<'a> LineReader<'a> {
         }
     }
 
-    pub(crate) fn remaining_newlines(&self) -> usize {
-        self.src[self.pos..].iter().filter(|&&b| b == b'\n').count()
-    }
-
     pub(crate) fn too_long(&self) -> bool {
         self.too_long
     }

@@ -126,9 +126,7 @@ impl<'a> Parser<'a> {
     }
 
     fn run(mut self) -> Result<ParseResult, DockerfileError> {
-        // One instruction per line at most; reserving avoids re-copying a large tree.
-        let line_estimate = self.lines.remaining_newlines() + 1;
-        let mut children: Vec<Node> = Vec::with_capacity(line_estimate.min(1 << 16));
+        let mut children: Vec<Node> = Vec::new();
         let mut comments: Vec<String> = Vec::new();
         let mut buf = String::new();
         while let Some((raw, text)) = self.lines.next() {
