@@ -151,6 +151,51 @@ fn heredoc_unterminated_is_an_error_on_its_instruction() {
 }
 
 #[test]
+fn heredoc_name_forms_as_buildkit_tests_them() {
+    let src = concat!(
+        "FROM a\n",
+        "USER <<INVALID\n",
+        "INVALID\n",
+        "RUN \"<<NOHEREDOC\"\n",
+        "COPY <<X <<Y /dest\nY\nX\nX\nY\n",
+        "RUN <<COMPLEX python3\nprint('hi')\nCOMPLEX\n",
+        "COPY <<file.txt /dest\nhello\nfile.txt\n",
+        "RUN <<eo\\'f\necho\neo'f\n",
+        "RUN <<'e'o\\'f\necho\neo'f\n",
+        "RUN <<$EOF\n$EOF\n",
+        "RUN <<  EOF  > foo\nEOF\n",
+        "RUN << -EOF\n-EOF\n",
+    );
+    let r = ok(src);
+    let docs: Vec<Vec<(String, bool, String)>> = r.ast.children[1..]
+        .iter()
+        .map(|c| {
+            c.heredocs
+                .iter()
+                .map(|h| (h.name.clone(), h.expand, h.content.clone()))
+                .collect()
+        })
+        .collect();
+    let d = |n: &str, e: bool, c: &str| (n.to_string(), e, c.to_string());
+    assert_eq!(
+        docs,
+        vec![
+            vec![],
+            vec![],
+            vec![],
+            vec![d("X", true, "Y\n"), d("Y", true, "X\n")],
+            vec![d("COMPLEX", true, "print('hi')\n")],
+            vec![d("file.txt", true, "hello\n")],
+            vec![d("eo'f", true, "echo\n")],
+            vec![d("eo'f", false, "echo\n")],
+            vec![d("$EOF", true, "")],
+            vec![d("EOF", true, "")],
+            vec![d("-EOF", true, "")],
+        ]
+    );
+}
+
+#[test]
 fn not_heredocs() {
     for line in [
         "RUN cat<<EOF",
@@ -502,4 +547,80 @@ fn debug_parse_reports_bad_file_with_line() {
         "stderr: {stderr}"
     );
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn empty_continuation_warnings_name_the_instruction() {
+    let src = concat!(
+        "\nFROM alpine:3.6\n\nRUN valid \\\n    continuation\n\n",
+        "RUN something \\\n\n    following \\\n\n    more\n\n",
+        "RUN another \\\n\n    thing\n\n",
+        "RUN non-indented \\\n# this is a comment\n   after-comment\n\n",
+        "RUN indented \\\n    # this is an indented comment\n    comment\n\t",
+    );
+    let r = ok(src);
+    assert_eq!(r.warnings.len(), 2);
+    assert_eq!(
+        r.warnings[0].message,
+        "Empty continuation line found in: RUN something     following     more"
+    );
+    assert_eq!(r.warnings[0].line, 11);
+    assert_eq!(
+        r.warnings[1].message,
+        "Empty continuation line found in: RUN another     thing"
+    );
+    assert_eq!(
+        dump(&r.ast).lines().last(),
+        Some("(run \"indented     comment\")")
+    );
+}
+
+#[test]
+fn long_line_after_instructions() {
+    let src = format!("\n\t\tFROM image\n\t\tLABEL test={}\n", "a".repeat(65_536));
+    let e = err(&src);
+    assert_eq!(
+        e.message,
+        "dockerfile line greater than max allowed size of 65535"
+    );
+    assert_eq!(e.line, 3);
+}
+
+/// Deterministic mutations of BuildKit's vectors (a small, always-on complement to the
+/// fuzzer): parsing never panics and a parsed tree always dumps.
+#[test]
+fn mutated_vectors_never_panic() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/buildkit/testfiles");
+    let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .expect("listing testfiles")
+        .map(|e| std::fs::read(e.expect("entry").path().join("Dockerfile")).expect("reading"))
+        .collect();
+    seeds.push(b"FROM a\nRUN <<EOF 3<<-'X'\nbody\nEOF\n\tX\nONBUILD COPY <<A /a\nA\n".to_vec());
+    let alphabet = b"\\`\"'$<-{}[]#=\n\r\t :,\xc2\xa0\xff0";
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut rand = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for seed in &seeds {
+        for _ in 0..80 {
+            let mut input = seed.clone();
+            for _ in 0..1 + rand() % 8 {
+                let pos = (rand() as usize) % (input.len() + 1);
+                let byte = alphabet[(rand() as usize) % alphabet.len()];
+                match rand() % 3 {
+                    0 if pos < input.len() => input[pos] = byte,
+                    1 if pos < input.len() => {
+                        input.remove(pos);
+                    }
+                    _ => input.insert(pos, byte),
+                }
+            }
+            if let Ok(r) = parse(&input) {
+                let _ = dump(&r.ast);
+            }
+        }
+    }
 }
