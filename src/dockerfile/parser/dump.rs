@@ -1,0 +1,48 @@
+//! BuildKit's test dump of the node tree: `(from "ubuntu:14.04")` per instruction. Written into
+//! one buffer (BuildKit concatenates strings per level, which is quadratic on big files).
+
+use super::unicode::{go_lower, go_quote_into, is_space};
+use super::Node;
+
+/// Renders a node in BuildKit's dump format.
+pub fn dump(node: &Node) -> String {
+    let mut out = String::new();
+    dump_into(node, &mut out);
+    out
+}
+
+/// Appends the dump of `node`, trimmed as BuildKit trims each level.
+fn dump_into(node: &Node, out: &mut String) {
+    let start = out.len();
+    out.push_str(&go_lower(&node.value));
+    if !node.flags.is_empty() {
+        out.push_str(" [");
+        for (i, f) in node.flags.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            go_quote_into(f, out);
+        }
+        out.push(']');
+    }
+    for child in &node.children {
+        out.push('(');
+        dump_into(child, out);
+        out.push_str(")\n");
+    }
+    for arg in &node.next {
+        out.push(' ');
+        if arg.children.is_empty() {
+            go_quote_into(&arg.value, out);
+        } else {
+            dump_into(arg, out);
+        }
+    }
+    // strings.TrimSpace on this level's text only.
+    let end = out[start..].trim_end_matches(is_space).len() + start;
+    out.truncate(end);
+    let lead = out[start..].len() - out[start..].trim_start_matches(is_space).len();
+    if lead > 0 {
+        out.drain(start..start + lead);
+    }
+}

@@ -1,0 +1,402 @@
+//! Heredoc detection. BuildKit splits the instruction line with its shell lexer (escape `\`
+//! whatever the directive says, unset variables kept as written, no environment) and treats
+//! each word shaped like `[fd]<<[-]NAME` as a heredoc opener. The lexer here is the part of
+//! that shell lexer this needs: word splitting, quotes, escapes and `$`/`${}` scanning.
+
+use super::unicode::{is_digit, is_letter, is_space};
+use super::Heredoc;
+
+/// The heredocs opened on `line`, in order. An error means a heredoc name could not be lexed.
+pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
+    // A line that does not lex gives no words, hence no heredocs (BuildKit ignores the error).
+    let words = Lexer::new(line, true, true).words().unwrap_or_default();
+    let mut docs = Vec::new();
+    for word in &words {
+        if let Some(doc) = heredoc_from_word(word)? {
+            docs.push(doc);
+        }
+    }
+    Ok(docs)
+}
+
+/// Matches `^(\d*)<<(-?)\s*([^<]*)$` and checks that the name is one shell word.
+fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    let Some(after) = word[digits..].strip_prefix("<<") else {
+        return Ok(None);
+    };
+    let (chomp, after) = match after.strip_prefix('-') {
+        Some(a) => (true, a),
+        None => (false, after),
+    };
+    let rest = after.trim_start_matches(['\t', '\n', '\u{c}', '\r', ' ']);
+    if rest.contains('<') || rest.is_empty() {
+        return Ok(None);
+    }
+    let file_descriptor = match word[..digits].parse::<u64>() {
+        Ok(n) => u32::try_from(n).unwrap_or(u32::MAX),
+        Err(_) if digits > 0 => u32::MAX, // overflow: Go's ParseUint saturates
+        Err(_) => 0,
+    };
+    let fail = |e: String| format!("failed to process {}: {e}", super::unicode::go_quote(rest));
+    let words = Lexer::new(rest, false, false).words().map_err(fail)?;
+    if words.len() != 1 {
+        return Ok(None);
+    }
+    let raw = Lexer::new(rest, true, false).words().map_err(fail)?;
+    if raw.len() != 1 {
+        return Err(format!(
+            "internal lexing of heredoc produced inconsistent results: {rest}"
+        ));
+    }
+    let quotes = |s: &str| s.chars().filter(|&c| c == '\'' || c == '"').count();
+    Ok(Some(Heredoc {
+        expand: quotes(&words[0]) == quotes(&raw[0]),
+        name: words.into_iter().next().unwrap_or_default(),
+        file_descriptor,
+        chomp,
+        content: String::new(),
+    }))
+}
+
+/// Word accumulation as in BuildKit's `wordsStruct`.
+#[derive(Default)]
+struct Words {
+    word: String,
+    words: Vec<String>,
+    in_word: bool,
+}
+
+impl Words {
+    fn add_char(&mut self, c: char) {
+        if is_space(c) {
+            if self.in_word && !self.word.is_empty() {
+                self.words.push(std::mem::take(&mut self.word));
+                self.in_word = false;
+            }
+        } else {
+            self.add_raw_char(c);
+        }
+    }
+    fn add_raw_char(&mut self, c: char) {
+        self.word.push(c);
+        self.in_word = true;
+    }
+    fn add_string(&mut self, s: &str) {
+        s.chars().for_each(|c| self.add_char(c));
+    }
+    fn add_raw_string(&mut self, s: &str) {
+        self.word.push_str(s);
+        self.in_word = true;
+    }
+    fn finish(mut self) -> Vec<String> {
+        if !self.word.is_empty() {
+            self.words.push(self.word);
+        }
+        self.words
+    }
+}
+
+const ESCAPE: char = '\\';
+
+struct Lexer {
+    chars: Vec<char>,
+    pos: usize,
+    raw_quotes: bool,
+    raw_escapes: bool,
+}
+
+impl Lexer {
+    fn new(s: &str, raw_quotes: bool, raw_escapes: bool) -> Self {
+        let mut chars: Vec<char> = s.chars().collect();
+        // Go's text/scanner skips a byte-order mark at the start.
+        if chars.first() == Some(&'\u{feff}') {
+            chars.remove(0);
+        }
+        Lexer {
+            chars,
+            pos: 0,
+            raw_quotes,
+            raw_escapes,
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.peek();
+        if c.is_some() {
+            self.pos += 1;
+        }
+        c
+    }
+
+    fn words(mut self) -> Result<Vec<String>, String> {
+        let raw = self.raw_escapes;
+        self.stop_on(None, raw).map(|(_, w)| w)
+    }
+
+    /// Processes until `stop` (or the end when `None`); returns the text and its words.
+    fn stop_on(
+        &mut self,
+        stop: Option<char>,
+        raw_escapes: bool,
+    ) -> Result<(String, Vec<String>), String> {
+        let saved = std::mem::replace(&mut self.raw_escapes, raw_escapes);
+        let r = self.stop_on_inner(stop);
+        self.raw_escapes = saved;
+        r
+    }
+
+    fn stop_on_inner(&mut self, stop: Option<char>) -> Result<(String, Vec<String>), String> {
+        let mut result = String::new();
+        let mut words = Words::default();
+        while let Some(c) = self.peek() {
+            if Some(c) == stop {
+                self.pos += 1;
+                return Ok((result, words.finish()));
+            }
+            match c {
+                '$' => {
+                    let t = self.dollar()?;
+                    result.push_str(&t);
+                    words.add_string(&t);
+                }
+                '\'' => {
+                    let t = self.single_quote()?;
+                    result.push_str(&t);
+                    words.add_raw_string(&t);
+                }
+                '"' => {
+                    let t = self.double_quote()?;
+                    result.push_str(&t);
+                    words.add_raw_string(&t);
+                }
+                _ => {
+                    self.pos += 1;
+                    if c == ESCAPE {
+                        if self.raw_escapes {
+                            words.add_raw_char(c);
+                            result.push(c);
+                        }
+                        let Some(e) = self.next() else { break };
+                        words.add_raw_char(e);
+                        result.push(e);
+                    } else {
+                        words.add_char(c);
+                        result.push(c);
+                    }
+                }
+            }
+        }
+        match stop {
+            Some(s) => Err(format!(
+                "unexpected end of statement while looking for matching {s}"
+            )),
+            None => Ok((result, words.finish())),
+        }
+    }
+
+    fn single_quote(&mut self) -> Result<String, String> {
+        let mut out = String::new();
+        let q = self.next().unwrap_or('\'');
+        if self.raw_quotes {
+            out.push(q);
+        }
+        loop {
+            match self.next() {
+                None => {
+                    return Err(
+                        "unexpected end of statement while looking for matching single-quote"
+                            .into(),
+                    )
+                }
+                Some('\'') => {
+                    if self.raw_quotes {
+                        out.push('\'');
+                    }
+                    return Ok(out);
+                }
+                Some(c) => out.push(c),
+            }
+        }
+    }
+
+    fn double_quote(&mut self) -> Result<String, String> {
+        let mut out = String::new();
+        let q = self.next().unwrap_or('"');
+        if self.raw_quotes {
+            out.push(q);
+        }
+        loop {
+            match self.peek() {
+                None => {
+                    return Err(
+                        "unexpected end of statement while looking for matching double-quote"
+                            .into(),
+                    )
+                }
+                Some('"') => {
+                    self.pos += 1;
+                    if self.raw_quotes {
+                        out.push('"');
+                    }
+                    return Ok(out);
+                }
+                Some('$') => {
+                    let v = self.dollar()?;
+                    out.push_str(&v);
+                }
+                Some(mut c) => {
+                    self.pos += 1;
+                    if c == ESCAPE {
+                        if self.raw_escapes {
+                            out.push(c);
+                        }
+                        match self.peek() {
+                            None => continue,
+                            Some(n @ ('"' | '$' | ESCAPE)) => {
+                                self.pos += 1;
+                                c = n;
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    out.push(c);
+                }
+            }
+        }
+    }
+
+    /// `$name`, `${name}` and `${name<op>word}` with no variable set: kept as written.
+    fn dollar(&mut self) -> Result<String, String> {
+        self.pos += 1;
+        if self.peek() != Some('{') {
+            let name = self.name();
+            return Ok(format!("${name}"));
+        }
+        self.pos += 1;
+        match self.peek() {
+            None => return Err("syntax error: missing '}'".into()),
+            Some('{' | '}' | ':') => return Err("syntax error: bad substitution".into()),
+            Some(_) => {}
+        }
+        let name = self.name();
+        let c = self.next();
+        match c {
+            Some('}') => Ok(format!("${{{name}}}")),
+            Some(':' | '+' | '-' | '?' | '#' | '%') => {
+                let mut op = String::new();
+                let mut modifier = c;
+                op.push(c.unwrap_or('\u{fffd}'));
+                if c == Some(':') {
+                    modifier = self.next();
+                    op.push(modifier.unwrap_or('\u{fffd}'));
+                }
+                let raw = matches!(modifier, Some('#' | '%'));
+                let (word, _) = self.stop_on(Some('}'), raw).map_err(|e| self.missing(e))?;
+                Ok(format!("${{{name}{op}{word}}}"))
+            }
+            Some('/') => {
+                if self.peek() == Some('/') {
+                    self.pos += 1;
+                }
+                let (pattern, _) = self.stop_on(Some('/'), true).map_err(|e| {
+                    if self.peek().is_none() {
+                        "syntax error: missing '/' in ${}".into()
+                    } else {
+                        e
+                    }
+                })?;
+                let (repl, _) = self.stop_on(Some('}'), true).map_err(|e| self.missing(e))?;
+                Ok(format!("${{{name}/{pattern}/{repl}}}"))
+            }
+            _ => Err(format!(
+                "unsupported modifier ({}) in substitution",
+                c.unwrap_or('\u{fffd}')
+            )),
+        }
+    }
+
+    fn missing(&self, e: String) -> String {
+        if self.peek().is_none() {
+            "syntax error: missing '}'".into()
+        } else {
+            e
+        }
+    }
+
+    fn name(&mut self) -> String {
+        let mut name = String::new();
+        while let Some(c) = self.peek() {
+            if name.is_empty() && is_digit(c) {
+                while let Some(d) = self.peek().filter(|&d| is_digit(d)) {
+                    self.pos += 1;
+                    name.push(d);
+                }
+                return name;
+            }
+            if name.is_empty() && matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
+                self.pos += 1;
+                return c.to_string();
+            }
+            if !is_letter(c) && !is_digit(c) && c != '_' {
+                break;
+            }
+            self.pos += 1;
+            name.push(c);
+        }
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(line: &str) -> Vec<(String, bool, bool, u32)> {
+        heredocs_from_line(line)
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.name, h.expand, h.chomp, h.file_descriptor))
+            .collect()
+    }
+
+    #[test]
+    fn forms() {
+        assert_eq!(names("RUN <<EOF"), vec![("EOF".into(), true, false, 0)]);
+        assert_eq!(names("RUN <<-EOF"), vec![("EOF".into(), true, true, 0)]);
+        assert_eq!(names("RUN <<'EOF'"), vec![("EOF".into(), false, false, 0)]);
+        assert_eq!(
+            names("RUN <<\"EOF\""),
+            vec![("EOF".into(), false, false, 0)]
+        );
+        assert_eq!(names("RUN <<eo'f'"), vec![("eof".into(), false, false, 0)]);
+        assert_eq!(names("RUN 3<<EOF"), vec![("EOF".into(), true, false, 3)]);
+        assert_eq!(
+            names("COPY <<A <<-B /dest"),
+            vec![("A".into(), true, false, 0), ("B".into(), true, true, 0)]
+        );
+        assert_eq!(names("RUN <<'A B'"), vec![("A B".into(), false, false, 0)]);
+    }
+
+    #[test]
+    fn not_heredocs() {
+        assert!(names("RUN echo <<").is_empty());
+        assert!(names("RUN cat<<EOF").is_empty());
+        assert!(names("RUN <<<EOF").is_empty());
+        assert!(names("RUN echo 'unterminated <<EOF").is_empty());
+        assert!(names("RUN echo \"<<EOF\"").is_empty());
+    }
+
+    #[test]
+    fn variables_kept_as_written() {
+        assert_eq!(names("RUN <<$EOF"), vec![("$EOF".into(), true, false, 0)]);
+        assert_eq!(
+            names("RUN <<${A:-x}"),
+            vec![("${A:-x}".into(), true, false, 0)]
+        );
+    }
+}

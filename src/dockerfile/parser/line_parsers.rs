@@ -1,0 +1,437 @@
+//! One logical line to one instruction node: keyword, `--flags`, and the argument shape
+//! each keyword uses (BuildKit's `splitCommand` and its dispatch table of line parsers).
+
+use super::json::{parse_array, JsonArray};
+use super::unicode::{go_lower, go_quote, is_space, is_space_byte, trim_left_space, trim_space};
+use super::Node;
+
+/// ONBUILD may wrap ONBUILD; the parser accepts it (later stages reject it) but bounds the
+/// depth so that no input can exhaust the stack.
+const MAX_ONBUILD_DEPTH: usize = 64;
+
+/// Builds the instruction node for a logical line. Errors are plain messages; the caller adds
+/// the location.
+pub(crate) fn node_from_line(line: &str, escape: char) -> Result<Node, String> {
+    node_from_line_at(line, escape, 0)
+}
+
+fn node_from_line_at(line: &str, escape: char, depth: usize) -> Result<Node, String> {
+    let (cmd, flags, args) = split_command(line, escape);
+    let keyword = go_lower(&cmd);
+    let mut json = false;
+    let next = match keyword.as_str() {
+        "add" | "copy" | "volume" => match parse_json(&args)? {
+            Some(v) => {
+                json = true;
+                v
+            }
+            None => split_whitespace(&args),
+        },
+        "run" | "cmd" | "entrypoint" | "shell" => {
+            let (v, j) = parse_maybe_json(&args)?;
+            json = j;
+            v
+        }
+        "from" | "expose" => split_whitespace(&args),
+        "user" | "workdir" | "maintainer" | "stopsignal" => string_node(&args),
+        "arg" => parse_words(&args, escape).into_iter().map(leaf).collect(),
+        "env" => parse_name_val(&args, "ENV", escape)?,
+        "label" => parse_name_val(&args, "LABEL", escape)?,
+        "healthcheck" => {
+            let (v, j) = parse_health_config(&args)?;
+            json = j;
+            v
+        }
+        "onbuild" => {
+            if args.is_empty() {
+                Vec::new()
+            } else {
+                if depth >= MAX_ONBUILD_DEPTH {
+                    return Err(format!(
+                        "ONBUILD nested more than {MAX_ONBUILD_DEPTH} levels deep"
+                    ));
+                }
+                let child = node_from_line_at(&args, escape, depth + 1)?;
+                vec![Node {
+                    children: vec![child],
+                    ..Node::default()
+                }]
+            }
+        }
+        // Unknown instructions keep one empty argument; later stages report them.
+        _ => vec![Node::default()],
+    };
+    Ok(Node {
+        value: cmd,
+        next,
+        flags,
+        json,
+        original: line.to_string(),
+        ..Node::default()
+    })
+}
+
+fn leaf(value: String) -> Node {
+    Node {
+        value,
+        ..Node::default()
+    }
+}
+
+/// Splits at the first run of `[\t\v\f\r ]`, the only separators BuildKit's regexp knows.
+fn is_ascii_sep(c: char) -> bool {
+    matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ')
+}
+
+/// Keyword, flags and the (trimmed) argument text.
+pub(crate) fn split_command(line: &str, escape: char) -> (String, Vec<String>, String) {
+    let line = trim_space(line);
+    match line.find(is_ascii_sep) {
+        None => (line.to_string(), Vec::new(), String::new()),
+        Some(i) => {
+            let rest = line[i..].trim_start_matches(is_ascii_sep);
+            let (args, flags) = extract_builder_flags(rest, escape);
+            (line[..i].to_string(), flags, trim_space(&args).to_string())
+        }
+    }
+}
+
+/// Takes the leading `--flag` words off the argument text. BuildKit scans bytes here and
+/// treats each byte as a rune (so non-ASCII text in a flag comes out Latin-1-decoded, and the
+/// bytes 0x85 and 0xA0 separate words); this is reproduced exactly.
+fn extract_builder_flags(line: &str, escape: char) -> (String, Vec<String>) {
+    #[derive(PartialEq)]
+    enum Phase {
+        Spaces,
+        Word,
+        Quote,
+    }
+    let b = line.as_bytes();
+    let esc = escape as u32 as u8;
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut phase = Phase::Spaces;
+    let mut quote = 0u8;
+    let mut blank_ok = false;
+    let rest_from = |pos: usize| String::from_utf8_lossy(&b[pos..]).into_owned();
+    let mut pos = 0;
+    while pos <= b.len() {
+        let ch = b.get(pos).copied().unwrap_or(0);
+        if phase == Phase::Spaces {
+            if pos == b.len() {
+                break;
+            }
+            if is_space_byte(ch) {
+                pos += 1;
+                continue;
+            }
+            if ch != b'-' || pos + 1 == b.len() || b[pos + 1] != b'-' {
+                return (rest_from(pos), words);
+            }
+            phase = Phase::Word;
+        }
+        if pos == b.len() {
+            if word != "--" && (blank_ok || !word.is_empty()) {
+                words.push(word);
+            }
+            break;
+        }
+        if phase == Phase::Word {
+            if is_space_byte(ch) {
+                phase = Phase::Spaces;
+                if word == "--" {
+                    return (rest_from(pos), words);
+                }
+                if blank_ok || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                word.clear();
+                blank_ok = false;
+                pos += 1;
+                continue;
+            }
+            if ch == b'\'' || ch == b'"' {
+                quote = ch;
+                blank_ok = true;
+                phase = Phase::Quote;
+                pos += 1;
+                continue;
+            }
+            let mut ch = ch;
+            if ch == esc {
+                if pos + 1 == b.len() {
+                    pos += 1;
+                    continue;
+                }
+                pos += 1;
+                ch = b[pos];
+            }
+            word.push(ch as char);
+            pos += 1;
+            continue;
+        }
+        // Phase::Quote
+        if ch == quote {
+            phase = Phase::Word;
+            pos += 1;
+            continue;
+        }
+        let mut ch = ch;
+        if ch == esc {
+            if pos + 1 == b.len() {
+                phase = Phase::Word;
+                pos += 1;
+                continue;
+            }
+            pos += 1;
+            ch = b[pos];
+        }
+        word.push(ch as char);
+        pos += 1;
+    }
+    (String::new(), words)
+}
+
+/// Go's `regexp.Split(s, -1)` on `[\t\v\f\r ]+`, one node per piece; nothing for "".
+fn split_whitespace(rest: &str) -> Vec<Node> {
+    if rest.is_empty() {
+        return Vec::new();
+    }
+    go_split_ws(rest, usize::MAX)
+        .into_iter()
+        .map(|s| leaf(s.to_string()))
+        .collect()
+}
+
+/// Go's `regexp.Split` with `[\t\v\f\r ]+` and a limit `n` (> 0) on the number of pieces.
+fn go_split_ws(s: &str, n: usize) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut beg = 0;
+    let mut end = 0;
+    let mut i = 0;
+    let bytes = s.as_bytes();
+    while i < bytes.len() {
+        if out.len() == n - 1 {
+            break;
+        }
+        if is_ascii_sep(bytes[i] as char) {
+            let m0 = i;
+            while i < bytes.len() && is_ascii_sep(bytes[i] as char) {
+                i += 1;
+            }
+            end = m0;
+            out.push(&s[beg..m0]);
+            beg = i;
+        } else {
+            i += 1;
+        }
+    }
+    if end != s.len() || out.is_empty() {
+        out.push(&s[beg..]);
+    }
+    out
+}
+
+fn string_node(rest: &str) -> Vec<Node> {
+    if rest.is_empty() {
+        Vec::new()
+    } else {
+        vec![leaf(rest.to_string())]
+    }
+}
+
+const NOT_STRING_ARRAY: &str =
+    "when using JSON array syntax, arrays must be comprised of strings only";
+
+/// `Some(nodes)` when the text is a JSON array of strings, `None` when it is not JSON.
+fn parse_json(rest: &str) -> Result<Option<Vec<Node>>, String> {
+    let rest = trim_left_space(rest);
+    if !rest.starts_with('[') {
+        return Ok(None);
+    }
+    match parse_array(rest) {
+        JsonArray::NotJson => Ok(None),
+        JsonArray::NotStrings => Err(NOT_STRING_ARRAY.to_string()),
+        JsonArray::Strings(v) => Ok(Some(v.into_iter().map(leaf).collect())),
+    }
+}
+
+/// JSON-or-string: the nodes and whether they came from JSON.
+fn parse_maybe_json(rest: &str) -> Result<(Vec<Node>, bool), String> {
+    if rest.is_empty() {
+        return Ok((Vec::new(), false));
+    }
+    Ok(match parse_json(rest)? {
+        Some(v) => (v, true),
+        None => (vec![leaf(rest.to_string())], false),
+    })
+}
+
+/// `HEALTHCHECK <type> <json-or-string>`; the type ends at the first space byte.
+fn parse_health_config(rest: &str) -> Result<(Vec<Node>, bool), String> {
+    let b = rest.as_bytes();
+    let sep = b.iter().position(|&c| is_space_byte(c)).unwrap_or(b.len());
+    if sep == 0 {
+        return Ok((Vec::new(), false));
+    }
+    let next = b[sep..]
+        .iter()
+        .position(|&c| !is_space_byte(c))
+        .map_or(b.len(), |p| sep + p);
+    let typ = String::from_utf8_lossy(&b[..sep]).into_owned();
+    let cmd = String::from_utf8_lossy(&b[next..]);
+    let (mut args, json) = parse_maybe_json(&cmd)?;
+    args.insert(0, leaf(typ));
+    Ok((args, json))
+}
+
+/// BuildKit's `parseWords`: whitespace-separated words with quotes and escapes kept.
+pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
+    #[derive(PartialEq)]
+    enum Phase {
+        Spaces,
+        Word,
+        Quote,
+    }
+    let mut words = Vec::new();
+    let mut phase = Phase::Spaces;
+    let mut quote = '\0';
+    let mut blank_ok = false;
+    let mut word = String::new();
+    let mut it = rest.chars().peekable();
+    loop {
+        let Some(mut ch) = it.next() else {
+            if phase != Phase::Spaces && (blank_ok || !word.is_empty()) {
+                words.push(word);
+            }
+            break;
+        };
+        if phase == Phase::Spaces {
+            if is_space(ch) {
+                continue;
+            }
+            phase = Phase::Word;
+        }
+        if phase == Phase::Word {
+            if is_space(ch) {
+                phase = Phase::Spaces;
+                if blank_ok || !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                blank_ok = false;
+                continue;
+            }
+            if ch == '\'' || ch == '"' {
+                quote = ch;
+                blank_ok = true;
+                phase = Phase::Quote;
+            }
+            if ch == escape {
+                let Some(n) = it.next() else {
+                    continue; // an escape token at the very end is dropped
+                };
+                word.push(ch);
+                ch = n;
+            }
+            word.push(ch);
+            continue;
+        }
+        // Phase::Quote
+        if ch == quote {
+            phase = Phase::Word;
+        }
+        if ch == escape && quote != '\'' {
+            let Some(n) = it.next() else {
+                phase = Phase::Word;
+                continue;
+            };
+            word.push(ch);
+            ch = n;
+        }
+        word.push(ch);
+    }
+    words
+}
+
+/// ENV and LABEL: `key value` (legacy) or `key=value ...`, as key/value/separator triples.
+fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<Vec<Node>, String> {
+    let words = parse_words(rest, escape);
+    let Some(first) = words.first() else {
+        return Ok(Vec::new());
+    };
+    if !first.contains('=') {
+        let parts = go_split_ws(rest, 2);
+        if parts.len() < 2 {
+            return Err(format!("{key} must have two arguments"));
+        }
+        return Ok(vec![
+            leaf(parts[0].to_string()),
+            leaf(parts[1].to_string()),
+            leaf(String::new()),
+        ]);
+    }
+    let mut out = Vec::with_capacity(words.len() * 3);
+    for word in words {
+        let Some((k, v)) = word.split_once('=') else {
+            return Err(format!(
+                "Syntax error - can't find = in {}. Must be of the form: name=value",
+                go_quote(&word)
+            ));
+        };
+        out.push(leaf(k.to_string()));
+        out.push(leaf(v.to_string()));
+        out.push(leaf("=".to_string()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags() {
+        let f = |l: &str| {
+            let (c, f, a) = split_command(l, '\\');
+            (c, f, a)
+        };
+        assert_eq!(
+            f("COPY --from=a --chown=\"x y\" src dst"),
+            (
+                "COPY".into(),
+                vec!["--from=a".into(), "--chown=x y".into()],
+                "src dst".into()
+            )
+        );
+        assert_eq!(f("COPY -- foo /tmp/").1, Vec::<String>::new());
+        assert_eq!(f("COPY -- foo /tmp/").2, "foo /tmp/");
+        assert_eq!(f("RUN --a=\\\"b --c").1, vec!["--a=\"b", "--c"]);
+        // Bytes taken as Latin-1 runes, as BuildKit does: é (C3 A9) becomes two characters,
+        // and à (C3 A0) ends the word at its NBSP-valued second byte.
+        assert_eq!(f("RUN --a=é x").1, vec!["--a=\u{c3}\u{a9}"]);
+        assert_eq!(f("RUN --a=àb x").1, vec!["--a=\u{c3}"]);
+        assert_eq!(f("RUN --a=àb x").2, "b x");
+        assert_eq!(f("RUN").0, "RUN");
+        assert_eq!(f("RUN --x").1, vec!["--x"]);
+    }
+
+    #[test]
+    fn words() {
+        assert_eq!(
+            parse_words("abc=\"123 456\" def", '\\'),
+            vec!["abc=\"123 456\"", "def"]
+        );
+        assert_eq!(parse_words("a\\ b c\\", '\\'), vec!["a\\ b", "c"]);
+        assert_eq!(parse_words("'' x", '\\'), vec!["''", "x"]);
+        assert_eq!(parse_words("\"a\\\"b\" c", '\\'), vec!["\"a\\\"b\"", "c"]);
+        assert_eq!(parse_words("'a\\' b", '\\'), vec!["'a\\'", "b"]);
+    }
+
+    #[test]
+    fn go_split() {
+        assert_eq!(go_split_ws("a b\t c", usize::MAX), vec!["a", "b", "c"]);
+        assert_eq!(go_split_ws("a b\t c", 2), vec!["a", "b\t c"]);
+        assert_eq!(go_split_ws("abc", 2), vec!["abc"]);
+        assert_eq!(go_split_ws("a ", 2), vec!["a", ""]);
+    }
+}

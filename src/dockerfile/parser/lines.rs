@@ -1,0 +1,89 @@
+//! Physical lines and line continuation, as BuildKit's scanner and regexps see them.
+
+use super::MAX_LINE_LEN;
+
+/// Splits the input after each `\n`, keeping the newline, like BuildKit's `scanLines`. A line
+/// longer than [`MAX_LINE_LEN`] bytes (before its `\n`) stops the reader, as Go's scanner stops
+/// with `ErrTooLong`; the parser reports it after finishing what it has.
+pub(crate) struct LineReader<'a> {
+    src: &'a [u8],
+    pos: usize,
+    too_long: bool,
+}
+
+impl<'a> LineReader<'a> {
+    pub(crate) fn new(src: &'a [u8]) -> Self {
+        LineReader {
+            src,
+            pos: 0,
+            too_long: false,
+        }
+    }
+
+    pub(crate) fn too_long(&self) -> bool {
+        self.too_long
+    }
+
+    pub(crate) fn next(&mut self) -> Option<&'a [u8]> {
+        if self.too_long || self.pos >= self.src.len() {
+            return None;
+        }
+        let rest = &self.src[self.pos..];
+        let (content_len, line_len) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (i, i + 1),
+            None => (rest.len(), rest.len()),
+        };
+        if content_len > MAX_LINE_LEN {
+            self.too_long = true;
+            return None;
+        }
+        self.pos += line_len;
+        Some(&rest[..line_len])
+    }
+}
+
+/// Removes all trailing `\r` and `\n`.
+pub(crate) fn trim_newline(s: &str) -> &str {
+    s.trim_end_matches(['\r', '\n'])
+}
+
+/// BuildKit's continuation regexp `([^E])E[ \t]*$|^E[ \t]*$`: returns the line without the
+/// continuation token and whether the instruction ends here.
+pub(crate) fn trim_continuation(line: &str, escape: char) -> (&str, bool) {
+    let t = line.trim_end_matches([' ', '\t']);
+    if let Some(before) = t.strip_suffix(escape) {
+        if before.is_empty() || !before.ends_with(escape) {
+            return (before, false);
+        }
+    }
+    (line, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuation() {
+        assert_eq!(trim_continuation("echo \\", '\\'), ("echo ", false));
+        assert_eq!(trim_continuation("echo \\ \t", '\\'), ("echo ", false));
+        assert_eq!(trim_continuation("\\", '\\'), ("", false));
+        assert_eq!(trim_continuation("a\\\\", '\\'), ("a\\\\", true));
+        assert_eq!(trim_continuation("a`", '`'), ("a", false));
+        assert_eq!(trim_continuation("a\\", '`'), ("a\\", true));
+        assert_eq!(trim_continuation("a \\\r", '\\'), ("a \\\r", true));
+    }
+
+    #[test]
+    fn line_limit() {
+        let ok = vec![b'a'; MAX_LINE_LEN];
+        assert_eq!(
+            LineReader::new(&ok).next().map(<[u8]>::len),
+            Some(MAX_LINE_LEN)
+        );
+        let long = vec![b'a'; MAX_LINE_LEN + 1];
+        let mut r = LineReader::new(&long);
+        assert!(r.next().is_none());
+        assert!(r.too_long());
+    }
+}

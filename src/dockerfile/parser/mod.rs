@@ -1,0 +1,273 @@
+//! The Dockerfile parser: directives, continuations, heredocs and per-instruction argument
+//! shapes, producing BuildKit's plain node tree. Written here rather than taken from a crate
+//! because the crates available miss heredocs, `# escape=` and instruction flags.
+
+mod directives;
+mod dump;
+mod heredoc;
+mod json;
+mod line_parsers;
+mod lines;
+mod unicode;
+
+pub use dump::dump;
+pub use unicode::go_quote;
+
+use super::error::DockerfileError;
+use directives::DirectiveParser;
+use lines::{trim_continuation, trim_newline, LineReader};
+use unicode::{go_lower, trim_left_space};
+
+/// One node of the tree, as in BuildKit: the root has one child per instruction; an
+/// instruction node has its keyword (as written) in `value`, its `--flags` in `flags` and its
+/// arguments in `next`. ONBUILD has one argument with an empty value whose only child is the
+/// trigger instruction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Node {
+    pub value: String,
+    /// The arguments (BuildKit's `next` chain, flattened).
+    pub next: Vec<Node>,
+    pub children: Vec<Node>,
+    pub flags: Vec<String>,
+    /// The arguments were written in JSON (exec) form.
+    pub json: bool,
+    /// The logical line as written (continuations joined, without heredoc bodies).
+    pub original: String,
+    pub heredocs: Vec<Heredoc>,
+    pub start_line: usize,
+    pub end_line: usize,
+    /// Comment lines directly above the instruction, without the `#`.
+    pub prev_comments: Vec<String>,
+}
+
+/// A heredoc attached to RUN, COPY or ADD.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Heredoc {
+    pub name: String,
+    /// `3<<EOF` gives 3; 0 when no descriptor was written.
+    pub file_descriptor: u32,
+    /// False when any part of the name was quoted (`<<'EOF'`, `<<"EOF"`).
+    pub expand: bool,
+    /// `<<-`: leading tabs are to be stripped from the body.
+    pub chomp: bool,
+    /// The body, lines kept exactly (each with its `\n`).
+    pub content: String,
+}
+
+/// The parser directives found at the top of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directives {
+    pub escape: char,
+    pub syntax: Option<String>,
+    pub check: Option<String>,
+}
+
+impl Default for Directives {
+    fn default() -> Self {
+        Directives {
+            escape: '\\',
+            syntax: None,
+            check: None,
+        }
+    }
+}
+
+/// Something suspicious that does not stop the build (e.g. an empty continuation line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParseResult {
+    pub ast: Node,
+    pub directives: Directives,
+    pub warnings: Vec<Warning>,
+}
+
+/// BuildKit's line-length limit (Go's 64 KiB scanner buffer, newline included).
+pub const MAX_LINE_LEN: usize = 65_535;
+
+/// Parses a whole Dockerfile. Errors carry the line; the caller names the file.
+///
+/// Input that is not UTF-8 is read with each invalid byte replaced by U+FFFD.
+pub fn parse(src: &[u8]) -> Result<ParseResult, DockerfileError> {
+    Parser::new(src).run()
+}
+
+struct Parser<'a> {
+    lines: LineReader<'a>,
+    /// Physical lines consumed so far (BuildKit's `currentLine`).
+    current_line: usize,
+    directives: Directives,
+    directive_parser: DirectiveParser,
+    warnings: Vec<Warning>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(src: &'a [u8]) -> Self {
+        Parser {
+            lines: LineReader::new(src),
+            current_line: 0,
+            directives: Directives::default(),
+            directive_parser: DirectiveParser::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn run(mut self) -> Result<ParseResult, DockerfileError> {
+        let mut children: Vec<Node> = Vec::new();
+        let mut comments: Vec<String> = Vec::new();
+        let mut buf = String::new();
+        while let Some(raw) = self.lines.next() {
+            let raw = if self.current_line == 0 {
+                raw.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(raw)
+            } else {
+                raw
+            };
+            let text = String::from_utf8_lossy(raw);
+            let token = trim_left_space(trim_newline(&text));
+            let is_comment = token.starts_with('#');
+            if is_comment {
+                // BuildKit slices the untrimmed line after its first byte.
+                let comment = String::from_utf8_lossy(&raw[1..]);
+                let comment = unicode::trim_space(&comment);
+                if comment.is_empty() {
+                    comments.clear();
+                } else {
+                    comments.push(comment.to_string());
+                }
+            }
+            match self.directive_parser.line(token, &mut self.directives) {
+                Ok(true) => {
+                    comments.pop();
+                }
+                Ok(false) => {}
+                Err(msg) => return Err(DockerfileError::new(self.current_line + 1, None, msg)),
+            }
+            self.current_line += 1;
+            let start_line = self.current_line;
+            let content = if is_comment { "" } else { token };
+            let escape = self.directives.escape;
+            let (content, mut end) = trim_continuation(content, escape);
+            if end && content.is_empty() {
+                continue;
+            }
+            buf.clear();
+            buf.push_str(content);
+            let mut has_empty_continuation = false;
+            while !end {
+                let Some(raw) = self.lines.next() else { break };
+                self.current_line += 1;
+                let text = String::from_utf8_lossy(raw);
+                let line = trim_newline(&text);
+                let trimmed = trim_left_space(line);
+                if trimmed.starts_with('#') {
+                    continue;
+                }
+                if trimmed.is_empty() {
+                    has_empty_continuation = true;
+                    continue;
+                }
+                let (content, e) = trim_continuation(line, escape);
+                end = e;
+                buf.push_str(content);
+            }
+            if has_empty_continuation {
+                self.warnings.push(Warning {
+                    line: self.current_line,
+                    message: format!("Empty continuation line found in: {buf}"),
+                });
+            }
+            let fail =
+                |line: usize, kw: Option<&str>, msg: String| DockerfileError::new(line, kw, msg);
+            let mut node = line_parsers::node_from_line(&buf, escape).map_err(|m| {
+                let kw = line_parsers::split_command(&buf, escape).0;
+                fail(start_line, Some(kw.as_str()), m)
+            })?;
+            node.prev_comments = std::mem::take(&mut comments);
+            if buf.contains("<<") && can_contain_heredoc(&node) {
+                let docs = heredoc::heredocs_from_line(&buf)
+                    .map_err(|m| fail(start_line, Some(node.value.as_str()), m))?;
+                for mut doc in docs {
+                    if !self.read_heredoc_body(&mut doc) {
+                        return Err(fail(
+                            start_line,
+                            Some(node.value.as_str()),
+                            "unterminated heredoc".to_string(),
+                        ));
+                    }
+                    node.heredocs.push(doc);
+                }
+            }
+            node.start_line = start_line;
+            node.end_line = self.current_line;
+            set_child_lines(&mut node);
+            children.push(node);
+        }
+        let Some(first) = children.first() else {
+            return Err(DockerfileError::new(0, None, "file with no instructions"));
+        };
+        if self.lines.too_long() {
+            return Err(DockerfileError::new(
+                self.current_line + 1,
+                None,
+                format!("dockerfile line greater than max allowed size of {MAX_LINE_LEN}"),
+            ));
+        }
+        let ast = Node {
+            start_line: first.start_line,
+            end_line: children.last().map_or(0, |c| c.end_line),
+            children,
+            ..Node::default()
+        };
+        Ok(ParseResult {
+            ast,
+            directives: self.directives,
+            warnings: self.warnings,
+        })
+    }
+
+    /// Reads body lines up to the terminator; false when the file ends first.
+    fn read_heredoc_body(&mut self, doc: &mut Heredoc) -> bool {
+        while let Some(raw) = self.lines.next() {
+            self.current_line += 1;
+            let text = String::from_utf8_lossy(raw);
+            let mut candidate = trim_newline(&text);
+            if doc.chomp {
+                candidate = candidate.trim_start_matches('\t');
+            }
+            if candidate == doc.name {
+                return true;
+            }
+            doc.content.push_str(&text);
+        }
+        false
+    }
+}
+
+/// RUN, COPY and ADD in shell form, also as the trigger of an ONBUILD.
+fn can_contain_heredoc(node: &Node) -> bool {
+    let mut n = node;
+    if go_lower(&n.value) == "onbuild" {
+        if let Some(child) = n.next.first().and_then(|a| a.children.first()) {
+            n = child;
+        }
+    }
+    matches!(go_lower(&n.value).as_str(), "run" | "copy" | "add") && !n.json
+}
+
+/// The trigger of an ONBUILD gets its parent's lines (BuildKit leaves them unset).
+fn set_child_lines(node: &mut Node) {
+    let (start, end) = (node.start_line, node.end_line);
+    let mut arg = node.next.first_mut();
+    while let Some(a) = arg {
+        let Some(child) = a.children.first_mut() else {
+            break;
+        };
+        child.start_line = start;
+        child.end_line = end;
+        arg = child.next.first_mut();
+    }
+}

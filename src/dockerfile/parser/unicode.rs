@@ -1,0 +1,147 @@
+//! Go's notion of character classes and case, which BuildKit's parser inherits. The general
+//! categories come from Unicode 15.0, the version Go's `unicode` package carries.
+
+use unicode_general_category::{get_general_category, GeneralCategory as Gc};
+
+/// Go's `unicode.IsSpace`; the same set as Rust's `char::is_whitespace` (White_Space).
+pub(crate) fn is_space(c: char) -> bool {
+    c.is_whitespace()
+}
+
+/// Go's `unicode.IsSpace` applied to a single byte taken as a rune (Latin-1), as BuildKit's
+/// byte-wise loops (flag extraction, HEALTHCHECK) do: 0x85 and 0xA0 count as spaces there.
+pub(crate) fn is_space_byte(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x85 | 0xa0)
+}
+
+/// Go's `strings.TrimSpace`.
+pub(crate) fn trim_space(s: &str) -> &str {
+    s.trim_matches(is_space)
+}
+
+/// Go's `strings.TrimLeftFunc(s, unicode.IsSpace)`.
+pub(crate) fn trim_left_space(s: &str) -> &str {
+    s.trim_start_matches(is_space)
+}
+
+/// Go's `unicode.IsLetter` (category L).
+pub(crate) fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    matches!(
+        get_general_category(c),
+        Gc::UppercaseLetter
+            | Gc::LowercaseLetter
+            | Gc::TitlecaseLetter
+            | Gc::ModifierLetter
+            | Gc::OtherLetter
+    )
+}
+
+/// Go's `unicode.IsDigit` (category Nd).
+pub(crate) fn is_digit(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
+    get_general_category(c) == Gc::DecimalNumber
+}
+
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
+pub(crate) fn is_print(c: char) -> bool {
+    let r = c as u32;
+    if r <= 0xff {
+        return (0x20..=0x7e).contains(&r) || ((0xa1..=0xff).contains(&r) && r != 0xad);
+    }
+    !matches!(
+        get_general_category(c),
+        Gc::Control
+            | Gc::Format
+            | Gc::Surrogate
+            | Gc::PrivateUse
+            | Gc::Unassigned
+            | Gc::SpaceSeparator
+            | Gc::LineSeparator
+            | Gc::ParagraphSeparator
+    )
+}
+
+/// Go's `strings.ToLower`: simple (one-to-one) case mapping per character.
+pub(crate) fn go_lower(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '\u{130}' {
+            // The only character whose full lowercase mapping differs from the simple one.
+            out.push('i');
+            continue;
+        }
+        let mut lower = c.to_lowercase();
+        match (lower.next(), lower.next()) {
+            (Some(l), None) => out.push(l),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Go's `strconv.Quote`, byte for byte (the dump format depends on it).
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    go_quote_into(s, &mut out);
+    out
+}
+
+pub(crate) fn go_quote_into(s: &str, out: &mut String) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if is_print(c) => out.push(c),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if (c as u32) < 0x10000 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_matches_go() {
+        assert_eq!(go_quote("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(go_quote("\u{0}\u{7f}\t\n"), r#""\x00\x7f\t\n""#);
+        assert_eq!(go_quote("é☃한"), "\"é☃한\"");
+        assert_eq!(go_quote("\u{a0}\u{ad}\u{2028}"), r#""\u00a0\u00ad\u2028""#);
+        assert_eq!(go_quote("\u{e0000}\u{1f600}"), "\"\\U000e0000\u{1f600}\"");
+        assert_eq!(go_quote("\u{feff}"), r#""\ufeff""#);
+    }
+
+    #[test]
+    fn lower_is_simple_mapping() {
+        assert_eq!(go_lower("RUN"), "run");
+        assert_eq!(go_lower("WOR\u{212a}DIR"), "workdir");
+        assert_eq!(go_lower("\u{130}"), "i");
+        assert_eq!(go_lower("ΣΣ"), "σσ");
+    }
+}

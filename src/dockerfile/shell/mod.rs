@@ -1,0 +1,174 @@
+//! Shell-word expansion with the semantics of BuildKit's shell lexer: `$v`, `${v}` and its
+//! modifiers, quoting, escapes and word splitting, for the instructions Docker expands.
+//!
+//! The port follows BuildKit's `frontend/dockerfile/shell/lex.go` character for character,
+//! including its quirks (see [`scanner`]), so that a Dockerfile expands to the same strings
+//! as under `docker build`. Pattern operators (`#`, `%`, `/`) live in [`pattern`].
+
+mod chars;
+mod pattern;
+mod scanner;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher;
+
+/// Where variable values come from. Names are compared exactly (Linux semantics).
+pub trait Env {
+    fn lookup(&self, name: &str) -> Option<String>;
+}
+
+impl Env for BTreeMap<String, String> {
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+impl<S: BuildHasher> Env for HashMap<String, String, S> {
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+/// Ordered definitions; the last definition of a name wins.
+impl Env for [(String, String)] {
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// Ordered definitions; the last definition of a name wins.
+impl Env for [(&str, &str)] {
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+/// `K=V` strings as in a process environment or an image config; the last definition wins,
+/// and an entry without `=` defines the name with an empty value (BuildKit's `BuildEnvs`).
+impl Env for [String] {
+    fn lookup(&self, name: &str) -> Option<String> {
+        lookup_assignments(self.iter().map(String::as_str), name)
+    }
+}
+
+/// `K=V` strings; see the `[String]` implementation.
+impl Env for [&str] {
+    fn lookup(&self, name: &str) -> Option<String> {
+        lookup_assignments(self.iter().copied(), name)
+    }
+}
+
+impl<T> Env for Vec<T>
+where
+    [T]: Env,
+{
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.as_slice().lookup(name)
+    }
+}
+
+impl<T, const N: usize> Env for [T; N]
+where
+    [T]: Env,
+{
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.as_slice().lookup(name)
+    }
+}
+
+impl<T: Env + ?Sized> Env for &T {
+    fn lookup(&self, name: &str) -> Option<String> {
+        (**self).lookup(name)
+    }
+}
+
+fn lookup_assignments<'a>(
+    entries: impl DoubleEndedIterator<Item = &'a str>,
+    name: &str,
+) -> Option<String> {
+    entries.rev().find_map(|entry| {
+        let (key, value) = entry.split_once('=').unwrap_or((entry, ""));
+        (key == name).then(|| value.to_string())
+    })
+}
+
+/// An error from expansion: an unterminated quote, a bad `${…}`, a `${v:?msg}` that fired.
+/// The message is BuildKit's, e.g. `failed to process "${v:?msg}": v: msg`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShellError(pub String);
+
+/// Everything one expansion produces (BuildKit's `ProcessWordResult`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expansion {
+    /// The word expanded into one string, whitespace kept (ProcessWord).
+    pub value: String,
+    /// The word expanded and split into words (ProcessWords).
+    pub words: Vec<String>,
+    /// Variables that were referenced and are set.
+    pub matched: BTreeSet<String>,
+    /// Variables that were referenced and are not set (for "undefined variable" warnings).
+    pub unmatched: BTreeSet<String>,
+}
+
+/// The lexer's options, as in BuildKit's `shell.Lex`.
+#[derive(Debug, Clone)]
+pub struct Lexer {
+    /// The escape token: `\` by default, or `` ` `` from a `# escape=` directive.
+    pub escape: char,
+    /// Keep quotes in the output instead of removing them.
+    pub raw_quotes: bool,
+    /// Keep escape characters in the output.
+    pub raw_escapes: bool,
+    /// Leave references to unset variables as written (`$NAME`) instead of expanding to "".
+    pub skip_unset_env: bool,
+    /// Treat `'` and `"` as ordinary characters (BuildKit uses this to expand heredoc bodies).
+    pub skip_process_quotes: bool,
+}
+
+impl Lexer {
+    pub fn new(escape: char) -> Self {
+        Lexer {
+            escape,
+            raw_quotes: false,
+            raw_escapes: false,
+            skip_unset_env: false,
+            skip_process_quotes: false,
+        }
+    }
+
+    /// Expands `word` once and returns all of BuildKit's results: the single string, the
+    /// split words, and the matched and unmatched variable names.
+    pub fn process(&self, word: &str, env: &dyn Env) -> Result<Expansion, ShellError> {
+        scanner::Scanner::new(self, env, word).run(word)
+    }
+
+    /// Expands `word` into one string, without word splitting (BuildKit's ProcessWord).
+    pub fn process_word(&self, word: &str, env: &dyn Env) -> Result<String, ShellError> {
+        self.process(word, env).map(|e| e.value)
+    }
+
+    /// As [`Lexer::process_word`], also returning the names of the variables that were
+    /// referenced and set (used to warn about build args nothing uses).
+    pub fn process_word_with_matches(
+        &self,
+        word: &str,
+        env: &dyn Env,
+    ) -> Result<(String, BTreeSet<String>), ShellError> {
+        self.process(word, env).map(|e| (e.value, e.matched))
+    }
+
+    /// Expands `word` and splits it into words (BuildKit's ProcessWords).
+    pub fn process_words(&self, word: &str, env: &dyn Env) -> Result<Vec<String>, ShellError> {
+        self.process(word, env).map(|e| e.words)
+    }
+}

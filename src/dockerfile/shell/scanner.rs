@@ -1,0 +1,433 @@
+//! The expansion state machine: a character-by-character port of BuildKit's `shellWord`
+//! (`processStopOn`, quotes, `processDollar`, `processName`), quirks included, because a
+//! Dockerfile must expand to the same strings under kiln as under `docker build`.
+//!
+//! Quirks kept on purpose:
+//! * A byte-order mark as the very first character is dropped (Go's `text/scanner`).
+//! * The partial word of the word splitter is one buffer shared by nested `${v…word}`
+//!   scans, and each scan starts by clearing it, so in [`Lexer::process_words`]
+//!   `a${x:-b}c` gives `["bc"]`: text gathered before a `${…}` with a modifier is lost.
+//! * In `${v:Xword}`, `word` is scanned (and `v` looked up) before an unknown modifier `X`
+//!   is rejected; with `skip_unset_env` and `v` unset it is kept verbatim instead.
+//! * `${v//p/r}` with `skip_unset_env` and `v` unset is written back as `${v/p/r}`.
+//!
+//! [`Lexer::process_words`]: super::Lexer::process_words
+
+use std::collections::BTreeSet;
+
+use super::chars::{is_go_digit, is_go_letter, is_go_space};
+use super::pattern::{PatternCache, GO_EOF_CHAR};
+use super::{Env, Expansion, Lexer, ShellError};
+
+/// How deeply `${v:-${w:-…}}` may nest. Go grows its stack; a Rust thread does not, so an
+/// adversarial word gets an error here instead of a stack overflow. Real Dockerfiles nest a
+/// handful of levels.
+pub(super) const MAX_NESTING: usize = 200;
+
+pub(super) struct Scanner<'a> {
+    lexer: &'a Lexer,
+    env: &'a dyn Env,
+    chars: Vec<char>,
+    pos: usize,
+    raw_escapes: bool,
+    /// BuildKit's `shellWord.wordsBuffer`: the word being built, shared by nested scans.
+    words_buf: String,
+    matched: BTreeSet<String>,
+    unmatched: BTreeSet<String>,
+    depth: usize,
+    patterns: PatternCache,
+}
+
+impl<'a> Scanner<'a> {
+    pub(super) fn new(lexer: &'a Lexer, env: &'a dyn Env, word: &str) -> Self {
+        let word = word.strip_prefix('\u{FEFF}').unwrap_or(word);
+        Scanner {
+            lexer,
+            env,
+            chars: word.chars().collect(),
+            pos: 0,
+            raw_escapes: lexer.raw_escapes,
+            words_buf: String::new(),
+            matched: BTreeSet::new(),
+            unmatched: BTreeSet::new(),
+            depth: 0,
+            patterns: PatternCache::default(),
+        }
+    }
+
+    /// Expands the whole word; errors carry BuildKit's `failed to process "…"` prefix.
+    pub(super) fn run(mut self, source: &str) -> Result<Expansion, ShellError> {
+        let raw = self.raw_escapes;
+        match self.process_stop_on(None, raw) {
+            Ok((value, words)) => Ok(Expansion {
+                value,
+                words,
+                matched: self.matched,
+                unmatched: self.unmatched,
+            }),
+            Err(msg) => Err(ShellError(format!(
+                "failed to process {}: {msg}",
+                go_quote(source)
+            ))),
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.peek();
+        if c.is_some() {
+            self.pos += 1;
+        }
+        c
+    }
+
+    fn process_stop_on(
+        &mut self,
+        stop: Option<char>,
+        raw_escapes: bool,
+    ) -> Result<(String, Vec<String>), String> {
+        if self.depth >= MAX_NESTING {
+            return Err(format!(
+                "variable substitutions nested more than {MAX_NESTING} levels deep"
+            ));
+        }
+        self.depth += 1;
+        let saved = std::mem::replace(&mut self.raw_escapes, raw_escapes);
+        let result = self.scan_until(stop);
+        self.raw_escapes = saved;
+        self.depth -= 1;
+        result
+    }
+
+    fn scan_until(&mut self, stop: Option<char>) -> Result<(String, Vec<String>), String> {
+        let mut result = String::new();
+        let mut words = Vec::new();
+        self.words_buf.clear();
+        let quotes = !self.lexer.skip_process_quotes;
+        while let Some(ch) = self.peek() {
+            if Some(ch) == stop {
+                self.pos += 1;
+                self.flush_word(&mut words);
+                return Ok((result, words));
+            }
+            match ch {
+                '$' => {
+                    let value = self.process_dollar()?;
+                    result.push_str(&value);
+                    // Unquoted expansion results are split on whitespace.
+                    for c in value.chars() {
+                        self.add_char(&mut words, c);
+                    }
+                }
+                '\'' if quotes => {
+                    let value = self.process_single_quote()?;
+                    result.push_str(&value);
+                    self.words_buf.push_str(&value);
+                }
+                '"' if quotes => {
+                    let value = self.process_double_quote()?;
+                    result.push_str(&value);
+                    self.words_buf.push_str(&value);
+                }
+                _ => {
+                    self.pos += 1;
+                    let mut ch = ch;
+                    if ch == self.lexer.escape {
+                        if self.raw_escapes {
+                            self.words_buf.push(ch);
+                            result.push(ch);
+                        }
+                        // The escape token makes the next character literal; at the end
+                        // of the input it is dropped.
+                        match self.next() {
+                            None => break,
+                            Some(escaped) => ch = escaped,
+                        }
+                        self.words_buf.push(ch);
+                    } else {
+                        self.add_char(&mut words, ch);
+                    }
+                    result.push(ch);
+                }
+            }
+        }
+        if let Some(stop) = stop {
+            return Err(format!(
+                "unexpected end of statement while looking for matching {stop}"
+            ));
+        }
+        self.flush_word(&mut words);
+        Ok((result, words))
+    }
+
+    /// BuildKit's `wordsStruct.addChar`: whitespace ends a non-empty word and is dropped.
+    fn add_char(&mut self, words: &mut Vec<String>, c: char) {
+        if is_go_space(c) {
+            self.flush_word(words);
+        } else {
+            self.words_buf.push(c);
+        }
+    }
+
+    fn flush_word(&mut self, words: &mut Vec<String>) {
+        if !self.words_buf.is_empty() {
+            words.push(std::mem::take(&mut self.words_buf));
+        }
+    }
+
+    /// Everything up to the next `'` is literal; a `'` cannot be escaped inside.
+    fn process_single_quote(&mut self) -> Result<String, String> {
+        let mut result = String::new();
+        let open = self.next();
+        if self.lexer.raw_quotes {
+            result.extend(open);
+        }
+        loop {
+            match self.next() {
+                None => {
+                    return Err(
+                        "unexpected end of statement while looking for matching single-quote"
+                            .to_string(),
+                    )
+                }
+                Some('\'') => {
+                    if self.lexer.raw_quotes {
+                        result.push('\'');
+                    }
+                    return Ok(result);
+                }
+                Some(c) => result.push(c),
+            }
+        }
+    }
+
+    /// `$` still expands; the escape token escapes only `"`, `$` and itself.
+    fn process_double_quote(&mut self) -> Result<String, String> {
+        let mut result = String::new();
+        let open = self.next();
+        if self.lexer.raw_quotes {
+            result.extend(open);
+        }
+        loop {
+            match self.peek() {
+                None => {
+                    return Err(
+                        "unexpected end of statement while looking for matching double-quote"
+                            .to_string(),
+                    )
+                }
+                Some('"') => {
+                    self.pos += 1;
+                    if self.lexer.raw_quotes {
+                        result.push('"');
+                    }
+                    return Ok(result);
+                }
+                Some('$') => {
+                    let value = self.process_dollar()?;
+                    result.push_str(&value);
+                }
+                Some(mut ch) => {
+                    self.pos += 1;
+                    let escape = self.lexer.escape;
+                    if ch == escape {
+                        if self.raw_escapes {
+                            result.push(ch);
+                        }
+                        match self.peek() {
+                            None => continue,
+                            Some(c) if c == '"' || c == '$' || c == escape => {
+                                self.pos += 1;
+                                ch = c;
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    result.push(ch);
+                }
+            }
+        }
+    }
+
+    fn process_dollar(&mut self) -> Result<String, String> {
+        self.pos += 1; // the '$'
+        if self.peek() != Some('{') {
+            let name = self.process_name();
+            if name.is_empty() {
+                return Ok("$".to_string());
+            }
+            return Ok(match self.get_env(&name) {
+                Some(value) => value,
+                None if self.lexer.skip_unset_env => format!("${name}"),
+                None => String::new(),
+            });
+        }
+        self.pos += 1; // the '{'
+        match self.peek() {
+            None => return Err("syntax error: missing '}'".to_string()),
+            Some('{' | '}' | ':') => return Err("syntax error: bad substitution".to_string()),
+            Some(_) => {}
+        }
+        let name = self.process_name();
+        let first = self.next();
+        let mut modifier = first.unwrap_or(GO_EOF_CHAR).to_string();
+        match first {
+            Some('}') => Ok(match self.get_env(&name) {
+                Some(value) => value,
+                None if self.lexer.skip_unset_env => format!("${{{name}}}"),
+                None => String::new(),
+            }),
+            Some(':' | '+' | '-' | '?' | '#' | '%') => {
+                let mut op = first;
+                let null_is_unset = op == Some(':');
+                if null_is_unset {
+                    op = self.next();
+                    modifier.push(op.unwrap_or(GO_EOF_CHAR));
+                }
+                let pattern_op = matches!(op, Some('#' | '%'));
+                if null_is_unset && pattern_op {
+                    return Err(format!("unsupported modifier ({modifier}) in substitution"));
+                }
+                let word = self.scan_word(Some('}'), pattern_op, "syntax error: missing '}'")?;
+                let value = self.get_env(&name);
+                if value.is_none() && self.lexer.skip_unset_env {
+                    return Ok(format!("${{{name}{modifier}{word}}}"));
+                }
+                let unset = match &value {
+                    None => true,
+                    Some(v) => null_is_unset && v.is_empty(),
+                };
+                match op {
+                    Some('-') => Ok(if unset {
+                        word
+                    } else {
+                        value.unwrap_or_default()
+                    }),
+                    Some('+') => Ok(if unset { String::new() } else { word }),
+                    Some('?') => {
+                        let message = match (&value, word.is_empty()) {
+                            (_, false) => word,
+                            (None, true) => "is not allowed to be unset".to_string(),
+                            (Some(_), true) => "is not allowed to be empty".to_string(),
+                        };
+                        if unset {
+                            Err(format!("{name}: {message}"))
+                        } else {
+                            Ok(value.unwrap_or_default())
+                        }
+                    }
+                    Some(c @ ('%' | '#')) => {
+                        // `%`/`#` trim the shortest match, `%%`/`##` the longest.
+                        let (pattern, greedy) = match word.strip_prefix(c) {
+                            Some(rest) => (rest, true),
+                            None => (word.as_str(), false),
+                        };
+                        let value = value.unwrap_or_default();
+                        if c == '%' {
+                            self.patterns.trim_suffix(pattern, &value, greedy)
+                        } else {
+                            self.patterns.trim_prefix(pattern, &value, greedy)
+                        }
+                    }
+                    _ => Err(format!("unsupported modifier ({modifier}) in substitution")),
+                }
+            }
+            Some('/') => {
+                let all = self.peek() == Some('/');
+                if all {
+                    self.pos += 1;
+                }
+                let pattern =
+                    self.scan_word(Some('/'), true, "syntax error: missing '/' in ${}")?;
+                let replacement = self.scan_word(Some('}'), true, "syntax error: missing '}'")?;
+                let value = self.get_env(&name);
+                if value.is_none() && self.lexer.skip_unset_env {
+                    return Ok(format!("${{{name}/{pattern}/{replacement}}}"));
+                }
+                let value = value.unwrap_or_default();
+                self.patterns.replace(&value, &pattern, &replacement, all)
+            }
+            _ => Err(format!("unsupported modifier ({modifier}) in substitution")),
+        }
+    }
+
+    /// Scans the word of a `${…}` modifier; running out of input gives `at_eof`.
+    fn scan_word(
+        &mut self,
+        stop: Option<char>,
+        raw_escapes: bool,
+        at_eof: &str,
+    ) -> Result<String, String> {
+        match self.process_stop_on(stop, raw_escapes) {
+            Ok((word, _)) => Ok(word),
+            Err(_) if self.peek().is_none() => Err(at_eof.to_string()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A run of letters, digits and `_`; a run of digits only if it starts with a digit; or
+    /// one special parameter character.
+    fn process_name(&mut self) -> String {
+        let mut name = String::new();
+        while let Some(ch) = self.peek() {
+            if name.is_empty() && is_go_digit(ch) {
+                while let Some(d) = self.peek().filter(|&c| is_go_digit(c)) {
+                    self.pos += 1;
+                    name.push(d);
+                }
+                return name;
+            }
+            if name.is_empty() && matches!(ch, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
+                self.pos += 1;
+                return ch.to_string();
+            }
+            if !is_go_letter(ch) && !is_go_digit(ch) && ch != '_' {
+                break;
+            }
+            self.pos += 1;
+            name.push(ch);
+        }
+        name
+    }
+
+    fn get_env(&mut self, name: &str) -> Option<String> {
+        let value = self.env.lookup(name);
+        if value.is_some() {
+            self.matched.insert(name.to_string());
+        } else {
+            self.unmatched.insert(name.to_string());
+        }
+        value
+    }
+}
+
+/// Go's `%q` for the error prefix: printable characters as they are, the rest escaped.
+pub(super) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() || (c.is_whitespace() && c != ' ') => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
