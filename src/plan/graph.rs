@@ -63,7 +63,11 @@ pub fn levels(deps: &[Vec<usize>]) -> Vec<usize> {
                 .filter(|&d| level[d].is_none() && !stack.contains(&d))
                 .collect();
             if pending.is_empty() {
-                let l = deps[s].iter().filter_map(|&d| level[d]).map(|l| l + 1).max();
+                let l = deps[s]
+                    .iter()
+                    .filter_map(|&d| level[d])
+                    .map(|l| l + 1)
+                    .max();
                 level[s] = Some(l.unwrap_or(0));
                 stack.pop();
             } else {

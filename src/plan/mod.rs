@@ -31,6 +31,7 @@
 
 mod expand;
 pub mod graph;
+pub mod render;
 pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -273,23 +274,28 @@ pub fn plan_instructions(
 
     // The graph, from literal stage references.
     let n = raw.len();
-    let resolve = |from: &str, by_index: bool, inst: &Instruction| -> Result<StageRef, DockerfileError> {
-        if by_index {
-            if let Ok(idx) = from.parse::<i64>() {
-                return usize::try_from(idx)
-                    .ok()
-                    .filter(|&i| i < n)
-                    .map(StageRef::Stage)
-                    .ok_or_else(|| {
-                        DockerfileError::new(inst.line, Some(&inst.keyword), format!("invalid stage index {idx}"))
-                    });
+    let resolve =
+        |from: &str, by_index: bool, inst: &Instruction| -> Result<StageRef, DockerfileError> {
+            if by_index {
+                if let Ok(idx) = from.parse::<i64>() {
+                    return usize::try_from(idx)
+                        .ok()
+                        .filter(|&i| i < n)
+                        .map(StageRef::Stage)
+                        .ok_or_else(|| {
+                            DockerfileError::new(
+                                inst.line,
+                                Some(&inst.keyword),
+                                format!("invalid stage index {idx}"),
+                            )
+                        });
+                }
             }
-        }
-        Ok(match by_name.get(&from.to_ascii_lowercase()) {
-            Some(&j) => StageRef::Stage(j),
-            None => StageRef::Image(from.to_string()),
-        })
-    };
+            Ok(match by_name.get(&from.to_ascii_lowercase()) {
+                Some(&j) => StageRef::Stage(j),
+                None => StageRef::Image(from.to_string()),
+            })
+        };
     let mut step_deps: Vec<Vec<Vec<StageRef>>> = Vec::with_capacity(n);
     let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
     for (i, st) in raw.iter().enumerate() {
@@ -430,8 +436,11 @@ pub fn plan_instructions(
     }
     // Levels among the kept stages only.
     let kept_levels = {
-        let pos: HashMap<usize, usize> =
-            stages.iter().enumerate().map(|(p, s)| (s.index, p)).collect();
+        let pos: HashMap<usize, usize> = stages
+            .iter()
+            .enumerate()
+            .map(|(p, s)| (s.index, p))
+            .collect();
         let local: Vec<Vec<usize>> = stages
             .iter()
             .map(|s| s.deps.iter().filter_map(|d| pos.get(d).copied()).collect())

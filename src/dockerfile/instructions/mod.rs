@@ -637,6 +637,16 @@ fn healthcheck_command(node: &Node, args: &[String]) -> Result<Command, Dockerfi
     })))
 }
 
+/// Quotes a word that would not read back as one word (spaces, quotes, empty).
+fn quote_if_needed(s: &str) -> String {
+    if s.is_empty() || s.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
+    {
+        format!("{s:?}")
+    } else {
+        s.to_string()
+    }
+}
+
 fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
@@ -657,7 +667,7 @@ impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kvs = |kv: &[KeyValue]| {
             kv.iter()
-                .map(|p| format!("{}={}", p.key, p.value))
+                .map(|p| format!("{}={}", quote_if_needed(&p.key), quote_if_needed(&p.value)))
                 .collect::<Vec<_>>()
                 .join(" ")
         };
@@ -709,7 +719,7 @@ impl fmt::Display for Command {
                 let parts: Vec<String> = a
                     .iter()
                     .map(|d| match &d.default {
-                        Some(v) => format!("{}={v}", d.key),
+                        Some(v) => format!("{}={}", d.key, quote_if_needed(v)),
                         None => d.key.clone(),
                     })
                     .collect();
