@@ -477,6 +477,3 @@ pub fn plan_instructions(
         warnings,
     })
 }
-
-#[cfg(test)]
-mod tests;
