@@ -2,6 +2,7 @@
 
 use kiln::dockerfile::instructions::Command;
 use kiln::dockerfile::parser::parse;
+use kiln::plan::scope::pairs;
 use kiln::plan::{plan, Plan, PlanOptions, Step};
 
 fn plan_with(src: &str, args: &[(&str, &str)], target: Option<&str>) -> Result<Plan, String> {
@@ -50,8 +51,8 @@ fn redeclared_global_arg_takes_the_global_value() {
     let plan = p("ARG V=3.19\nFROM alpine\nARG V\nWORKDIR /v$V\n");
     assert_eq!(last_steps(&plan)[1], "WORKDIR /v3.19");
     assert_eq!(
-        last_step(&plan).args.as_ref(),
-        &vec![("V".to_string(), "3.19".to_string())]
+        pairs(&last_step(&plan).args),
+        vec![("V".to_string(), "3.19".to_string())]
     );
 }
 
@@ -113,9 +114,9 @@ fn env_pairs_see_the_scope_before_the_instruction() {
     let plan = p("FROM alpine\nENV a=1\nENV a=2 b=$a\nENV c d e\n");
     assert_eq!(last_steps(&plan)[1], "ENV a=2 b=1");
     assert_eq!(last_steps(&plan)[2], "ENV c=\"d e\"");
-    let env = &plan.target().unwrap().final_env;
+    let env = &pairs(&plan.target().unwrap().final_env);
     assert_eq!(
-        env.as_ref(),
+        env,
         &vec![
             ("a".to_string(), "2".to_string()),
             ("b".to_string(), "1".to_string()),
@@ -139,8 +140,8 @@ fn child_stage_inherits_env_not_args() {
     let plan = p("FROM alpine AS one\nARG X=1\nENV E=e\nFROM one\nWORKDIR /$X$E\n");
     assert_eq!(last_steps(&plan), vec!["WORKDIR /e"]);
     assert_eq!(
-        last_step(&plan).env.as_ref(),
-        &vec![("E".to_string(), "e".to_string())]
+        pairs(&last_step(&plan).env),
+        vec![("E".to_string(), "e".to_string())]
     );
 }
 
@@ -309,4 +310,14 @@ fn unused_build_args_are_reported() {
     );
     let plan = plan_with(src, &[("G", "1"), ("TARGETARCH", "arm64")], None).unwrap();
     assert!(plan.warnings.is_empty());
+}
+
+#[test]
+fn stop_signal_is_checked_after_expansion() {
+    let plan = p("FROM alpine\nARG S=sigquit\nSTOPSIGNAL $S\n");
+    assert_eq!(last_steps(&plan)[1], "STOPSIGNAL sigquit");
+    assert_eq!(
+        plan_with("FROM alpine\nSTOPSIGNAL SIGNOPE\n", &[], None).unwrap_err(),
+        "Dockerfile:2: STOPSIGNAL: Invalid signal: SIGNOPE"
+    );
 }

@@ -53,7 +53,13 @@ impl Expander<'_> {
                 }
                 *ports = all;
             }
-            Command::StopSignal(v) | Command::User(v) | Command::Workdir(v) => {
+            Command::StopSignal(v) => {
+                *v = word(v, scope)?;
+                if !valid_signal(v) {
+                    return Err(e(format!("Invalid signal: {v}")));
+                }
+            }
+            Command::User(v) | Command::Workdir(v) => {
                 *v = word(v, scope)?;
             }
             Command::Volume(vols) => {
@@ -119,6 +125,33 @@ impl Expander<'_> {
     }
 }
 
+/// Docker's `signal.ParseSignal` on Linux: a non-zero number, or a name with or without
+/// `SIG` (including `RTMIN+n` / `RTMAX-n`).
+pub(super) fn valid_signal(raw: &str) -> bool {
+    if let Ok(n) = raw.parse::<i64>() {
+        return n != 0;
+    }
+    const NAMES: [&str; 35] = [
+        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT",
+        "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM",
+        "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
+        "UNUSED",
+    ];
+    let upper = raw.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if NAMES.contains(&name) || name == "RTMIN" || name == "RTMAX" {
+        return true;
+    }
+    let offset = |rest: &str| rest.parse::<u32>().is_ok_and(|n| (1..=15).contains(&n));
+    if let Some(rest) = name.strip_prefix("RTMIN+") {
+        return offset(rest);
+    }
+    if let Some(rest) = name.strip_prefix("RTMAX-") {
+        return rest.parse::<u32>().is_ok_and(|n| (1..=14).contains(&n));
+    }
+    false
+}
+
 fn expand_kvs(
     kvs: &mut [KeyValue],
     scope: &StageScope,
@@ -130,4 +163,19 @@ fn expand_kvs(
         kv.value = word(&kv.value, scope)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_signal;
+
+    #[test]
+    fn signals() {
+        for ok in ["SIGTERM", "term", "9", "SIGRTMIN+3", "RTMAX-1", "sigkill"] {
+            assert!(valid_signal(ok), "{ok}");
+        }
+        for bad in ["0", "SIGFOO", "RTMIN+16", "", "TERM2"] {
+            assert!(!valid_signal(bad), "{bad}");
+        }
+    }
 }

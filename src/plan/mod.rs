@@ -35,13 +35,12 @@ pub mod render;
 pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
 use crate::dockerfile::error::DockerfileError;
 use crate::dockerfile::instructions::{self, mount, Command, Instruction};
 use crate::dockerfile::parser::ParseResult;
 use crate::dockerfile::shell::Lexer;
-use scope::{GlobalArgs, StageScope, Vars};
+use scope::{GlobalArgs, StageScope, VarList, Vars};
 
 /// Where a stage starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,19 +64,19 @@ pub struct Step {
     /// The instruction with its words expanded (RUN mounts parsed).
     pub instruction: Instruction,
     /// ENV in effect when the step runs: the base's, then the stage's ENV lines.
-    pub env: Arc<Vec<(String, String)>>,
+    pub env: VarList,
     /// ARGs in scope with a value.
-    pub args: Arc<Vec<(String, String)>>,
+    pub args: VarList,
     pub deps: Vec<StageRef>,
 }
 
 impl Step {
     /// The environment of a RUN: ENV, then ARGs that no ENV shadows.
     pub fn run_env(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = self.env.as_ref().clone();
+        let mut out = scope::pairs(&self.env);
         for (k, v) in self.args.iter() {
             if !self.env.iter().any(|(ek, _)| ek == k) {
-                out.push((k.clone(), v.clone()));
+                out.push((k.to_string(), v.to_string()));
             }
         }
         out
@@ -100,7 +99,7 @@ pub struct Stage {
     pub from: Instruction,
     pub steps: Vec<Step>,
     /// ENV at the end of the stage (what a stage built on this one starts with).
-    pub final_env: Arc<Vec<(String, String)>>,
+    pub final_env: VarList,
 }
 
 impl Stage {
@@ -366,7 +365,7 @@ pub fn plan_instructions(
         l
     };
     let mut stages: Vec<Stage> = Vec::new();
-    let mut final_envs: HashMap<usize, Arc<Vec<(String, String)>>> = HashMap::new();
+    let mut final_envs: HashMap<usize, VarList> = HashMap::new();
     for (i, st) in raw.iter().enumerate() {
         if !keep[i] {
             continue;
@@ -377,12 +376,12 @@ pub fn plan_instructions(
             Base::Scratch => scope.env.set("PATH", DEFAULT_PATH),
             Base::Image(r) => {
                 if let Some(env) = opts.image_env.get(r) {
-                    scope.env = Vars::from_list(env);
+                    scope.env = Vars::from_pairs(env);
                 }
             }
             Base::Stage(j) => {
                 if let Some(env) = final_envs.get(j) {
-                    scope.env = Vars::from_list(env);
+                    scope.env = Vars::from_snapshot(env);
                 }
             }
         }

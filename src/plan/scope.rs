@@ -75,17 +75,30 @@ impl Env for GlobalArgs {
     }
 }
 
+/// One variable. Shared strings, so that a step's snapshot of a long list costs one
+/// allocation and reference-count bumps rather than a copy of every name and value.
+pub type Var = (Arc<str>, Arc<str>);
+/// An ordered, shared snapshot of variables.
+pub type VarList = Arc<Vec<Var>>;
+
+/// A snapshot as owned pairs (for callers that want plain strings).
+pub fn pairs(list: &[Var]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// An ordered variable list with in-place replacement (like an image config's Env) and a
 /// shared snapshot, so steps can keep the list they saw without copying it every time.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
-    items: Vec<(String, String)>,
-    index: HashMap<String, usize>,
-    snapshot: Option<Arc<Vec<(String, String)>>>,
+    items: Vec<Var>,
+    index: HashMap<Arc<str>, usize>,
+    snapshot: Option<VarList>,
 }
 
 impl Vars {
-    pub fn from_list(list: &[(String, String)]) -> Self {
+    pub fn from_pairs(list: &[(String, String)]) -> Self {
         let mut v = Vars::default();
         for (k, val) in list {
             v.set(k, val);
@@ -93,26 +106,39 @@ impl Vars {
         v
     }
 
+    pub fn from_snapshot(list: &VarList) -> Self {
+        Vars {
+            items: list.as_ref().clone(),
+            index: list
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.clone(), i))
+                .collect(),
+            snapshot: Some(list.clone()),
+        }
+    }
+
     pub fn set(&mut self, key: &str, value: &str) {
         self.snapshot = None;
         match self.index.get(key) {
-            Some(&i) => self.items[i].1 = value.to_string(),
+            Some(&i) => self.items[i].1 = Arc::from(value),
             None => {
-                self.index.insert(key.to_string(), self.items.len());
-                self.items.push((key.to_string(), value.to_string()));
+                let k: Arc<str> = Arc::from(key);
+                self.index.insert(k.clone(), self.items.len());
+                self.items.push((k, Arc::from(value)));
             }
         }
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.index.get(key).map(|&i| self.items[i].1.as_str())
+        self.index.get(key).map(|&i| &*self.items[i].1)
     }
 
     pub fn contains(&self, key: &str) -> bool {
         self.index.contains_key(key)
     }
 
-    pub fn snapshot(&mut self) -> Arc<Vec<(String, String)>> {
+    pub fn snapshot(&mut self) -> VarList {
         self.snapshot
             .get_or_insert_with(|| Arc::new(self.items.clone()))
             .clone()
