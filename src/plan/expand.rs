@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::scope::{GlobalArgs, StageScope};
 use crate::dockerfile::error::DockerfileError;
 use crate::dockerfile::instructions::{mount, ArgDecl, Command, Instruction, KeyValue};
-use crate::dockerfile::shell::{Env, Lexer};
+use crate::dockerfile::shell::{Env, Lexer, ShellError};
 
 pub(super) struct Expander<'a> {
     pub lexer: &'a Lexer,
@@ -27,12 +27,13 @@ impl Expander<'_> {
     pub fn step(
         &mut self,
         scope: &mut StageScope,
-        inst: &Instruction,
+        inst: Instruction,
     ) -> Result<Instruction, DockerfileError> {
         let lexer = self.lexer;
-        let e = |msg: String| DockerfileError::new(inst.line, Some(&inst.keyword), msg);
-        let word = |w: &str, env: &dyn Env| lexer.process_word(w, env).map_err(|x| e(x.0));
-        let mut out = inst.clone();
+        let mut out = inst;
+        let (line, keyword) = (out.line, out.keyword.clone());
+        let e = |msg: String| DockerfileError::new(line, Some(&keyword), msg);
+        let word = |w: &str, env: &dyn Env| expand_word(lexer, w, env).map_err(|x| e(x.0));
         match &mut out.command {
             Command::Env(kvs) => {
                 expand_kvs(kvs, scope, &word)?;
@@ -91,7 +92,7 @@ impl Expander<'_> {
             Command::Run(r) => {
                 let mut mounts = Vec::with_capacity(r.mount_specs.len());
                 for spec in &r.mount_specs {
-                    let mut expand = |v: &str| lexer.process_word(v, scope).map_err(|x| x.0);
+                    let mut expand = |v: &str| expand_word(lexer, v, scope).map_err(|x| x.0);
                     mounts.push(mount::parse(spec, &mut expand).map_err(e)?);
                 }
                 r.mounts = mounts;
@@ -123,6 +124,15 @@ impl Expander<'_> {
         d.default = value;
         Ok(())
     }
+}
+
+/// Most words hold nothing to expand or unquote: those skip the lexer (same result, since
+/// without `$`, quotes or escapes the lexer returns the word as it is).
+fn expand_word(lexer: &Lexer, w: &str, env: &dyn Env) -> Result<String, ShellError> {
+    if !w.contains(['$', '\'', '"', lexer.escape]) {
+        return Ok(w.to_string());
+    }
+    lexer.process_word(w, env)
 }
 
 /// Docker's `signal.ParseSignal` on Linux: a non-zero number, or a name with or without

@@ -153,17 +153,17 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 /// Plans a parsed Dockerfile.
 pub fn plan(parsed: &ParseResult, opts: &PlanOptions) -> Result<Plan, DockerfileError> {
     let instrs = instructions::lower_all(&parsed.ast)?;
-    plan_instructions(&instrs, parsed.directives.escape, opts)
+    plan_instructions(instrs, parsed.directives.escape, opts)
 }
 
-struct RawStage<'a> {
-    from: &'a Instruction,
-    steps: Vec<&'a Instruction>,
+struct RawStage {
+    from: Instruction,
+    steps: Vec<Instruction>,
 }
 
 /// Plans lowered instructions; `escape` is the file's escape character.
 pub fn plan_instructions(
-    instrs: &[Instruction],
+    instrs: Vec<Instruction>,
     escape: char,
     opts: &PlanOptions,
 ) -> Result<Plan, DockerfileError> {
@@ -229,7 +229,7 @@ pub fn plan_instructions(
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut heads = Vec::with_capacity(raw.len());
     for (i, st) in raw.iter().enumerate() {
-        let inst = st.from;
+        let inst = &st.from;
         let Command::From(f) = &inst.command else {
             unreachable!("stages start with FROM")
         };
@@ -366,7 +366,7 @@ pub fn plan_instructions(
     };
     let mut stages: Vec<Stage> = Vec::new();
     let mut final_envs: HashMap<usize, VarList> = HashMap::new();
-    for (i, st) in raw.iter().enumerate() {
+    for (i, st) in raw.into_iter().enumerate() {
         if !keep[i] {
             continue;
         }
@@ -393,7 +393,7 @@ pub fn plan_instructions(
             consumed: &mut consumed,
         };
         let mut steps = Vec::with_capacity(st.steps.len());
-        for (k, inst) in st.steps.iter().enumerate() {
+        for (k, inst) in st.steps.into_iter().enumerate() {
             let env = scope.env.snapshot();
             let args = scope.args.snapshot();
             let instruction = ex.step(&mut scope, inst)?;
@@ -401,7 +401,7 @@ pub fn plan_instructions(
                 instruction,
                 env,
                 args,
-                deps: step_deps[i][k].clone(),
+                deps: std::mem::take(&mut step_deps[i][k]),
             });
         }
         let final_env = scope.env.snapshot();
@@ -410,7 +410,7 @@ pub fn plan_instructions(
         if let Base::Image(r) = base {
             images.insert(r.clone());
         }
-        for r in step_deps[i].iter().flatten() {
+        for r in steps.iter().flat_map(|s: &Step| &s.deps) {
             if let StageRef::Image(img) = r {
                 if img != "scratch" {
                     images.insert(img.clone());
