@@ -14,7 +14,11 @@ pub fn dump(node: &Node) -> String {
 /// Appends the dump of `node`, trimmed as BuildKit trims each level.
 fn dump_into(node: &Node, out: &mut String) {
     let start = out.len();
-    out.push_str(&go_lower(&node.value));
+    if node.value.is_ascii() {
+        out.extend(node.value.bytes().map(|b| b.to_ascii_lowercase() as char));
+    } else {
+        out.push_str(&go_lower(&node.value));
+    }
     if !node.flags.is_empty() {
         out.push_str(" [");
         for (i, f) in node.flags.iter().enumerate() {

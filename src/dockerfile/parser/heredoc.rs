@@ -99,11 +99,16 @@ impl Words {
 
 const ESCAPE: char = '\\';
 
+/// `${...}` may nest; deeper than this is treated as a lexing error so that no line can
+/// exhaust the stack (BuildKit has no limit; real Dockerfiles never come close).
+const MAX_NESTING: usize = 256;
+
 struct Lexer {
     chars: Vec<char>,
     pos: usize,
     raw_quotes: bool,
     raw_escapes: bool,
+    depth: usize,
 }
 
 impl Lexer {
@@ -118,6 +123,7 @@ impl Lexer {
             pos: 0,
             raw_quotes,
             raw_escapes,
+            depth: 0,
         }
     }
 
@@ -164,6 +170,11 @@ impl Lexer {
                     result.push_str(&t);
                     words.add_string(&t);
                 }
+                '<' => {
+                    let t = self.possible_heredoc();
+                    result.push_str(&t);
+                    words.add_raw_string(&t);
+                }
                 '\'' => {
                     let t = self.single_quote()?;
                     result.push_str(&t);
@@ -197,6 +208,21 @@ impl Lexer {
             )),
             None => Ok((result, words.finish())),
         }
+    }
+
+    /// `<<` keeps the blanks after it in its word, so `<< EOF` is one word.
+    fn possible_heredoc(&mut self) -> String {
+        self.pos += 1;
+        if self.peek() != Some('<') {
+            return "<".into();
+        }
+        self.pos += 1;
+        let mut out = String::from("<<");
+        while let Some(c @ ('\t' | '\r' | ' ')) = self.peek() {
+            out.push(c);
+            self.pos += 1;
+        }
+        out
     }
 
     fn single_quote(&mut self) -> Result<String, String> {
@@ -272,6 +298,16 @@ impl Lexer {
 
     /// `$name`, `${name}` and `${name<op>word}` with no variable set: kept as written.
     fn dollar(&mut self) -> Result<String, String> {
+        if self.depth >= MAX_NESTING {
+            return Err("substitutions nested too deeply".into());
+        }
+        self.depth += 1;
+        let r = self.dollar_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn dollar_inner(&mut self) -> Result<String, String> {
         self.pos += 1;
         if self.peek() != Some('{') {
             let name = self.name();
@@ -389,6 +425,60 @@ mod tests {
         assert!(names("RUN <<<EOF").is_empty());
         assert!(names("RUN echo 'unterminated <<EOF").is_empty());
         assert!(names("RUN echo \"<<EOF\"").is_empty());
+    }
+
+    #[test]
+    fn blanks_after_the_operator() {
+        assert_eq!(
+            names("RUN <<  EOF  > foo"),
+            vec![("EOF".into(), true, false, 0)]
+        );
+        // Only blanks straight after `<<` join the word: `<<- EOF` is two words, no heredoc.
+        assert!(names("RUN <<- EOF").is_empty());
+        assert_eq!(names("RUN << -EOF"), vec![("-EOF".into(), true, false, 0)]);
+        // A vertical tab is not one of the blanks kept.
+        assert!(names("RUN <<\u{b}EOF").is_empty());
+    }
+
+    #[test]
+    fn escaped_quotes_in_names() {
+        assert_eq!(names("RUN <<eo\\'f"), vec![("eo'f".into(), true, false, 0)]);
+        assert_eq!(
+            names("RUN <<'e'o\\'f"),
+            vec![("eo'f".into(), false, false, 0)]
+        );
+    }
+
+    #[test]
+    fn word_level_helper() {
+        for w in [
+            "<<EOF",
+            "<<'EOF'",
+            "<<\"EOF\"",
+            "<<-EOF",
+            "<<-'EOF'",
+            "<<EO\"F\"",
+            "<< EOF",
+            "<<- EOF",
+        ] {
+            assert_eq!(
+                heredoc_from_word(w).unwrap().map(|h| h.name),
+                Some("EOF".into()),
+                "{w}"
+            );
+        }
+        for w in ["<<'EOF", "<<\"EOF", "<<EOF'", "<<EOF\""] {
+            assert!(heredoc_from_word(w).is_err(), "{w}");
+        }
+        for w in ["", "EOF", "<<", "<<-", "<EOF", "<<<EOF", "<<EOF sh"] {
+            assert_eq!(heredoc_from_word(w).unwrap(), None, "{w}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let line = format!("RUN <<EOF {}", "${a:-".repeat(100_000));
+        assert!(names(&line).is_empty());
     }
 
     #[test]

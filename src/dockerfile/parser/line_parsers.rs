@@ -4,6 +4,7 @@
 use super::json::{parse_array, JsonArray};
 use super::unicode::{go_lower, go_quote, is_space, is_space_byte, trim_left_space, trim_space};
 use super::Node;
+use std::borrow::Cow;
 
 /// ONBUILD may wrap ONBUILD; the parser accepts it (later stages reject it) but bounds the
 /// depth so that no input can exhaust the stack.
@@ -16,59 +17,80 @@ pub(crate) fn node_from_line(line: &str, escape: char) -> Result<Node, String> {
 }
 
 fn node_from_line_at(line: &str, escape: char, depth: usize) -> Result<Node, String> {
-    let (cmd, flags, args) = split_command(line, escape);
-    let keyword = go_lower(&cmd);
+    let (cmd, rest) = split_keyword(line);
+    let (args, flags) = match rest {
+        Some(rest) => extract_builder_flags(rest, escape),
+        None => (Cow::Borrowed(""), Vec::new()),
+    };
+    let args = trim_space(&args);
     let mut json = false;
-    let next = match keyword.as_str() {
-        "add" | "copy" | "volume" => match parse_json(&args)? {
-            Some(v) => {
-                json = true;
+    let next = with_lower(cmd, |keyword| -> Result<Vec<Node>, String> {
+        Ok(match keyword {
+            "add" | "copy" | "volume" => match parse_json(args)? {
+                Some(v) => {
+                    json = true;
+                    v
+                }
+                None => split_whitespace(args),
+            },
+            "run" | "cmd" | "entrypoint" | "shell" => {
+                let (v, j) = parse_maybe_json(args)?;
+                json = j;
                 v
             }
-            None => split_whitespace(&args),
-        },
-        "run" | "cmd" | "entrypoint" | "shell" => {
-            let (v, j) = parse_maybe_json(&args)?;
-            json = j;
-            v
-        }
-        "from" | "expose" => split_whitespace(&args),
-        "user" | "workdir" | "maintainer" | "stopsignal" => string_node(&args),
-        "arg" => parse_words(&args, escape).into_iter().map(leaf).collect(),
-        "env" => parse_name_val(&args, "ENV", escape)?,
-        "label" => parse_name_val(&args, "LABEL", escape)?,
-        "healthcheck" => {
-            let (v, j) = parse_health_config(&args)?;
-            json = j;
-            v
-        }
-        "onbuild" => {
-            if args.is_empty() {
-                Vec::new()
-            } else {
-                if depth >= MAX_ONBUILD_DEPTH {
-                    return Err(format!(
-                        "ONBUILD nested more than {MAX_ONBUILD_DEPTH} levels deep"
-                    ));
-                }
-                let child = node_from_line_at(&args, escape, depth + 1)?;
-                vec![Node {
-                    children: vec![child],
-                    ..Node::default()
-                }]
+            "from" | "expose" => split_whitespace(args),
+            "user" | "workdir" | "maintainer" | "stopsignal" => string_node(args),
+            "arg" => parse_words(args, escape).into_iter().map(leaf).collect(),
+            "env" => parse_name_val(args, "ENV", escape)?,
+            "label" => parse_name_val(args, "LABEL", escape)?,
+            "healthcheck" => {
+                let (v, j) = parse_health_config(args)?;
+                json = j;
+                v
             }
-        }
-        // Unknown instructions keep one empty argument; later stages report them.
-        _ => vec![Node::default()],
-    };
+            "onbuild" => {
+                if args.is_empty() {
+                    Vec::new()
+                } else {
+                    if depth >= MAX_ONBUILD_DEPTH {
+                        return Err(format!(
+                            "ONBUILD nested more than {MAX_ONBUILD_DEPTH} levels deep"
+                        ));
+                    }
+                    let child = node_from_line_at(args, escape, depth + 1)?;
+                    vec![Node {
+                        children: vec![child],
+                        ..Node::default()
+                    }]
+                }
+            }
+            // Unknown instructions keep one empty argument; later stages report them.
+            _ => vec![Node::default()],
+        })
+    })?;
     Ok(Node {
-        value: cmd,
+        value: cmd.to_string(),
         next,
         flags,
         json,
         original: line.to_string(),
         ..Node::default()
     })
+}
+
+/// Calls `f` with the keyword lowercased as Go's `strings.ToLower` does, without allocating
+/// for the usual short ASCII keywords.
+pub(crate) fn with_lower<R>(cmd: &str, f: impl FnOnce(&str) -> R) -> R {
+    const CAP: usize = 16;
+    if cmd.is_ascii() && cmd.len() <= CAP {
+        let mut buf = [0u8; CAP];
+        for (d, s) in buf.iter_mut().zip(cmd.bytes()) {
+            *d = s.to_ascii_lowercase();
+        }
+        f(std::str::from_utf8(&buf[..cmd.len()]).unwrap_or_default())
+    } else {
+        f(&go_lower(cmd))
+    }
 }
 
 fn leaf(value: String) -> Node {
@@ -83,23 +105,30 @@ fn is_ascii_sep(c: char) -> bool {
     matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ')
 }
 
-/// Keyword, flags and the (trimmed) argument text.
-pub(crate) fn split_command(line: &str, escape: char) -> (String, Vec<String>, String) {
+/// The keyword and the text after it (BuildKit's split at the first separator run).
+pub(crate) fn split_keyword(line: &str) -> (&str, Option<&str>) {
     let line = trim_space(line);
     match line.find(is_ascii_sep) {
-        None => (line.to_string(), Vec::new(), String::new()),
-        Some(i) => {
-            let rest = line[i..].trim_start_matches(is_ascii_sep);
-            let (args, flags) = extract_builder_flags(rest, escape);
-            (line[..i].to_string(), flags, trim_space(&args).to_string())
-        }
+        None => (line, None),
+        Some(i) => (&line[..i], Some(line[i..].trim_start_matches(is_ascii_sep))),
     }
+}
+
+/// Keyword, flags and the (trimmed) argument text.
+#[cfg(test)]
+fn split_command(line: &str, escape: char) -> (String, Vec<String>, String) {
+    let (cmd, rest) = split_keyword(line);
+    let (args, flags) = match rest {
+        Some(rest) => extract_builder_flags(rest, escape),
+        None => (Cow::Borrowed(""), Vec::new()),
+    };
+    (cmd.to_string(), flags, trim_space(&args).to_string())
 }
 
 /// Takes the leading `--flag` words off the argument text. BuildKit scans bytes here and
 /// treats each byte as a rune (so non-ASCII text in a flag comes out Latin-1-decoded, and the
 /// bytes 0x85 and 0xA0 separate words); this is reproduced exactly.
-fn extract_builder_flags(line: &str, escape: char) -> (String, Vec<String>) {
+fn extract_builder_flags(line: &str, escape: char) -> (Cow<'_, str>, Vec<String>) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -113,7 +142,11 @@ fn extract_builder_flags(line: &str, escape: char) -> (String, Vec<String>) {
     let mut phase = Phase::Spaces;
     let mut quote = 0u8;
     let mut blank_ok = false;
-    let rest_from = |pos: usize| String::from_utf8_lossy(&b[pos..]).into_owned();
+    // Borrowed unless a Latin-1 "space" byte split a character.
+    let rest_from = |pos: usize| match line.get(pos..) {
+        Some(r) => Cow::Borrowed(r),
+        None => Cow::Owned(String::from_utf8_lossy(&b[pos..]).into_owned()),
+    };
     let mut pos = 0;
     while pos <= b.len() {
         let ch = b.get(pos).copied().unwrap_or(0);
@@ -189,7 +222,7 @@ fn extract_builder_flags(line: &str, escape: char) -> (String, Vec<String>) {
         word.push(ch as char);
         pos += 1;
     }
-    (String::new(), words)
+    (Cow::Borrowed(""), words)
 }
 
 /// Go's `regexp.Split(s, -1)` on `[\t\v\f\r ]+`, one node per piece; nothing for "".
@@ -371,15 +404,17 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<Vec<Node>, Stri
         ]);
     }
     let mut out = Vec::with_capacity(words.len() * 3);
-    for word in words {
-        let Some((k, v)) = word.split_once('=') else {
+    for mut word in words {
+        let Some(eq) = word.find('=') else {
             return Err(format!(
                 "Syntax error - can't find = in {}. Must be of the form: name=value",
                 go_quote(&word)
             ));
         };
-        out.push(leaf(k.to_string()));
-        out.push(leaf(v.to_string()));
+        let value = word[eq + 1..].to_string();
+        word.truncate(eq);
+        out.push(leaf(word));
+        out.push(leaf(value));
         out.push(leaf("=".to_string()));
     }
     Ok(out)

@@ -1,12 +1,15 @@
 //! Physical lines and line continuation, as BuildKit's scanner and regexps see them.
 
 use super::MAX_LINE_LEN;
+use std::borrow::Cow;
 
 /// Splits the input after each `\n`, keeping the newline, like BuildKit's `scanLines`. A line
 /// longer than [`MAX_LINE_LEN`] bytes (before its `\n`) stops the reader, as Go's scanner stops
 /// with `ErrTooLong`; the parser reports it after finishing what it has.
 pub(crate) struct LineReader<'a> {
     src: &'a [u8],
+    /// The whole input when it is valid UTF-8 (the usual case): lines are borrowed from it.
+    text: Option<&'a str>,
     pos: usize,
     too_long: bool,
 }
@@ -15,16 +18,22 @@ impl<'a> LineReader<'a> {
     pub(crate) fn new(src: &'a [u8]) -> Self {
         LineReader {
             src,
+            text: std::str::from_utf8(src).ok(),
             pos: 0,
             too_long: false,
         }
+    }
+
+    pub(crate) fn remaining_newlines(&self) -> usize {
+        self.src[self.pos..].iter().filter(|&&b| b == b'\n').count()
     }
 
     pub(crate) fn too_long(&self) -> bool {
         self.too_long
     }
 
-    pub(crate) fn next(&mut self) -> Option<&'a [u8]> {
+    /// The next line, raw and as text (invalid UTF-8 replaced by U+FFFD), newline kept.
+    pub(crate) fn next(&mut self) -> Option<(&'a [u8], Cow<'a, str>)> {
         if self.too_long || self.pos >= self.src.len() {
             return None;
         }
@@ -37,8 +46,15 @@ impl<'a> LineReader<'a> {
             self.too_long = true;
             return None;
         }
-        self.pos += line_len;
-        Some(&rest[..line_len])
+        let (start, end) = (self.pos, self.pos + line_len);
+        self.pos = end;
+        let raw = &self.src[start..end];
+        let text = match self.text {
+            // Lines end after `\n` or at the end of input: always character boundaries.
+            Some(t) => Cow::Borrowed(&t[start..end]),
+            None => String::from_utf8_lossy(raw),
+        };
+        Some((raw, text))
     }
 }
 
@@ -78,7 +94,7 @@ mod tests {
     fn line_limit() {
         let ok = vec![b'a'; MAX_LINE_LEN];
         assert_eq!(
-            LineReader::new(&ok).next().map(<[u8]>::len),
+            LineReader::new(&ok).next().map(|l| l.0.len()),
             Some(MAX_LINE_LEN)
         );
         let long = vec![b'a'; MAX_LINE_LEN + 1];

@@ -1,6 +1,14 @@
 //! The Dockerfile parser: directives, continuations, heredocs and per-instruction argument
 //! shapes, producing BuildKit's plain node tree. Written here rather than taken from a crate
 //! because the crates available miss heredocs, `# escape=` and instruction flags.
+//!
+//! The behaviour follows BuildKit's `frontend/dockerfile/parser` closely, quirks included
+//! (comment text sliced from the untrimmed line, flags scanned byte by byte, Go's JSON and
+//! quoting rules), so that `dump` matches BuildKit's golden files byte for byte. Where
+//! BuildKit has no limit and unbounded input could exhaust the stack, there is one, far
+//! beyond real files: ONBUILD wrapped more than 64 deep is an error, and `${...}` nested more
+//! than 256 deep in a heredoc line stops heredoc detection. Input that is not UTF-8 is read
+//! with each invalid byte replaced by U+FFFD (BuildKit keeps such bytes in its strings).
 
 mod directives;
 mod dump;
@@ -16,7 +24,7 @@ pub use unicode::go_quote;
 use super::error::DockerfileError;
 use directives::DirectiveParser;
 use lines::{trim_continuation, trim_newline, LineReader};
-use unicode::{go_lower, trim_left_space};
+use unicode::trim_left_space;
 
 /// One node of the tree, as in BuildKit: the root has one child per instruction; an
 /// instruction node has its keyword (as written) in `value`, its `--flags` in `flags` and its
@@ -117,17 +125,17 @@ impl<'a> Parser<'a> {
     }
 
     fn run(mut self) -> Result<ParseResult, DockerfileError> {
-        let mut children: Vec<Node> = Vec::new();
+        // One instruction per line at most; reserving avoids re-copying a large tree.
+        let line_estimate = self.lines.remaining_newlines() + 1;
+        let mut children: Vec<Node> = Vec::with_capacity(line_estimate.min(1 << 16));
         let mut comments: Vec<String> = Vec::new();
         let mut buf = String::new();
-        while let Some(raw) = self.lines.next() {
-            let raw = if self.current_line == 0 {
-                raw.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(raw)
-            } else {
-                raw
+        while let Some((raw, text)) = self.lines.next() {
+            let (raw, text) = match (self.current_line, text.strip_prefix('\u{feff}')) {
+                (0, Some(t)) => (&raw[3..], t),
+                _ => (raw, &*text),
             };
-            let text = String::from_utf8_lossy(raw);
-            let token = trim_left_space(trim_newline(&text));
+            let token = trim_left_space(trim_newline(text));
             let is_comment = token.starts_with('#');
             if is_comment {
                 // BuildKit slices the untrimmed line after its first byte.
@@ -150,60 +158,17 @@ impl<'a> Parser<'a> {
             let start_line = self.current_line;
             let content = if is_comment { "" } else { token };
             let escape = self.directives.escape;
-            let (content, mut end) = trim_continuation(content, escape);
+            let (content, end) = trim_continuation(content, escape);
             if end && content.is_empty() {
                 continue;
             }
             buf.clear();
             buf.push_str(content);
-            let mut has_empty_continuation = false;
-            while !end {
-                let Some(raw) = self.lines.next() else { break };
-                self.current_line += 1;
-                let text = String::from_utf8_lossy(raw);
-                let line = trim_newline(&text);
-                let trimmed = trim_left_space(line);
-                if trimmed.starts_with('#') {
-                    continue;
-                }
-                if trimmed.is_empty() {
-                    has_empty_continuation = true;
-                    continue;
-                }
-                let (content, e) = trim_continuation(line, escape);
-                end = e;
-                buf.push_str(content);
+            if !end {
+                self.read_continuation(&mut buf, escape);
             }
-            if has_empty_continuation {
-                self.warnings.push(Warning {
-                    line: self.current_line,
-                    message: format!("Empty continuation line found in: {buf}"),
-                });
-            }
-            let fail =
-                |line: usize, kw: Option<&str>, msg: String| DockerfileError::new(line, kw, msg);
-            let mut node = line_parsers::node_from_line(&buf, escape).map_err(|m| {
-                let kw = line_parsers::split_command(&buf, escape).0;
-                fail(start_line, Some(kw.as_str()), m)
-            })?;
+            let mut node = self.instruction(&buf, start_line, escape)?;
             node.prev_comments = std::mem::take(&mut comments);
-            if buf.contains("<<") && can_contain_heredoc(&node) {
-                let docs = heredoc::heredocs_from_line(&buf)
-                    .map_err(|m| fail(start_line, Some(node.value.as_str()), m))?;
-                for mut doc in docs {
-                    if !self.read_heredoc_body(&mut doc) {
-                        return Err(fail(
-                            start_line,
-                            Some(node.value.as_str()),
-                            "unterminated heredoc".to_string(),
-                        ));
-                    }
-                    node.heredocs.push(doc);
-                }
-            }
-            node.start_line = start_line;
-            node.end_line = self.current_line;
-            set_child_lines(&mut node);
             children.push(node);
         }
         let Some(first) = children.first() else {
@@ -229,11 +194,66 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// Appends continuation lines to `buf` until one does not continue (or the file ends).
+    /// Comment lines are skipped; blank ones too, with a warning.
+    fn read_continuation(&mut self, buf: &mut String, escape: char) {
+        let mut has_empty_continuation = false;
+        while let Some((_, text)) = self.lines.next() {
+            self.current_line += 1;
+            let line = trim_newline(&text);
+            let trimmed = trim_left_space(line);
+            if trimmed.starts_with('#') {
+                continue;
+            }
+            if trimmed.is_empty() {
+                has_empty_continuation = true;
+                continue;
+            }
+            let (content, end) = trim_continuation(line, escape);
+            buf.push_str(content);
+            if end {
+                break;
+            }
+        }
+        if has_empty_continuation {
+            self.warnings.push(Warning {
+                line: self.current_line,
+                message: format!("Empty continuation line found in: {buf}"),
+            });
+        }
+    }
+
+    /// The node for a logical line, with its heredoc bodies read and its lines set.
+    fn instruction(
+        &mut self,
+        line: &str,
+        start_line: usize,
+        escape: char,
+    ) -> Result<Node, DockerfileError> {
+        let mut node = line_parsers::node_from_line(line, escape).map_err(|m| {
+            let keyword = line_parsers::split_keyword(line).0;
+            DockerfileError::new(start_line, Some(keyword), m)
+        })?;
+        if line.contains("<<") && can_contain_heredoc(&node) {
+            let fail = |m: String| DockerfileError::new(start_line, Some(&node.value), m);
+            let docs = heredoc::heredocs_from_line(line).map_err(fail)?;
+            for mut doc in docs {
+                if !self.read_heredoc_body(&mut doc) {
+                    return Err(fail("unterminated heredoc".to_string()));
+                }
+                node.heredocs.push(doc);
+            }
+        }
+        node.start_line = start_line;
+        node.end_line = self.current_line;
+        set_child_lines(&mut node);
+        Ok(node)
+    }
+
     /// Reads body lines up to the terminator; false when the file ends first.
     fn read_heredoc_body(&mut self, doc: &mut Heredoc) -> bool {
-        while let Some(raw) = self.lines.next() {
+        while let Some((_, text)) = self.lines.next() {
             self.current_line += 1;
-            let text = String::from_utf8_lossy(raw);
             let mut candidate = trim_newline(&text);
             if doc.chomp {
                 candidate = candidate.trim_start_matches('\t');
@@ -250,12 +270,12 @@ impl<'a> Parser<'a> {
 /// RUN, COPY and ADD in shell form, also as the trigger of an ONBUILD.
 fn can_contain_heredoc(node: &Node) -> bool {
     let mut n = node;
-    if go_lower(&n.value) == "onbuild" {
+    if line_parsers::with_lower(&n.value, |k| k == "onbuild") {
         if let Some(child) = n.next.first().and_then(|a| a.children.first()) {
             n = child;
         }
     }
-    matches!(go_lower(&n.value).as_str(), "run" | "copy" | "add") && !n.json
+    line_parsers::with_lower(&n.value, |k| matches!(k, "run" | "copy" | "add")) && !n.json
 }
 
 /// The trigger of an ONBUILD gets its parent's lines (BuildKit leaves them unset).

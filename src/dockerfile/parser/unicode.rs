@@ -97,7 +97,22 @@ pub fn go_quote(s: &str) -> String {
 pub(crate) fn go_quote_into(s: &str, out: &mut String) {
     use std::fmt::Write;
     out.push('"');
-    for c in s.chars() {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // Runs of plain printable ASCII are copied at once.
+        let start = i;
+        while i < bytes.len()
+            && matches!(bytes[i], 0x20..=0x7e)
+            && !matches!(bytes[i], b'"' | b'\\')
+        {
+            i += 1;
+        }
+        out.push_str(&s[start..i]);
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
