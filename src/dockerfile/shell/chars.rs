@@ -10,6 +10,8 @@ use regex::Regex;
 
 static LETTER: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\A\p{L}\z").ok());
 static DIGIT: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\A\p{Nd}\z").ok());
+static PRINT: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\A[\p{L}\p{M}\p{N}\p{P}\p{S}]\z").ok());
 
 fn in_class(class: &LazyLock<Option<Regex>>, c: char) -> bool {
     let mut buf = [0u8; 4];
@@ -36,6 +38,15 @@ pub(super) fn is_go_digit(c: char) -> bool {
     }
 }
 
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and ASCII space.
+pub(super) fn is_go_print(c: char) -> bool {
+    if c.is_ascii() {
+        c == ' ' || c.is_ascii_graphic()
+    } else {
+        in_class(&PRINT, c)
+    }
+}
+
 /// Go's `unicode.IsSpace`: the White_Space property, which is what Rust implements too.
 pub(super) fn is_go_space(c: char) -> bool {
     c.is_whitespace()
@@ -53,5 +64,7 @@ mod tests {
         assert!(!is_go_digit('²') && !is_go_digit('Ⅷ') && !is_go_digit('a'));
         assert!(is_go_space('\u{85}') && is_go_space('\u{a0}') && is_go_space('\u{3000}'));
         assert!(!is_go_space('\u{200b}'));
+        assert!(is_go_print('☃') && is_go_print('é') && is_go_print(' '));
+        assert!(!is_go_print('\u{a0}') && !is_go_print('\u{feff}') && !is_go_print('\t'));
     }
 }

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use super::chars::{is_go_digit, is_go_letter, is_go_space};
+use super::chars::{is_go_digit, is_go_letter, is_go_print, is_go_space};
 use super::pattern::{PatternCache, GO_EOF_CHAR};
 use super::{Env, Expansion, Lexer, ShellError};
 
@@ -419,13 +419,12 @@ pub(super) fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
+            c if is_go_print(c) => out.push(c),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }
-            c if c.is_control() || (c.is_whitespace() && c != ' ') => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c => out.push(c),
+            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
         }
     }
     out.push('"');
