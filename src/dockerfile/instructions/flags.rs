@@ -15,7 +15,9 @@ enum Kind {
 struct Flag {
     name: &'static str,
     kind: Kind,
-    value: String,
+    default: &'static str,
+    /// The written value (booleans normalised to `true`/`false`).
+    value: Option<String>,
     values: Vec<String>,
     used: bool,
 }
@@ -31,37 +33,28 @@ impl Flags {
         Flags::default()
     }
 
-    pub fn bool(mut self, name: &'static str) -> Self {
+    fn add(mut self, name: &'static str, kind: Kind, default: &'static str) -> Self {
         self.flags.push(Flag {
             name,
-            kind: Kind::Bool,
-            value: "false".to_string(),
+            kind,
+            default,
+            value: None,
             values: Vec::new(),
             used: false,
         });
         self
     }
 
-    pub fn string(mut self, name: &'static str, default: &str) -> Self {
-        self.flags.push(Flag {
-            name,
-            kind: Kind::String,
-            value: default.to_string(),
-            values: Vec::new(),
-            used: false,
-        });
-        self
+    pub fn bool(self, name: &'static str) -> Self {
+        self.add(name, Kind::Bool, "false")
     }
 
-    pub fn strings(mut self, name: &'static str) -> Self {
-        self.flags.push(Flag {
-            name,
-            kind: Kind::Strings,
-            value: String::new(),
-            values: Vec::new(),
-            used: false,
-        });
-        self
+    pub fn string(self, name: &'static str, default: &'static str) -> Self {
+        self.add(name, Kind::String, default)
+    }
+
+    pub fn strings(self, name: &'static str) -> Self {
+        self.add(name, Kind::Strings, "")
     }
 
     /// Checks the written flags (`--name[=value]`) against the declared ones.
@@ -87,12 +80,12 @@ impl Flags {
             flag.used = true;
             match flag.kind {
                 Kind::Bool => match value {
-                    None => flag.value = "true".to_string(),
+                    None => flag.value = Some("true".to_string()),
                     Some("") => return Err(format!("missing a value on flag: {name}")),
                     Some(v) => {
                         let lower = v.to_ascii_lowercase();
                         if lower == "true" || lower == "false" {
-                            flag.value = lower;
+                            flag.value = Some(lower);
                         } else {
                             return Err(format!(
                                 "expecting boolean value for flag {name}, not: {v}"
@@ -102,7 +95,7 @@ impl Flags {
                 },
                 Kind::String => match value {
                     None => return Err(format!("missing a value on flag: {name}")),
-                    Some(v) => flag.value = v.to_string(),
+                    Some(v) => flag.value = Some(v.to_string()),
                 },
                 Kind::Strings => match value {
                     None => return Err(format!("missing a value on flag: {name}")),
@@ -119,18 +112,21 @@ impl Flags {
 
     /// The value of a string flag (its default when not written).
     pub fn value(&self, name: &str) -> String {
-        self.get(name).map(|f| f.value.clone()).unwrap_or_default()
+        self.get(name)
+            .map(|f| f.value.clone().unwrap_or_else(|| f.default.to_string()))
+            .unwrap_or_default()
     }
 
     /// The value of a string flag, `None` when it was not written or written empty.
     pub fn opt(&self, name: &str) -> Option<String> {
         self.get(name)
-            .filter(|f| f.used && !f.value.is_empty())
-            .map(|f| f.value.clone())
+            .and_then(|f| f.value.clone())
+            .filter(|v| !v.is_empty())
     }
 
     pub fn is_true(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|f| f.value == "true")
+        self.get(name)
+            .is_some_and(|f| f.value.as_deref().unwrap_or(f.default) == "true")
     }
 
     pub fn values(&self, name: &str) -> Vec<String> {
