@@ -14,6 +14,17 @@ pub enum DebugCommand {
         /// The Dockerfile (`-` for standard input).
         file: PathBuf,
     },
+    /// Print the build plan: stages (index, name, base, level, deps) and their expanded steps.
+    Plan {
+        /// The Dockerfile (`-` for standard input).
+        file: PathBuf,
+        /// Plan only this stage and the stages it needs.
+        #[arg(long)]
+        target: Option<String>,
+        /// A build arg (`KEY=VALUE`, or `KEY` to take the value from the environment).
+        #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+        build_args: Vec<String>,
+    },
 }
 
 pub fn run(cmd: DebugCommand) -> Result<()> {
@@ -24,7 +35,38 @@ pub fn run(cmd: DebugCommand) -> Result<()> {
             println!("{}", crate::dockerfile::parser::dump(&parsed.ast));
             Ok(())
         }
+        DebugCommand::Plan {
+            file,
+            target,
+            build_args,
+        } => {
+            let (name, bytes) = read_dockerfile(&file)?;
+            let parsed =
+                crate::dockerfile::parser::parse(&bytes).map_err(|e| e.in_file(name.clone()))?;
+            let opts = crate::plan::PlanOptions {
+                target,
+                build_args: parse_build_args(&build_args),
+                ..Default::default()
+            };
+            let plan = crate::plan::plan(&parsed, &opts).map_err(|e| e.in_file(name))?;
+            for w in &plan.warnings {
+                eprintln!("{w}");
+            }
+            print!("{}", crate::plan::render::render(&plan));
+            Ok(())
+        }
     }
+}
+
+/// `KEY=VALUE` pairs; a bare `KEY` takes its value from the environment, as `docker build`
+/// does, and is dropped when the environment has none.
+fn parse_build_args(args: &[String]) -> std::collections::BTreeMap<String, String> {
+    args.iter()
+        .filter_map(|a| match a.split_once('=') {
+            Some((k, v)) => Some((k.to_string(), v.to_string())),
+            None => std::env::var(a).ok().map(|v| (a.clone(), v)),
+        })
+        .collect()
 }
 
 /// Reads a Dockerfile from a path or `-`, returning the name to use in messages.

@@ -1,1 +1,478 @@
-//! Planning: stages, ARG/ENV scoping, build args, the step graph and `--target` pruning.
+//! Planning: from typed instructions to the build plan the scheduler walks. The semantics
+//! are BuildKit's (`dockerfile2llb`), so that a Dockerfile means the same here as there.
+//!
+//! # What a [`Plan`] holds
+//!
+//! * `stages`: the stages the target needs (all others pruned), in Dockerfile order. Each
+//!   [`Stage`] keeps its original `index` (what `COPY --from=0` means), its lower-cased
+//!   `name`, its [`Base`] (an image reference, an earlier stage, or `scratch`), the
+//!   `--platform` it asked for, the stages it `deps`ends on (from `FROM <stage>`,
+//!   `COPY --from=<stage|index>` and `RUN --mount=from=<stage>`), the external `images` it
+//!   needs, and its `level`: stages on the same level have no path between them, so a
+//!   scheduler may build a whole level at once once the previous levels are done.
+//! * Each [`Step`] holds the instruction with its words already expanded, the ENV list and
+//!   the ARG values in scope when it runs (what a RUN sees as its environment, and what a
+//!   cache key must cover), and the stages or images it reads from.
+//! * `proxy_env`: the predefined proxy args given as build args. They reach every RUN but
+//!   stay out of history and cache keys, as Docker does.
+//! * `warnings`: e.g. build args that nothing consumed.
+//!
+//! # Scoping rules
+//!
+//! ARGs before the first FROM are global: they (and the automatic `TARGET*`/`BUILD*` platform
+//! args) can be used in FROM lines, and inside a stage only after `ARG name` re-declares them.
+//! `--build-arg` values override ARG defaults. Within a stage, ENV wins over an ARG of the
+//! same name. A stage built on another stage inherits its ENV, not its ARGs. The base image's
+//! own ENV is unknown until it is pulled: a builder plans once, pulls the `images`, then plans
+//! again with [`PlanOptions::image_env`] filled so that `$PATH`-like references expand.
+//!
+//! `COPY --from` and `RUN --mount=from=` must be literal (BuildKit asks for an alias stage
+//! instead of a variable), because the graph is built before any stage's scope exists.
+
+mod expand;
+pub mod graph;
+pub mod render;
+pub mod scope;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::dockerfile::error::DockerfileError;
+use crate::dockerfile::instructions::{self, mount, Command, Instruction};
+use crate::dockerfile::parser::ParseResult;
+use crate::dockerfile::shell::Lexer;
+use scope::{GlobalArgs, StageScope, VarList, Vars};
+
+/// Where a stage starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    Scratch,
+    /// An image reference, variables expanded (not yet normalised).
+    Image(String),
+    /// An earlier stage, by its index in the Dockerfile.
+    Stage(usize),
+}
+
+/// Something a step reads from besides its own stage.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StageRef {
+    Stage(usize),
+    Image(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The instruction with its words expanded (RUN mounts parsed).
+    pub instruction: Instruction,
+    /// ENV in effect when the step runs: the base's, then the stage's ENV lines.
+    pub env: VarList,
+    /// ARGs in scope with a value.
+    pub args: VarList,
+    pub deps: Vec<StageRef>,
+}
+
+impl Step {
+    /// The environment of a RUN: ENV, then ARGs that no ENV shadows.
+    pub fn run_env(&self) -> Vec<(String, String)> {
+        let mut out = scope::pairs(&self.env);
+        for (k, v) in self.args.iter() {
+            if !self.env.iter().any(|(ek, _)| ek == k) {
+                out.push((k.to_string(), v.to_string()));
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// Position among all stages of the Dockerfile.
+    pub index: usize,
+    pub name: Option<String>,
+    pub base: Base,
+    pub platform: Option<String>,
+    pub level: usize,
+    /// Indices of the stages this one needs, sorted.
+    pub deps: Vec<usize>,
+    /// External images this stage needs (its base and `--from` images), sorted.
+    pub images: Vec<String>,
+    /// The FROM line, expanded.
+    pub from: Instruction,
+    pub steps: Vec<Step>,
+    /// ENV at the end of the stage (what a stage built on this one starts with).
+    pub final_env: VarList,
+}
+
+impl Stage {
+    /// `name`, or `stage-N` as BuildKit calls unnamed stages.
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("stage-{}", self.index))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Kept stages in Dockerfile order; the last is the target.
+    pub stages: Vec<Stage>,
+    /// Global args (platform args first) with their final values.
+    pub global_args: Vec<(String, Option<String>)>,
+    pub proxy_env: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// A kept stage by its Dockerfile index.
+    pub fn stage(&self, index: usize) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.index == index)
+    }
+
+    pub fn target(&self) -> Option<&Stage> {
+        self.stages.last()
+    }
+
+    /// Every external image the plan needs, sorted and without duplicates.
+    pub fn images(&self) -> Vec<String> {
+        let set: BTreeSet<&String> = self.stages.iter().flat_map(|s| &s.images).collect();
+        set.into_iter().cloned().collect()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Build only this stage and what it needs (by name, case-insensitive).
+    pub target: Option<String>,
+    pub build_args: BTreeMap<String, String>,
+    /// ENV of base images, keyed by the reference as written after expansion.
+    pub image_env: HashMap<String, Vec<(String, String)>>,
+}
+
+/// BuildKit's default PATH, which a `scratch` stage starts with.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Plans a parsed Dockerfile.
+pub fn plan(parsed: &ParseResult, opts: &PlanOptions) -> Result<Plan, DockerfileError> {
+    let instrs = instructions::lower_all(&parsed.ast)?;
+    plan_instructions(instrs, parsed.directives.escape, opts)
+}
+
+struct RawStage {
+    from: Instruction,
+    steps: Vec<Instruction>,
+}
+
+/// Plans lowered instructions; `escape` is the file's escape character.
+pub fn plan_instructions(
+    instrs: Vec<Instruction>,
+    escape: char,
+    opts: &PlanOptions,
+) -> Result<Plan, DockerfileError> {
+    let lexer = Lexer::new(escape);
+    let mut warnings = Vec::new();
+
+    // Split into global ARGs and stages.
+    let mut meta = Vec::new();
+    let mut raw: Vec<RawStage> = Vec::new();
+    for inst in instrs {
+        match (&inst.command, raw.last_mut()) {
+            (Command::From(_), _) => raw.push(RawStage {
+                from: inst,
+                steps: Vec::new(),
+            }),
+            (Command::Arg(_), None) => meta.push(inst),
+            (_, None) => {
+                return Err(DockerfileError::new(
+                    inst.line,
+                    Some(&inst.keyword),
+                    "no build stage in current context",
+                ))
+            }
+            (_, Some(st)) => st.steps.push(inst),
+        }
+    }
+    if raw.is_empty() {
+        return Err(DockerfileError::new(
+            0,
+            None,
+            "dockerfile contains no stages to build",
+        ));
+    }
+
+    // Global scope: platform args, then each ARG before the first FROM.
+    let mut consumed: BTreeSet<String> = BTreeSet::new();
+    let mut globals = GlobalArgs::default();
+    for (k, v) in scope::platform_args() {
+        let v = opts.build_args.get(&k).cloned().unwrap_or(v);
+        consumed.insert(k.clone());
+        globals.push(k, Some(v));
+    }
+    for inst in &meta {
+        let Command::Arg(decls) = &inst.command else {
+            continue;
+        };
+        for d in decls {
+            consumed.insert(d.key.clone());
+            let value = match (opts.build_args.get(&d.key), &d.default) {
+                (Some(v), _) => Some(v.clone()),
+                (None, Some(def)) => Some(
+                    lexer
+                        .process_word(def, &globals)
+                        .map_err(|e| DockerfileError::new(inst.line, Some("ARG"), e.0))?,
+                ),
+                (None, None) => None,
+            };
+            globals.push(d.key.clone(), value);
+        }
+    }
+
+    // Stage headers: FROM expanded with the global args, names registered in order.
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut heads = Vec::with_capacity(raw.len());
+    for (i, st) in raw.iter().enumerate() {
+        let inst = &st.from;
+        let Command::From(f) = &inst.command else {
+            unreachable!("stages start with FROM")
+        };
+        let err = |m: String| DockerfileError::new(inst.line, Some("FROM"), m);
+        let image = lexer
+            .process_word(&f.image, &globals)
+            .map_err(|e| err(e.0))?;
+        if image.is_empty() {
+            return Err(err(format!("base name ({}) should not be blank", f.image)));
+        }
+        let platform = match &f.platform {
+            Some(p) => {
+                let p = lexer.process_word(p, &globals).map_err(|e| err(e.0))?;
+                (!p.is_empty()).then_some(p)
+            }
+            None => None,
+        };
+        let base = if let Some(&j) = by_name.get(&image.to_ascii_lowercase()) {
+            Base::Stage(j)
+        } else if image == "scratch" {
+            Base::Scratch
+        } else {
+            Base::Image(image.clone())
+        };
+        if let Some(n) = &f.name {
+            if by_name.insert(n.clone(), i).is_some() {
+                warnings.push(format!(
+                    "Dockerfile:{}: Duplicate stage name {n:?}, stage names should be unique",
+                    inst.line
+                ));
+            }
+        }
+        let mut from = inst.clone();
+        from.command = Command::From(instructions::From {
+            image,
+            name: f.name.clone(),
+            platform: platform.clone(),
+        });
+        heads.push((base, platform, from));
+    }
+
+    // The graph, from literal stage references.
+    let n = raw.len();
+    let resolve =
+        |from: &str, by_index: bool, inst: &Instruction| -> Result<StageRef, DockerfileError> {
+            if by_index {
+                if let Ok(idx) = from.parse::<i64>() {
+                    return usize::try_from(idx)
+                        .ok()
+                        .filter(|&i| i < n)
+                        .map(StageRef::Stage)
+                        .ok_or_else(|| {
+                            DockerfileError::new(
+                                inst.line,
+                                Some(&inst.keyword),
+                                format!("invalid stage index {idx}"),
+                            )
+                        });
+                }
+            }
+            Ok(match by_name.get(&from.to_ascii_lowercase()) {
+                Some(&j) => StageRef::Stage(j),
+                None => StageRef::Image(from.to_string()),
+            })
+        };
+    let mut step_deps: Vec<Vec<Vec<StageRef>>> = Vec::with_capacity(n);
+    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
+    for (i, st) in raw.iter().enumerate() {
+        let mut stage_deps = BTreeSet::new();
+        if let Base::Stage(j) = heads[i].0 {
+            stage_deps.insert(j);
+        }
+        let mut per_step = Vec::with_capacity(st.steps.len());
+        for inst in &st.steps {
+            let mut refs = Vec::new();
+            match &inst.command {
+                Command::Copy(c) => {
+                    if let Some(from) = &c.from {
+                        if from.find('$').is_some_and(|p| p + 1 != from.len()) {
+                            return Err(DockerfileError::new(
+                                inst.line,
+                                Some(&inst.keyword),
+                                "'from' doesn't support variable expansion, define alias stage instead",
+                            ));
+                        }
+                        refs.push(resolve(from, true, inst)?);
+                    }
+                }
+                Command::Run(r) => {
+                    for spec in &r.mount_specs {
+                        if let Some(from) = mount::literal_from(spec).filter(|f| !f.is_empty()) {
+                            refs.push(resolve(&from, false, inst)?);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            for r in &refs {
+                if let StageRef::Stage(j) = r {
+                    stage_deps.insert(*j);
+                }
+            }
+            per_step.push(refs);
+        }
+        step_deps.push(per_step);
+        deps.push(stage_deps.into_iter().collect());
+    }
+    if let Some(s) = graph::find_cycle(&deps) {
+        let name = heads[s].2.clone();
+        let label = match &name.command {
+            Command::From(f) => f.name.clone().unwrap_or_else(|| format!("stage-{s}")),
+            _ => format!("stage-{s}"),
+        };
+        return Err(DockerfileError::new(
+            name.line,
+            None,
+            format!("circular dependency detected on stage: {label}"),
+        ));
+    }
+
+    let target = match &opts.target {
+        Some(t) => *by_name.get(&t.to_ascii_lowercase()).ok_or_else(|| {
+            DockerfileError::new(0, None, format!("target stage {t:?} could not be found"))
+        })?,
+        None => n - 1,
+    };
+    let keep = graph::reachable(&deps, target);
+
+    // Expand the kept stages in order (a base stage always comes before its children).
+    let raw_lexer = {
+        let mut l = Lexer::new('\\');
+        l.raw_quotes = true;
+        l
+    };
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut final_envs: HashMap<usize, VarList> = HashMap::new();
+    for (i, st) in raw.into_iter().enumerate() {
+        if !keep[i] {
+            continue;
+        }
+        let (base, platform, from) = &heads[i];
+        let mut scope = StageScope::default();
+        match base {
+            Base::Scratch => scope.env.set("PATH", DEFAULT_PATH),
+            Base::Image(r) => {
+                if let Some(env) = opts.image_env.get(r) {
+                    scope.env = Vars::from_pairs(env);
+                }
+            }
+            Base::Stage(j) => {
+                if let Some(env) = final_envs.get(j) {
+                    scope.env = Vars::from_snapshot(env);
+                }
+            }
+        }
+        let mut ex = expand::Expander {
+            lexer: &lexer,
+            raw_lexer: raw_lexer.clone(),
+            globals: &globals,
+            build_args: &opts.build_args,
+            consumed: &mut consumed,
+        };
+        let mut steps = Vec::with_capacity(st.steps.len());
+        for (k, inst) in st.steps.into_iter().enumerate() {
+            let env = scope.env.snapshot();
+            let args = scope.args.snapshot();
+            let instruction = ex.step(&mut scope, inst)?;
+            steps.push(Step {
+                instruction,
+                env,
+                args,
+                deps: std::mem::take(&mut step_deps[i][k]),
+            });
+        }
+        let final_env = scope.env.snapshot();
+        final_envs.insert(i, final_env.clone());
+        let mut images: BTreeSet<String> = BTreeSet::new();
+        if let Base::Image(r) = base {
+            images.insert(r.clone());
+        }
+        for r in steps.iter().flat_map(|s: &Step| &s.deps) {
+            if let StageRef::Image(img) = r {
+                if img != "scratch" {
+                    images.insert(img.clone());
+                }
+            }
+        }
+        let Command::From(f) = &from.command else {
+            unreachable!("stage headers are FROM")
+        };
+        stages.push(Stage {
+            index: i,
+            name: f.name.clone(),
+            base: base.clone(),
+            platform: platform.clone(),
+            level: 0,
+            deps: deps[i].clone(),
+            images: images.into_iter().collect(),
+            from: from.clone(),
+            steps,
+            final_env,
+        });
+    }
+    // Levels among the kept stages only.
+    let kept_levels = {
+        let pos: HashMap<usize, usize> = stages
+            .iter()
+            .enumerate()
+            .map(|(p, s)| (s.index, p))
+            .collect();
+        let local: Vec<Vec<usize>> = stages
+            .iter()
+            .map(|s| s.deps.iter().filter_map(|d| pos.get(d).copied()).collect())
+            .collect();
+        graph::levels(&local)
+    };
+    for (s, l) in stages.iter_mut().zip(kept_levels) {
+        s.level = l;
+    }
+
+    let unused: Vec<&str> = opts
+        .build_args
+        .keys()
+        .filter(|k| !consumed.contains(*k) && !scope::is_proxy_arg(k))
+        .map(String::as_str)
+        .collect();
+    if !unused.is_empty() {
+        warnings.push(format!(
+            "[Warning] One or more build-args [{}] were not consumed",
+            unused.join(" ")
+        ));
+    }
+    let proxy_env = opts
+        .build_args
+        .iter()
+        .filter(|(k, _)| scope::is_proxy_arg(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+
+    Ok(Plan {
+        stages,
+        global_args: globals.args.clone(),
+        proxy_env,
+        warnings,
+    })
+}

@@ -1,0 +1,837 @@
+//! Typed instructions lowered from the node tree, with their flags parsed and checked, as
+//! BuildKit's `instructions` package does. Lowering checks shape only (argument counts, flags,
+//! JSON forms); variables are expanded later, by the planner, because their values depend on
+//! the stage and the build args.
+//!
+//! Node shapes expected from the parser (BuildKit's): ENV and LABEL arguments come in triples
+//! `key, value, delimiter` (`"="`, or `""` for the legacy `ENV key value` form), values with
+//! their quotes still in place; RUN/CMD/ENTRYPOINT/SHELL/VOLUME/COPY/ADD carry `json` when
+//! written in exec form; HEALTHCHECK's first argument is its type; ONBUILD has one argument
+//! whose only child is the trigger instruction.
+
+pub mod flags;
+pub mod healthcheck;
+pub mod mount;
+pub mod suggest;
+
+use std::fmt;
+
+use self::flags::Flags;
+pub use self::healthcheck::{HealthConfig, Healthcheck};
+pub use self::mount::{Mount, MountType, Sharing};
+use super::error::DockerfileError;
+use super::parser::Node;
+
+/// Every instruction keyword, for "did you mean" hints.
+pub const INSTRUCTIONS: [&str; 18] = [
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
+/// One instruction with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instruction {
+    /// Upper-cased keyword (`RUN`).
+    pub keyword: String,
+    pub line: usize,
+    pub end_line: usize,
+    /// The logical line as written.
+    pub original: String,
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    From(From),
+    Run(Run),
+    Cmd(CommandLine),
+    Entrypoint(CommandLine),
+    /// Always JSON.
+    Shell(Vec<String>),
+    Env(Vec<KeyValue>),
+    Arg(Vec<ArgDecl>),
+    Label(Vec<KeyValue>),
+    Maintainer(String),
+    /// Sorted, as BuildKit keeps them.
+    Expose(Vec<String>),
+    Volume(Vec<String>),
+    User(String),
+    Workdir(String),
+    Copy(Copy),
+    Add(Copy),
+    Onbuild(Onbuild),
+    StopSignal(String),
+    Healthcheck(Healthcheck),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct From {
+    /// Image reference, stage name or `scratch`, as written (expanded by the planner).
+    pub image: String,
+    /// `AS name`, lower-cased and checked.
+    pub name: Option<String>,
+    pub platform: Option<String>,
+}
+
+/// The command of RUN, CMD, ENTRYPOINT and HEALTHCHECK CMD.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CommandLine {
+    /// Exec form: the argv; shell form: one string, to be run by the stage's SHELL.
+    pub args: Vec<String>,
+    /// Shell form (`RUN echo hi`) rather than exec form (`RUN ["echo", "hi"]`).
+    pub prepend_shell: bool,
+    /// Heredocs attached to a RUN.
+    pub files: Vec<InlineFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineFile {
+    pub name: String,
+    pub data: String,
+    /// `<<-`: leading tabs are stripped when the file is written.
+    pub chomp: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    #[default]
+    Default,
+    None,
+    Host,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Security {
+    #[default]
+    Sandbox,
+    Insecure,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub cmd: CommandLine,
+    /// The `--mount` values as written (checked for shape when lowered).
+    pub mount_specs: Vec<String>,
+    /// The mounts parsed with their values expanded; filled by the planner.
+    pub mounts: Vec<Mount>,
+    pub network: Network,
+    pub security: Security,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+    /// Written in the legacy `ENV key value` form.
+    pub no_delim: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgDecl {
+    pub key: String,
+    pub default: Option<String>,
+}
+
+/// COPY and ADD. ADD-only fields stay at their defaults for COPY.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Copy {
+    pub sources: Vec<String>,
+    /// Heredoc sources (`COPY <<EOF /dest`).
+    pub contents: Vec<SourceContent>,
+    pub dest: String,
+    /// COPY only: stage name, stage index or image.
+    pub from: Option<String>,
+    pub chown: Option<String>,
+    pub chmod: Option<String>,
+    pub link: bool,
+    pub parents: bool,
+    pub excludes: Vec<String>,
+    /// ADD only.
+    pub checksum: Option<String>,
+    /// ADD only.
+    pub keep_git_dir: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceContent {
+    /// The heredoc name, used as the file name.
+    pub path: String,
+    pub data: String,
+    /// Variables in `data` are expanded (the heredoc name was not quoted).
+    pub expand: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Onbuild {
+    /// The trigger as written, without `ONBUILD` (what goes into the image config).
+    pub expression: String,
+    /// The trigger, lowered to check it now rather than when a child image is built.
+    pub trigger: Box<Instruction>,
+}
+
+fn err(node: &Node, msg: impl Into<String>) -> DockerfileError {
+    DockerfileError::new(node.start_line, Some(&node.value), msg)
+}
+
+/// BuildKit's `nodeArgs`: argument values, descending into a sub-command (ONBUILD).
+fn node_args(node: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    for arg in &node.next {
+        match arg.children.as_slice() {
+            [] => out.push(arg.value.clone()),
+            [child] => {
+                out.push(child.value.clone());
+                out.extend(node_args(child));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Exec form keeps the argv; shell form is one string.
+fn json_args(args: &[String], json: bool) -> Vec<String> {
+    if args.is_empty() {
+        return Vec::new();
+    }
+    if json {
+        args.to_vec()
+    } else {
+        vec![args.join(" ")]
+    }
+}
+
+/// Lowers every instruction of a parsed file, in order.
+pub fn lower_all(ast: &Node) -> Result<Vec<Instruction>, DockerfileError> {
+    ast.children.iter().map(lower).collect()
+}
+
+/// Lowers one instruction node.
+pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
+    let keyword = node.value.to_ascii_uppercase();
+    let args = node_args(node);
+    let parse_flags = |f: Flags| f.parse(&node.flags).map_err(|m| err(node, m));
+    let command = match keyword.as_str() {
+        "FROM" => {
+            let name = match args.len() {
+                3 if args[1].eq_ignore_ascii_case("as") => {
+                    let name = args[2].to_ascii_lowercase();
+                    if !valid_stage_name(&name) {
+                        return Err(err(node, format!("invalid name for build stage: {:?}, name can't start with a number or contain symbols", args[2])));
+                    }
+                    Some(name)
+                }
+                1 => None,
+                _ => return Err(err(node, "FROM requires either one or three arguments")),
+            };
+            let f = parse_flags(Flags::new().string("platform", ""))?;
+            Command::From(From {
+                image: args[0].clone(),
+                name,
+                platform: f.opt("platform"),
+            })
+        }
+        "RUN" => {
+            let f = parse_flags(
+                Flags::new()
+                    .strings("mount")
+                    .string("network", "default")
+                    .string("security", "sandbox"),
+            )?;
+            let network = match f.value("network").as_str() {
+                "default" => Network::Default,
+                "none" => Network::None,
+                "host" => Network::Host,
+                v => return Err(err(node, format!("unsupported network mode {v:?}"))),
+            };
+            let security = match f.value("security").as_str() {
+                "sandbox" => Security::Sandbox,
+                "insecure" => Security::Insecure,
+                v => return Err(err(node, format!("unsupported security mode {v:?}"))),
+            };
+            let mount_specs = f.values("mount");
+            for spec in &mount_specs {
+                mount::precheck(spec).map_err(|m| err(node, m))?;
+            }
+            Command::Run(Run {
+                cmd: command_line(node, &args),
+                mount_specs,
+                mounts: Vec::new(),
+                network,
+                security,
+            })
+        }
+        "CMD" => {
+            parse_flags(Flags::new())?;
+            Command::Cmd(command_line(node, &args))
+        }
+        "ENTRYPOINT" => {
+            parse_flags(Flags::new())?;
+            // `ENTRYPOINT []` (no arguments) clears the inherited entrypoint.
+            Command::Entrypoint(command_line(node, &args))
+        }
+        "SHELL" => {
+            parse_flags(Flags::new())?;
+            let shell = json_args(&args, node.json);
+            if shell.is_empty() {
+                return Err(err(node, "SHELL requires at least one argument"));
+            }
+            if !node.json {
+                return Err(err(node, "SHELL requires the arguments to be in JSON form"));
+            }
+            Command::Shell(shell)
+        }
+        "ENV" | "LABEL" => {
+            parse_flags(Flags::new())?;
+            let kvs = key_values(node, &keyword, &args)?;
+            if keyword == "ENV" {
+                Command::Env(kvs)
+            } else {
+                Command::Label(kvs)
+            }
+        }
+        "ARG" => {
+            parse_flags(Flags::new())?;
+            if args.is_empty() {
+                return Err(err(node, "ARG requires at least one argument"));
+            }
+            let mut decls = Vec::with_capacity(args.len());
+            for a in &args {
+                let decl = match a.split_once('=') {
+                    Some(("", _)) => return Err(err(node, "ARG names can not be blank")),
+                    Some((k, v)) => ArgDecl {
+                        key: k.to_string(),
+                        default: Some(v.to_string()),
+                    },
+                    None => ArgDecl {
+                        key: a.clone(),
+                        default: None,
+                    },
+                };
+                decls.push(decl);
+            }
+            Command::Arg(decls)
+        }
+        "MAINTAINER" => {
+            if args.len() != 1 {
+                return Err(err(node, "MAINTAINER requires exactly one argument"));
+            }
+            parse_flags(Flags::new())?;
+            Command::Maintainer(args[0].clone())
+        }
+        "EXPOSE" => {
+            if args.is_empty() {
+                return Err(err(node, "EXPOSE requires at least one argument"));
+            }
+            parse_flags(Flags::new())?;
+            let mut ports = args.clone();
+            ports.sort();
+            Command::Expose(ports)
+        }
+        "VOLUME" => {
+            if args.is_empty() {
+                return Err(err(node, "VOLUME requires at least one argument"));
+            }
+            parse_flags(Flags::new())?;
+            let mut vols = Vec::with_capacity(args.len());
+            for v in &args {
+                let v = v.trim();
+                if v.is_empty() {
+                    return Err(err(node, "VOLUME specified can not be an empty string"));
+                }
+                vols.push(v.to_string());
+            }
+            Command::Volume(vols)
+        }
+        "USER" | "WORKDIR" | "STOPSIGNAL" => {
+            if args.len() != 1 {
+                return Err(err(
+                    node,
+                    format!("{keyword} requires exactly one argument"),
+                ));
+            }
+            parse_flags(Flags::new())?;
+            let v = args[0].clone();
+            match keyword.as_str() {
+                "USER" => Command::User(v),
+                "WORKDIR" => Command::Workdir(v),
+                _ => Command::StopSignal(v),
+            }
+        }
+        "COPY" | "ADD" => {
+            let is_add = keyword == "ADD";
+            if args.len() < 2 {
+                return Err(err(node, format!("{keyword} requires at least two arguments, but only one was provided. Destination could not be determined")));
+            }
+            let mut spec = Flags::new()
+                .strings("exclude")
+                .bool("parents")
+                .string("chown", "")
+                .string("chmod", "")
+                .bool("link");
+            spec = if is_add {
+                spec.bool("keep-git-dir").string("checksum", "")
+            } else {
+                spec.string("from", "")
+            };
+            let f = parse_flags(spec)?;
+            let mut copy = sources_and_dest(node, &keyword, &args)?;
+            copy.from = f.opt("from");
+            copy.chown = f.opt("chown");
+            copy.chmod = f.opt("chmod");
+            copy.link = f.is_true("link");
+            copy.parents = f.is_true("parents");
+            copy.excludes = f.values("exclude");
+            copy.checksum = f.opt("checksum");
+            copy.keep_git_dir = f.is_true("keep-git-dir");
+            if is_add {
+                Command::Add(copy)
+            } else {
+                Command::Copy(copy)
+            }
+        }
+        "ONBUILD" => {
+            if args.is_empty() {
+                return Err(err(node, "ONBUILD requires at least one argument"));
+            }
+            parse_flags(Flags::new())?;
+            let trigger_kw = args[0].trim().to_ascii_uppercase();
+            match trigger_kw.as_str() {
+                "ONBUILD" => {
+                    return Err(err(
+                        node,
+                        "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+                    ))
+                }
+                "MAINTAINER" | "FROM" => {
+                    return Err(err(
+                        node,
+                        format!("{trigger_kw} isn't allowed as an ONBUILD trigger"),
+                    ))
+                }
+                _ => {}
+            }
+            let child = node
+                .next
+                .first()
+                .and_then(|a| a.children.first())
+                .ok_or_else(|| err(node, "ONBUILD requires at least one argument"))?;
+            let mut child = child.clone();
+            // Errors in the trigger point at the ONBUILD line.
+            child.start_line = node.start_line;
+            child.end_line = node.end_line;
+            let trigger = lower(&child)?;
+            let mut expression = strip_onbuild(&node.original).to_string();
+            for h in &node.heredocs {
+                expression.push('\n');
+                expression.push_str(&h.content);
+                expression.push_str(&h.name);
+            }
+            Command::Onbuild(Onbuild {
+                expression,
+                trigger: Box::new(trigger),
+            })
+        }
+        "HEALTHCHECK" => healthcheck_command(node, &args)?,
+        _ => {
+            let msg = suggest::wrap(
+                format!("unknown instruction: {keyword}"),
+                &keyword,
+                &INSTRUCTIONS,
+                false,
+            );
+            return Err(err(node, msg));
+        }
+    };
+    Ok(Instruction {
+        keyword,
+        line: node.start_line,
+        end_line: node.end_line.max(node.start_line),
+        original: node.original.clone(),
+        command,
+    })
+}
+
+/// BuildKit's stage-name rule: `^[a-z][a-z0-9-_.]*$` (after lower-casing).
+pub fn valid_stage_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-' | '_' | '.'))
+}
+
+fn strip_onbuild(original: &str) -> &str {
+    let s = original.trim_start();
+    if s.len() >= 7 && s[..7].eq_ignore_ascii_case("ONBUILD") {
+        s[7..].trim_start()
+    } else {
+        s
+    }
+}
+
+fn command_line(node: &Node, args: &[String]) -> CommandLine {
+    CommandLine {
+        args: json_args(args, node.json),
+        prepend_shell: !node.json,
+        files: node
+            .heredocs
+            .iter()
+            .map(|h| InlineFile {
+                name: h.name.clone(),
+                data: h.content.clone(),
+                chomp: h.chomp,
+            })
+            .collect(),
+    }
+}
+
+fn key_values(
+    node: &Node,
+    keyword: &str,
+    args: &[String],
+) -> Result<Vec<KeyValue>, DockerfileError> {
+    if args.is_empty() {
+        return Err(err(
+            node,
+            format!("{keyword} requires at least one argument"),
+        ));
+    }
+    if args.len() % 3 != 0 {
+        return Err(err(
+            node,
+            format!("Bad input to {keyword}, too many arguments"),
+        ));
+    }
+    let mut out = Vec::with_capacity(args.len() / 3);
+    for t in args.chunks(3) {
+        if t[0].is_empty() {
+            return Err(err(node, format!("{keyword} names can not be blank")));
+        }
+        out.push(KeyValue {
+            key: t[0].clone(),
+            value: t[1].clone(),
+            no_delim: t[2].is_empty(),
+        });
+    }
+    Ok(out)
+}
+
+/// A heredoc marker word (`<<EOF`, `<<-EOF`, `3<<"EOF"`): (name, chomp, quoted).
+pub fn heredoc_marker(word: &str) -> Option<(String, bool, bool)> {
+    let rest = word.trim_start_matches(|c: char| c.is_ascii_digit());
+    let rest = rest.strip_prefix("<<")?;
+    let (chomp, rest) = match rest.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    if rest.is_empty() || rest.contains('<') {
+        return None;
+    }
+    let quoted = rest.contains(['"', '\'']);
+    let name: String = rest.chars().filter(|c| *c != '"' && *c != '\'').collect();
+    if name.is_empty() {
+        return None;
+    }
+    Some((name, chomp, quoted))
+}
+
+/// Removes leading tabs from every line (`<<-`).
+pub fn chomp_heredoc(content: &str) -> String {
+    content
+        .split_inclusive('\n')
+        .map(|l| l.trim_start_matches('\t'))
+        .collect()
+}
+
+fn sources_and_dest(node: &Node, keyword: &str, args: &[String]) -> Result<Copy, DockerfileError> {
+    let (dest, srcs) = args
+        .split_last()
+        .ok_or_else(|| err(node, "missing destination"))?;
+    if heredoc_marker(dest).is_some() {
+        return Err(err(
+            node,
+            format!("{keyword} cannot accept a heredoc as a destination"),
+        ));
+    }
+    let mut copy = Copy {
+        dest: dest.clone(),
+        ..Copy::default()
+    };
+    for src in srcs {
+        match heredoc_marker(src) {
+            Some((name, chomp, quoted)) => {
+                let h = node.heredocs.iter().find(|h| h.name == name);
+                let mut data = h.map(|h| h.content.clone()).unwrap_or_default();
+                if chomp || h.is_some_and(|h| h.chomp) {
+                    data = chomp_heredoc(&data);
+                }
+                copy.contents.push(SourceContent {
+                    path: name,
+                    data,
+                    expand: h.map_or(!quoted, |h| h.expand),
+                });
+            }
+            None => copy.sources.push(src.clone()),
+        }
+    }
+    Ok(copy)
+}
+
+fn healthcheck_command(node: &Node, args: &[String]) -> Result<Command, DockerfileError> {
+    if args.is_empty() {
+        return Err(err(node, "HEALTHCHECK requires at least one argument"));
+    }
+    let typ = args[0].to_ascii_uppercase();
+    let rest = &args[1..];
+    if typ == "NONE" {
+        if !rest.is_empty() {
+            return Err(err(node, "HEALTHCHECK NONE takes no arguments"));
+        }
+        Flags::new().parse(&node.flags).map_err(|m| err(node, m))?;
+        return Ok(Command::Healthcheck(Healthcheck::None));
+    }
+    let f = Flags::new()
+        .string("interval", "")
+        .string("timeout", "")
+        .string("start-period", "")
+        .string("start-interval", "")
+        .string("retries", "")
+        .parse(&node.flags)
+        .map_err(|m| err(node, m))?;
+    if typ != "CMD" {
+        return Err(err(
+            node,
+            format!("Unknown type {typ:?} in HEALTHCHECK (try CMD)"),
+        ));
+    }
+    let cmd = json_args(rest, node.json);
+    if cmd.is_empty() {
+        return Err(err(node, "Missing command after HEALTHCHECK CMD"));
+    }
+    let mut test = vec![if node.json { "CMD" } else { "CMD-SHELL" }.to_string()];
+    test.extend(cmd);
+    let iv =
+        |name: &str| healthcheck::parse_interval(name, &f.value(name)).map_err(|m| err(node, m));
+    Ok(Command::Healthcheck(Healthcheck::Check(HealthConfig {
+        test,
+        interval: iv("interval")?,
+        timeout: iv("timeout")?,
+        start_period: iv("start-period")?,
+        start_interval: iv("start-interval")?,
+        retries: healthcheck::parse_retries(&f.value("retries")).map_err(|m| err(node, m))?,
+    })))
+}
+
+/// Quotes a word that would not read back as one word (spaces, quotes, empty).
+fn quote_if_needed(s: &str) -> String {
+    if s.is_empty() || s.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
+    {
+        format!("{s:?}")
+    } else {
+        s.to_string()
+    }
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+impl fmt::Display for CommandLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.prepend_shell {
+            f.write_str(&self.args.join(" "))
+        } else {
+            f.write_str(&json_list(&self.args))
+        }
+    }
+}
+
+/// A canonical one-line rendering (flags in a fixed order), used by `kiln debug plan` and as
+/// the instruction part of cache keys: two steps that render the same do the same thing.
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kvs = |kv: &[KeyValue]| {
+            kv.iter()
+                .map(|p| format!("{}={}", quote_if_needed(&p.key), quote_if_needed(&p.value)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        match self {
+            Command::From(x) => {
+                f.write_str("FROM ")?;
+                if let Some(p) = &x.platform {
+                    write!(f, "--platform={p} ")?;
+                }
+                f.write_str(&x.image)?;
+                if let Some(n) = &x.name {
+                    write!(f, " AS {n}")?;
+                }
+                Ok(())
+            }
+            Command::Run(r) => {
+                f.write_str("RUN ")?;
+                if r.mounts.is_empty() {
+                    for m in &r.mount_specs {
+                        write!(f, "--mount={m} ")?;
+                    }
+                } else {
+                    for m in &r.mounts {
+                        write!(f, "--mount={} ", mount_text(m))?;
+                    }
+                }
+                if r.network != Network::Default {
+                    write!(
+                        f,
+                        "--network={} ",
+                        format!("{:?}", r.network).to_lowercase()
+                    )?;
+                }
+                if r.security != Security::Sandbox {
+                    f.write_str("--security=insecure ")?;
+                }
+                write!(f, "{}", r.cmd)?;
+                for file in &r.cmd.files {
+                    write!(f, " <<{}({} bytes)", file.name, file.data.len())?;
+                }
+                Ok(())
+            }
+            Command::Cmd(c) => write!(f, "CMD {c}"),
+            Command::Entrypoint(c) => write!(f, "ENTRYPOINT {c}"),
+            Command::Shell(s) => write!(f, "SHELL {}", json_list(s)),
+            Command::Env(kv) => write!(f, "ENV {}", kvs(kv)),
+            Command::Label(kv) => write!(f, "LABEL {}", kvs(kv)),
+            Command::Arg(a) => {
+                let parts: Vec<String> = a
+                    .iter()
+                    .map(|d| match &d.default {
+                        Some(v) => format!("{}={}", d.key, quote_if_needed(v)),
+                        None => d.key.clone(),
+                    })
+                    .collect();
+                write!(f, "ARG {}", parts.join(" "))
+            }
+            Command::Maintainer(m) => write!(f, "MAINTAINER {m}"),
+            Command::Expose(p) => write!(f, "EXPOSE {}", p.join(" ")),
+            Command::Volume(v) => write!(f, "VOLUME {}", json_list(v)),
+            Command::User(u) => write!(f, "USER {u}"),
+            Command::Workdir(w) => write!(f, "WORKDIR {w}"),
+            Command::StopSignal(s) => write!(f, "STOPSIGNAL {s}"),
+            Command::Copy(c) => write_copy(f, "COPY", c),
+            Command::Add(c) => write_copy(f, "ADD", c),
+            Command::Onbuild(o) => write!(f, "ONBUILD {}", o.expression),
+            Command::Healthcheck(Healthcheck::None) => f.write_str("HEALTHCHECK NONE"),
+            Command::Healthcheck(Healthcheck::Check(h)) => {
+                f.write_str("HEALTHCHECK ")?;
+                let d = healthcheck::format_go_duration;
+                for (name, v) in [
+                    ("interval", h.interval),
+                    ("timeout", h.timeout),
+                    ("start-period", h.start_period),
+                    ("start-interval", h.start_interval),
+                ] {
+                    if !v.is_zero() {
+                        write!(f, "--{name}={} ", d(v))?;
+                    }
+                }
+                if h.retries != 0 {
+                    write!(f, "--retries={} ", h.retries)?;
+                }
+                write!(f, "{}", json_list(&h.test))
+            }
+        }
+    }
+}
+
+fn mount_text(m: &Mount) -> String {
+    let mut parts = vec![format!("type={}", m.kind.as_str())];
+    let mut push = |k: &str, v: &str| {
+        if !v.is_empty() {
+            parts.push(format!("{k}={v}"));
+        }
+    };
+    push("from", &m.from);
+    push("source", &m.source);
+    push("target", &m.target);
+    push("id", &m.id);
+    if let Some(s) = m.sharing {
+        push("sharing", s.as_str());
+    }
+    if let Some(e) = &m.env {
+        parts.push(format!("env={e}"));
+    }
+    if let Some(mode) = m.mode {
+        parts.push(format!("mode={mode:o}"));
+    }
+    if let Some(uid) = m.uid {
+        parts.push(format!("uid={uid}"));
+    }
+    if let Some(gid) = m.gid {
+        parts.push(format!("gid={gid}"));
+    }
+    if m.size_limit != 0 {
+        parts.push(format!("size={}", m.size_limit));
+    }
+    if m.required {
+        parts.push("required".into());
+    }
+    parts.push(if m.read_only { "ro" } else { "rw" }.into());
+    parts.join(",")
+}
+
+fn write_copy(f: &mut fmt::Formatter<'_>, kw: &str, c: &Copy) -> fmt::Result {
+    f.write_str(kw)?;
+    let opt = [
+        ("from", &c.from),
+        ("chown", &c.chown),
+        ("chmod", &c.chmod),
+        ("checksum", &c.checksum),
+    ];
+    for (name, v) in opt {
+        if let Some(v) = v {
+            write!(f, " --{name}={v}")?;
+        }
+    }
+    for (name, on) in [
+        ("link", c.link),
+        ("parents", c.parents),
+        ("keep-git-dir", c.keep_git_dir),
+    ] {
+        if on {
+            write!(f, " --{name}")?;
+        }
+    }
+    for e in &c.excludes {
+        write!(f, " --exclude={e}")?;
+    }
+    for s in &c.sources {
+        write!(f, " {s}")?;
+    }
+    for s in &c.contents {
+        write!(f, " <<{}({} bytes)", s.path, s.data.len())?;
+    }
+    write!(f, " {}", c.dest)
+}
+
+impl fmt::Display for Instruction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.command.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,498 @@
+//! `RUN --mount=…` options, with BuildKit's rules: a CSV list of `key=value` fields, checked
+//! once when the instruction is read (only `from` must be literal there, because stage
+//! dependencies are known before any variable is) and parsed fully when the step is planned,
+//! with each value expanded in the step's scope.
+
+use super::suggest;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountType {
+    Bind,
+    Cache,
+    Tmpfs,
+    Secret,
+    Ssh,
+}
+
+impl MountType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MountType::Bind => "bind",
+            MountType::Cache => "cache",
+            MountType::Tmpfs => "tmpfs",
+            MountType::Secret => "secret",
+            MountType::Ssh => "ssh",
+        }
+    }
+}
+
+const MOUNT_TYPES: [&str; 5] = ["bind", "cache", "tmpfs", "secret", "ssh"];
+const SHARING_MODES: [&str; 3] = ["shared", "private", "locked"];
+const ALL_KEYS: [&str; 19] = [
+    "type",
+    "from",
+    "source",
+    "target",
+    "readonly",
+    "id",
+    "sharing",
+    "required",
+    "size",
+    "mode",
+    "uid",
+    "gid",
+    "src",
+    "dst",
+    "destination",
+    "ro",
+    "rw",
+    "readwrite",
+    "env",
+];
+
+/// How concurrent builds share one cache mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    Shared,
+    Private,
+    Locked,
+}
+
+impl Sharing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sharing::Shared => "shared",
+            Sharing::Private => "private",
+            Sharing::Locked => "locked",
+        }
+    }
+}
+
+/// One parsed mount. Empty strings mean "not given" (the executor picks BuildKit's defaults:
+/// secrets under `/run/secrets/<id>`, cache ids from the target).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub kind: MountType,
+    /// Stage name, stage index or image the bind/cache source comes from.
+    pub from: String,
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+    /// tmpfs size in bytes, 0 when unlimited.
+    pub size_limit: i64,
+    /// `id=`: the cache id, or the secret id.
+    pub id: String,
+    /// Only set for cache mounts.
+    pub sharing: Option<Sharing>,
+    pub required: bool,
+    /// Secret exposed as this environment variable (`env=`).
+    pub env: Option<String>,
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+/// Splits one CSV record as Go's `encoding/csv` would (quotes, doubled quotes inside quotes).
+pub fn csv_fields(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => {
+                        return Err(
+                            "failed to parse csv mounts: extraneous or missing \" in quoted-field"
+                                .into(),
+                        )
+                    }
+                    Some('"') => match chars.peek() {
+                        Some('"') => {
+                            chars.next();
+                            field.push('"');
+                        }
+                        Some(',') | None => break,
+                        Some(_) => return Err(
+                            "failed to parse csv mounts: extraneous or missing \" in quoted-field"
+                                .into(),
+                        ),
+                    },
+                    Some(c) => field.push(c),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if c == '"' {
+                    return Err("failed to parse csv mounts: bare \" in non-quoted-field".into());
+                }
+                field.push(c);
+                chars.next();
+            }
+        }
+        out.push(field);
+        match chars.next() {
+            Some(',') => continue,
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// The check made when the instruction is read: the CSV is well-formed and `from` is literal.
+pub fn precheck(value: &str) -> Result<(), String> {
+    for field in csv_fields(value)? {
+        if let Some((key, v)) = field.split_once('=') {
+            if key.eq_ignore_ascii_case("from") {
+                if let Some(i) = v.find('$') {
+                    if i != v.len() - 1 {
+                        return Err(format!(
+                            "'{}' doesn't support variable expansion, define alias stage instead",
+                            key.to_ascii_lowercase()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The literal `from=` of a mount (what the dependency graph needs), if any.
+pub fn literal_from(value: &str) -> Option<String> {
+    csv_fields(value).ok()?.into_iter().find_map(|f| {
+        let (k, v) = f.split_once('=')?;
+        k.eq_ignore_ascii_case("from").then(|| v.to_string())
+    })
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool, String> {
+    // Go's strconv.ParseBool
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!("invalid value for {key}: {v}")),
+    }
+}
+
+/// docker/go-units `RAMInBytes`: `64m`, `1.5GiB`, `1024` (binary multiples).
+pub fn ram_in_bytes(s: &str) -> Option<i64> {
+    let t = s.trim_end_matches(['b', 'B']);
+    let t = t.trim_end_matches(['i', 'I']);
+    let (num, mult) = match t.chars().last()? {
+        'k' | 'K' => (&t[..t.len() - 1], 1i64 << 10),
+        'm' | 'M' => (&t[..t.len() - 1], 1 << 20),
+        'g' | 'G' => (&t[..t.len() - 1], 1 << 30),
+        't' | 'T' => (&t[..t.len() - 1], 1 << 40),
+        'p' | 'P' => (&t[..t.len() - 1], 1 << 50),
+        _ => (t, 1),
+    };
+    let num = num.strip_suffix(' ').unwrap_or(num);
+    if num.is_empty() || !num.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let n: f64 = num.parse().ok()?;
+    let v = n * mult as f64;
+    (v.is_finite() && v < i64::MAX as f64).then_some(v as i64)
+}
+
+/// Parses a mount fully, expanding every value with `expand` (the step's scope).
+pub fn parse(
+    value: &str,
+    expand: &mut dyn FnMut(&str) -> Result<String, String>,
+) -> Result<Mount, String> {
+    let mut m = Mount {
+        kind: MountType::Bind,
+        from: String::new(),
+        source: String::new(),
+        target: String::new(),
+        read_only: false,
+        size_limit: 0,
+        id: String::new(),
+        sharing: None,
+        required: false,
+        env: None,
+        mode: None,
+        uid: None,
+        gid: None,
+    };
+    let mut ro_auto = true;
+    for field in csv_fields(value)? {
+        let Some((raw_key, raw_value)) = field.split_once('=') else {
+            let key = field.to_ascii_lowercase();
+            match key.as_str() {
+                "readonly" | "ro" => {
+                    m.read_only = true;
+                    ro_auto = false;
+                }
+                "readwrite" | "rw" => {
+                    m.read_only = false;
+                    ro_auto = false;
+                }
+                "required" if matches!(m.kind, MountType::Secret | MountType::Ssh) => {
+                    m.required = true
+                }
+                "required" => {
+                    return Err(format!(
+                        "unexpected key '{key}' for mount type '{}'",
+                        m.kind.as_str()
+                    ))
+                }
+                _ => return Err(format!("invalid field '{field}' must be a key=value pair")),
+            }
+            continue;
+        };
+        let key = raw_key.to_ascii_lowercase();
+        let v = expand(raw_value)?;
+        match key.as_str() {
+            "type" => {
+                m.kind = match v.to_ascii_lowercase().as_str() {
+                    "bind" => MountType::Bind,
+                    "cache" => MountType::Cache,
+                    "tmpfs" => MountType::Tmpfs,
+                    "secret" => MountType::Secret,
+                    "ssh" => MountType::Ssh,
+                    _ => {
+                        let msg = format!("unsupported mount type {v:?}");
+                        return Err(suggest::wrap(msg, &v, &MOUNT_TYPES, true));
+                    }
+                }
+            }
+            "from" => m.from = v,
+            "source" | "src" => m.source = v,
+            "target" | "dst" | "destination" => m.target = v,
+            "readonly" | "ro" => {
+                m.read_only = parse_bool(&key, &v)?;
+                ro_auto = false;
+            }
+            "readwrite" | "rw" => {
+                m.read_only = !parse_bool(&key, &v)?;
+                ro_auto = false;
+            }
+            "required" => {
+                if matches!(m.kind, MountType::Secret | MountType::Ssh) {
+                    m.required = parse_bool(&key, &v)?;
+                } else {
+                    return Err(format!(
+                        "unexpected key '{key}' for mount type '{}'",
+                        m.kind.as_str()
+                    ));
+                }
+            }
+            "size" => {
+                if m.kind == MountType::Tmpfs {
+                    m.size_limit =
+                        ram_in_bytes(&v).ok_or_else(|| format!("invalid value for {key}: {v}"))?;
+                } else {
+                    return Err(format!(
+                        "unexpected key '{key}' for mount type '{}'",
+                        m.kind.as_str()
+                    ));
+                }
+            }
+            "id" => m.id = v,
+            "sharing" => {
+                m.sharing = Some(match v.to_ascii_lowercase().as_str() {
+                    "shared" => Sharing::Shared,
+                    "private" => Sharing::Private,
+                    "locked" => Sharing::Locked,
+                    _ => {
+                        let msg = format!("unsupported sharing value {v:?}");
+                        return Err(suggest::wrap(msg, &v, &SHARING_MODES, true));
+                    }
+                })
+            }
+            "mode" => {
+                m.mode = Some(
+                    u32::from_str_radix(&v, 8)
+                        .map_err(|_| format!("invalid value {v} for mode"))?,
+                )
+            }
+            "uid" => {
+                m.uid = Some(
+                    v.parse()
+                        .map_err(|_| format!("invalid value {v} for uid"))?,
+                )
+            }
+            "gid" => {
+                m.gid = Some(
+                    v.parse()
+                        .map_err(|_| format!("invalid value {v} for gid"))?,
+                )
+            }
+            "env" => m.env = Some(v),
+            _ => {
+                let msg = format!("unexpected key '{key}' in '{field}'");
+                return Err(suggest::wrap(msg, &key, &ALL_KEYS, true));
+            }
+        }
+    }
+
+    let file_info_allowed = matches!(
+        m.kind,
+        MountType::Secret | MountType::Ssh | MountType::Cache
+    );
+    if !file_info_allowed {
+        let t = m.kind.as_str();
+        if m.mode.is_some() {
+            return Err(format!("mode not allowed for {t:?} type mounts"));
+        }
+        if m.uid.is_some() {
+            return Err(format!("uid not allowed for {t:?} type mounts"));
+        }
+        if m.gid.is_some() {
+            return Err(format!("gid not allowed for {t:?} type mounts"));
+        }
+    }
+    if ro_auto {
+        m.read_only = !matches!(m.kind, MountType::Cache | MountType::Tmpfs);
+    }
+    if m.kind == MountType::Secret {
+        if !m.from.is_empty() {
+            return Err("secret mount should not have a from".into());
+        }
+        if m.sharing.is_some() {
+            return Err("secret mount should not define sharing".into());
+        }
+        if m.source.is_empty() && m.target.is_empty() && m.id.is_empty() {
+            return Err("invalid secret mount. one of source, target required".into());
+        }
+        if !m.source.is_empty() && !m.id.is_empty() {
+            return Err("both source and id can't be set".into());
+        }
+    }
+    if m.sharing.is_some() && m.kind != MountType::Cache {
+        return Err(format!(
+            "invalid cache sharing set for {} mount",
+            m.kind.as_str()
+        ));
+    }
+    if m.kind == MountType::Cache && m.sharing.is_none() {
+        m.sharing = Some(Sharing::Shared);
+    }
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(v: &str) -> Result<Mount, String> {
+        parse(v, &mut |s: &str| Ok(s.to_string()))
+    }
+
+    #[test]
+    fn csv() {
+        assert_eq!(csv_fields("a=1,b=2").unwrap(), vec!["a=1", "b=2"]);
+        assert_eq!(
+            csv_fields("\"target=/a,b\",ro").unwrap(),
+            vec!["target=/a,b", "ro"]
+        );
+        assert!(csv_fields("a=\"x").is_err());
+    }
+
+    #[test]
+    fn defaults_by_type() {
+        let m = p("target=/src").unwrap();
+        assert_eq!(m.kind, MountType::Bind);
+        assert!(m.read_only);
+        let m = p("type=cache,target=/root/.cache").unwrap();
+        assert!(!m.read_only);
+        assert_eq!(m.sharing, Some(Sharing::Shared));
+        let m = p("type=tmpfs,dst=/tmp,size=64m").unwrap();
+        assert_eq!(m.size_limit, 64 << 20);
+        assert!(!m.read_only);
+    }
+
+    #[test]
+    fn all_options() {
+        let m = p("type=cache,id=go,target=/go,sharing=LOCKED,mode=0755,uid=1000,gid=1000,from=builder,source=/x,rw").unwrap();
+        assert_eq!(m.id, "go");
+        assert_eq!(m.sharing, Some(Sharing::Locked));
+        assert_eq!(m.mode, Some(0o755));
+        assert_eq!((m.uid, m.gid), (Some(1000), Some(1000)));
+        assert_eq!(m.from, "builder");
+        assert!(!m.read_only);
+        let m = p("type=secret,id=tok,env=TOKEN,required").unwrap();
+        assert!(m.required);
+        assert_eq!(m.env.as_deref(), Some("TOKEN"));
+        let m = p("type=ssh,required=false").unwrap();
+        assert!(!m.required);
+        assert!(p("type=bind,target=/a,readonly=false").is_ok_and(|m| !m.read_only));
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(p("type=foo").unwrap_err(), "unsupported mount type \"foo\"");
+        assert_eq!(
+            p("type=cahce").unwrap_err(),
+            "unsupported mount type \"cahce\" (did you mean cache?)"
+        );
+        assert_eq!(
+            p("type=bind,required").unwrap_err(),
+            "unexpected key 'required' for mount type 'bind'"
+        );
+        assert_eq!(
+            p("target").unwrap_err(),
+            "invalid field 'target' must be a key=value pair"
+        );
+        assert_eq!(
+            p("type=bind,target=/a,mode=0700").unwrap_err(),
+            "mode not allowed for \"bind\" type mounts"
+        );
+        assert_eq!(
+            p("type=secret").unwrap_err(),
+            "invalid secret mount. one of source, target required"
+        );
+        assert_eq!(
+            p("type=secret,id=a,source=b").unwrap_err(),
+            "both source and id can't be set"
+        );
+        assert_eq!(
+            p("type=bind,target=/a,sharing=shared").unwrap_err(),
+            "invalid cache sharing set for bind mount"
+        );
+        assert_eq!(
+            p("type=cache,target=/a,sharing=all").unwrap_err(),
+            "unsupported sharing value \"all\""
+        );
+        assert_eq!(
+            p("type=cache,target=/a,tagret=/b").unwrap_err(),
+            "unexpected key 'tagret' in 'tagret=/b' (did you mean target?)"
+        );
+        assert_eq!(
+            p("type=cache,uid=x").unwrap_err(),
+            "invalid value x for uid"
+        );
+        assert_eq!(
+            p("type=tmpfs,size=big").unwrap_err(),
+            "invalid value for size: big"
+        );
+        assert_eq!(
+            p("type=bind,size=1m").unwrap_err(),
+            "unexpected key 'size' for mount type 'bind'"
+        );
+    }
+
+    #[test]
+    fn precheck_from_must_be_literal() {
+        assert!(precheck("type=bind,from=builder,target=/a").is_ok());
+        assert_eq!(
+            precheck("from=$STAGE,target=/a").unwrap_err(),
+            "'from' doesn't support variable expansion, define alias stage instead"
+        );
+        assert_eq!(literal_from("target=/a,FROM=b").as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn ram() {
+        assert_eq!(ram_in_bytes("1024"), Some(1024));
+        assert_eq!(ram_in_bytes("1k"), Some(1024));
+        assert_eq!(ram_in_bytes("1.5GiB"), Some(3 << 29));
+        assert_eq!(ram_in_bytes("x"), None);
+    }
+}

@@ -1,0 +1,465 @@
+//! Lowering tests on hand-built nodes (the parser's shapes), independent of the parser.
+
+use super::*;
+use crate::dockerfile::parser::Heredoc;
+use std::time::Duration;
+
+struct N(Node);
+
+fn n(kw: &str, args: &[&str]) -> N {
+    N(Node {
+        value: kw.to_string(),
+        next: args
+            .iter()
+            .map(|a| Node {
+                value: a.to_string(),
+                ..Node::default()
+            })
+            .collect(),
+        original: format!("{kw} {}", args.join(" ")),
+        start_line: 7,
+        end_line: 7,
+        ..Node::default()
+    })
+}
+
+impl N {
+    fn flags(mut self, f: &[&str]) -> Self {
+        self.0.flags = f.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    fn json(mut self) -> Self {
+        self.0.json = true;
+        self
+    }
+    fn original(mut self, o: &str) -> Self {
+        self.0.original = o.to_string();
+        self
+    }
+    fn heredoc(mut self, name: &str, content: &str, expand: bool, chomp: bool) -> Self {
+        self.0.heredocs.push(Heredoc {
+            name: name.to_string(),
+            file_descriptor: 0,
+            expand,
+            chomp,
+            content: content.to_string(),
+        });
+        self
+    }
+    fn ok(self) -> Command {
+        lower(&self.0).expect("lowers").command
+    }
+    fn err(self) -> String {
+        lower(&self.0).expect_err("must fail").to_string()
+    }
+}
+
+#[test]
+fn from_forms() {
+    assert_eq!(
+        n("FROM", &["alpine:3.19"]).ok(),
+        Command::From(From {
+            image: "alpine:3.19".into(),
+            name: None,
+            platform: None
+        })
+    );
+    let Command::From(f) = n("from", &["alpine", "as", "Build-1"])
+        .flags(&["--platform=linux/arm64"])
+        .ok()
+    else {
+        panic!()
+    };
+    assert_eq!(f.name.as_deref(), Some("build-1"));
+    assert_eq!(f.platform.as_deref(), Some("linux/arm64"));
+    assert_eq!(
+        n("FROM", &["a", "AS", "1st"]).err(),
+        "Dockerfile:7: FROM: invalid name for build stage: \"1st\", name can't start with a number or contain symbols"
+    );
+    assert_eq!(
+        n("FROM", &["a", "b"]).err(),
+        "Dockerfile:7: FROM requires either one or three arguments"
+    );
+    assert_eq!(
+        n("FROM", &["a"]).flags(&["--platfrom=x"]).err(),
+        "Dockerfile:7: FROM: unknown flag: platfrom"
+    );
+}
+
+#[test]
+fn run_shell_exec_and_flags() {
+    let Command::Run(r) = n("RUN", &["echo $HOME"]).ok() else {
+        panic!()
+    };
+    assert_eq!(r.cmd.args, vec!["echo $HOME"]);
+    assert!(r.cmd.prepend_shell);
+    let Command::Run(r) = n("RUN", &["echo", "hi"]).json().ok() else {
+        panic!()
+    };
+    assert_eq!(r.cmd.args, vec!["echo", "hi"]);
+    assert!(!r.cmd.prepend_shell);
+    let Command::Run(r) = n("RUN", &["make"])
+        .flags(&[
+            "--mount=type=cache,target=/root/.cache",
+            "--mount=type=secret,id=tok",
+            "--network=none",
+            "--security=insecure",
+        ])
+        .ok()
+    else {
+        panic!()
+    };
+    assert_eq!(r.mount_specs.len(), 2);
+    assert_eq!(r.network, Network::None);
+    assert_eq!(r.security, Security::Insecure);
+    assert_eq!(
+        n("RUN", &["x"]).flags(&["--network=bridge"]).err(),
+        "Dockerfile:7: RUN: unsupported network mode \"bridge\""
+    );
+    assert_eq!(
+        n("RUN", &["x"]).flags(&["--security=open"]).err(),
+        "Dockerfile:7: RUN: unsupported security mode \"open\""
+    );
+    assert_eq!(
+        n("RUN", &["x"]).flags(&["--foo"]).err(),
+        "Dockerfile:7: RUN: unknown flag: foo"
+    );
+    assert_eq!(
+        n("RUN", &["x"]).flags(&["--mount=from=$X,target=/a"]).err(),
+        "Dockerfile:7: RUN: 'from' doesn't support variable expansion, define alias stage instead"
+    );
+}
+
+#[test]
+fn run_heredoc() {
+    let Command::Run(r) = n("RUN", &["<<EOF"])
+        .heredoc("EOF", "echo a\necho b\n", true, false)
+        .ok()
+    else {
+        panic!()
+    };
+    assert_eq!(r.cmd.files.len(), 1);
+    assert_eq!(r.cmd.files[0].data, "echo a\necho b\n");
+}
+
+#[test]
+fn cmd_entrypoint_shell() {
+    assert_eq!(
+        n("CMD", &["a", "b"]).json().ok(),
+        Command::Cmd(CommandLine {
+            args: vec!["a".into(), "b".into()],
+            prepend_shell: false,
+            files: vec![]
+        })
+    );
+    let Command::Entrypoint(e) = n("ENTRYPOINT", &[]).json().ok() else {
+        panic!()
+    };
+    assert!(e.args.is_empty());
+    assert_eq!(
+        n("SHELL", &["/bin/bash", "-c"]).json().ok(),
+        Command::Shell(vec!["/bin/bash".into(), "-c".into()])
+    );
+    assert_eq!(
+        n("SHELL", &["/bin/bash -c"]).err(),
+        "Dockerfile:7: SHELL requires the arguments to be in JSON form"
+    );
+    assert_eq!(
+        n("SHELL", &[]).json().err(),
+        "Dockerfile:7: SHELL requires at least one argument"
+    );
+    assert!(n("CMD", &["x"])
+        .flags(&["--a=b"])
+        .err()
+        .contains("unknown flag: a"));
+}
+
+#[test]
+fn env_label_arg() {
+    assert_eq!(
+        n("ENV", &["a", "\"x y\"", "=", "b", "z", ""]).ok(),
+        Command::Env(vec![
+            KeyValue {
+                key: "a".into(),
+                value: "\"x y\"".into(),
+                no_delim: false
+            },
+            KeyValue {
+                key: "b".into(),
+                value: "z".into(),
+                no_delim: true
+            },
+        ])
+    );
+    assert!(matches!(n("LABEL", &["k", "v", "="]).ok(), Command::Label(l) if l.len() == 1));
+    assert_eq!(
+        n("ENV", &["", "v", "="]).err(),
+        "Dockerfile:7: ENV names can not be blank"
+    );
+    assert_eq!(
+        n("LABEL", &[]).err(),
+        "Dockerfile:7: LABEL requires at least one argument"
+    );
+    assert_eq!(
+        n("ARG", &["A", "B=1", "C="]).ok(),
+        Command::Arg(vec![
+            ArgDecl {
+                key: "A".into(),
+                default: None
+            },
+            ArgDecl {
+                key: "B".into(),
+                default: Some("1".into())
+            },
+            ArgDecl {
+                key: "C".into(),
+                default: Some("".into())
+            },
+        ])
+    );
+    assert_eq!(
+        n("ARG", &["=1"]).err(),
+        "Dockerfile:7: ARG names can not be blank"
+    );
+    assert_eq!(
+        n("ARG", &[]).err(),
+        "Dockerfile:7: ARG requires at least one argument"
+    );
+}
+
+#[test]
+fn single_argument_instructions() {
+    assert_eq!(
+        n("MAINTAINER", &["me"]).ok(),
+        Command::Maintainer("me".into())
+    );
+    assert_eq!(
+        n("USER", &["app:app"]).ok(),
+        Command::User("app:app".into())
+    );
+    assert_eq!(
+        n("WORKDIR", &["/src"]).ok(),
+        Command::Workdir("/src".into())
+    );
+    assert_eq!(
+        n("STOPSIGNAL", &["SIGKILL"]).ok(),
+        Command::StopSignal("SIGKILL".into())
+    );
+    assert_eq!(
+        n("USER", &["a", "b"]).err(),
+        "Dockerfile:7: USER requires exactly one argument"
+    );
+    assert_eq!(
+        n("WORKDIR", &[]).err(),
+        "Dockerfile:7: WORKDIR requires exactly one argument"
+    );
+    assert_eq!(
+        n("EXPOSE", &["8080/udp", "443", "80"]).ok(),
+        Command::Expose(vec!["443".into(), "80".into(), "8080/udp".into()])
+    );
+    assert_eq!(
+        n("VOLUME", &["/a", "/b"]).json().ok(),
+        Command::Volume(vec!["/a".into(), "/b".into()])
+    );
+    assert_eq!(
+        n("VOLUME", &[" "]).json().err(),
+        "Dockerfile:7: VOLUME specified can not be an empty string"
+    );
+}
+
+#[test]
+fn copy_and_add() {
+    let Command::Copy(c) = n("COPY", &["a", "b", "/dst/"])
+        .flags(&[
+            "--from=builder",
+            "--chown=1:1",
+            "--chmod=755",
+            "--link",
+            "--parents",
+            "--exclude=*.md",
+            "--exclude=tmp",
+        ])
+        .ok()
+    else {
+        panic!()
+    };
+    assert_eq!(c.sources, vec!["a", "b"]);
+    assert_eq!(c.dest, "/dst/");
+    assert_eq!(c.from.as_deref(), Some("builder"));
+    assert_eq!(c.chown.as_deref(), Some("1:1"));
+    assert_eq!(c.chmod.as_deref(), Some("755"));
+    assert!(c.link && c.parents);
+    assert_eq!(c.excludes, vec!["*.md", "tmp"]);
+    let Command::Add(a) = n("ADD", &["https://x/y.tar", "/y"])
+        .flags(&["--checksum=sha256:abc", "--keep-git-dir=true"])
+        .ok()
+    else {
+        panic!()
+    };
+    assert_eq!(a.checksum.as_deref(), Some("sha256:abc"));
+    assert!(a.keep_git_dir);
+    assert_eq!(
+        n("COPY", &["a", "b"]).flags(&["--checksum=x"]).err(),
+        "Dockerfile:7: COPY: unknown flag: checksum"
+    );
+    assert_eq!(
+        n("ADD", &["a", "b"]).flags(&["--from=x"]).err(),
+        "Dockerfile:7: ADD: unknown flag: from"
+    );
+    assert_eq!(
+        n("COPY", &["a"]).err(),
+        "Dockerfile:7: COPY requires at least two arguments, but only one was provided. Destination could not be determined"
+    );
+    assert_eq!(
+        n("COPY", &["a", "--chown=x"]).flags(&["--chown"]).err(),
+        "Dockerfile:7: COPY: missing a value on flag: chown"
+    );
+}
+
+#[test]
+fn copy_heredoc_sources() {
+    let Command::Copy(c) = n("COPY", &["<<-EOF", "<<'RAW'", "/dst"])
+        .heredoc("EOF", "\tline $X\n", true, true)
+        .heredoc("RAW", "$Y\n", false, false)
+        .ok()
+    else {
+        panic!()
+    };
+    assert!(c.sources.is_empty());
+    assert_eq!(c.contents.len(), 2);
+    assert_eq!(c.contents[0].data, "line $X\n");
+    assert!(c.contents[0].expand);
+    assert_eq!(c.contents[1].path, "RAW");
+    assert!(!c.contents[1].expand);
+    assert_eq!(
+        n("COPY", &["a", "<<EOF"]).err(),
+        "Dockerfile:7: COPY cannot accept a heredoc as a destination"
+    );
+}
+
+fn onbuild(trigger: &str, args: &[&str]) -> N {
+    let child = n(trigger, args).0;
+    N(Node {
+        value: "ONBUILD".into(),
+        next: vec![Node {
+            children: vec![child],
+            ..Node::default()
+        }],
+        original: format!("ONBUILD {trigger} {}", args.join(" ")),
+        start_line: 3,
+        end_line: 3,
+        ..Node::default()
+    })
+}
+
+#[test]
+fn onbuild_triggers() {
+    let Command::Onbuild(o) = onbuild("RUN", &["make"]).ok() else {
+        panic!()
+    };
+    assert_eq!(o.expression, "RUN make");
+    assert!(matches!(o.trigger.command, Command::Run(_)));
+    assert_eq!(
+        onbuild("ONBUILD", &["RUN", "x"]).err(),
+        "Dockerfile:3: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
+    );
+    assert_eq!(
+        onbuild("FROM", &["x"]).err(),
+        "Dockerfile:3: FROM isn't allowed as an ONBUILD trigger"
+    );
+    assert_eq!(
+        onbuild("maintainer", &["x"]).err(),
+        "Dockerfile:3: MAINTAINER isn't allowed as an ONBUILD trigger"
+    );
+    // the trigger itself is checked
+    assert_eq!(
+        onbuild("COPY", &["a"]).err(),
+        "Dockerfile:3: COPY requires at least two arguments, but only one was provided. Destination could not be determined"
+    );
+}
+
+#[test]
+fn healthcheck_forms() {
+    assert_eq!(
+        n("HEALTHCHECK", &["NONE"]).ok(),
+        Command::Healthcheck(Healthcheck::None)
+    );
+    let Command::Healthcheck(Healthcheck::Check(h)) = n("HEALTHCHECK", &["CMD", "curl -f x"])
+        .flags(&[
+            "--interval=30s",
+            "--timeout=1m30s",
+            "--start-period=5s",
+            "--start-interval=500ms",
+            "--retries=3",
+        ])
+        .ok()
+    else {
+        panic!()
+    };
+    assert_eq!(h.test, vec!["CMD-SHELL", "curl -f x"]);
+    assert_eq!(h.interval, Duration::from_secs(30));
+    assert_eq!(h.timeout, Duration::from_secs(90));
+    assert_eq!(h.start_interval, Duration::from_millis(500));
+    assert_eq!(h.retries, 3);
+    let Command::Healthcheck(Healthcheck::Check(h)) =
+        n("HEALTHCHECK", &["CMD", "curl", "-f"]).json().ok()
+    else {
+        panic!()
+    };
+    assert_eq!(h.test, vec!["CMD", "curl", "-f"]);
+    assert_eq!(
+        n("HEALTHCHECK", &["NONE", "x"]).err(),
+        "Dockerfile:7: HEALTHCHECK NONE takes no arguments"
+    );
+    assert_eq!(
+        n("HEALTHCHECK", &["CONNECT", "TCP 7000"]).err(),
+        "Dockerfile:7: Unknown type \"CONNECT\" in HEALTHCHECK (try CMD)"
+    );
+    assert_eq!(
+        n("HEALTHCHECK", &["CMD"]).err(),
+        "Dockerfile:7: Missing command after HEALTHCHECK CMD"
+    );
+    assert_eq!(
+        n("HEALTHCHECK", &["CMD", "x"])
+            .flags(&["--interval=1"])
+            .err(),
+        "Dockerfile:7: HEALTHCHECK: time: missing unit in duration \"1\""
+    );
+    assert_eq!(
+        n("HEALTHCHECK", &["CMD", "x"])
+            .flags(&["--timeout=10us"])
+            .err(),
+        "Dockerfile:7: HEALTHCHECK: Interval \"timeout\" cannot be less than 1ms"
+    );
+    assert_eq!(
+        n("HEALTHCHECK", &["CMD", "x"])
+            .flags(&["--retries=-2"])
+            .err(),
+        "Dockerfile:7: HEALTHCHECK: --retries cannot be negative (-2)"
+    );
+}
+
+#[test]
+fn unknown_instruction() {
+    assert_eq!(
+        n("FORM", &["x"]).err(),
+        "Dockerfile:7: unknown instruction: FORM (did you mean FROM?)"
+    );
+    assert_eq!(
+        n("frobnicate", &["x"]).err(),
+        "Dockerfile:7: unknown instruction: FROBNICATE"
+    );
+}
+
+#[test]
+fn display_is_canonical() {
+    let i = lower(
+        &n("COPY", &["a", "/b"])
+            .flags(&["--link", "--from=x"])
+            .original("COPY --link --from=x a /b")
+            .0,
+    )
+    .unwrap();
+    assert_eq!(i.to_string(), "COPY --from=x --link a /b");
+    assert_eq!(i.line, 7);
+}
