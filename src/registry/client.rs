@@ -116,6 +116,8 @@ pub struct Client {
     http: reqwest::blocking::Client,
     options: Options,
     auth: Mutex<AuthState>,
+    /// Held while answering a challenge, so that parallel transfers share one token.
+    auth_fetch: Mutex<()>,
 }
 
 impl std::fmt::Debug for Client {
@@ -143,6 +145,7 @@ impl Client {
             http: http_client(&options)?,
             options,
             auth: Mutex::new(AuthState::default()),
+            auth_fetch: Mutex::new(()),
         })
     }
 
@@ -207,7 +210,20 @@ impl Client {
     }
 
     /// Answers a 401: remembers the challenge and gets what it asks for.
-    fn authorize(&self, resp: &Response, scopes: &[String]) -> Result<Option<String>> {
+    /// `sent` is what the refused request carried: when another thread got a fresh token for
+    /// the same scopes meanwhile, that one is used instead of asking the token server again.
+    fn authorize(
+        &self,
+        resp: &Response,
+        scopes: &[String],
+        sent: Option<&str>,
+    ) -> Result<Option<String>> {
+        let _one_at_a_time = self.auth_fetch.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cached) = self.cached_auth(scopes) {
+            if Some(cached.as_str()) != sent {
+                return Ok(Some(cached));
+            }
+        }
         let header = resp
             .headers()
             .get_all(header::WWW_AUTHENTICATE)
@@ -261,7 +277,7 @@ impl Client {
         if resp.status() != StatusCode::UNAUTHORIZED {
             return Ok(resp);
         }
-        let Some(new_auth) = self.authorize(&resp, scopes)? else {
+        let Some(new_auth) = self.authorize(&resp, scopes, auth.as_deref())? else {
             return Ok(resp);
         };
         if auth.as_deref() == Some(new_auth.as_str()) && !new_auth.starts_with("Bearer") {
