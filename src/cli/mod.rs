@@ -2,6 +2,7 @@
 //! returns `anyhow::Result`, mapped here to docker's exit codes (0 ok, 1 failed, 2 usage).
 
 mod debug;
+mod login;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -24,6 +25,10 @@ pub enum Command {
     /// Tools for looking inside the front end.
     #[command(subcommand)]
     Debug(debug::DebugCommand),
+    /// Log in to a registry.
+    Login(login::LoginArgs),
+    /// Log out from a registry.
+    Logout(login::LogoutArgs),
 }
 
 /// Runs kiln with the process arguments and returns the exit code.
@@ -41,6 +46,8 @@ pub fn main() -> i32 {
     init_logging(cli.debug);
     let result = match cli.command {
         Command::Debug(cmd) => debug::run(cmd),
+        Command::Login(args) => login::login(args),
+        Command::Logout(args) => login::logout(args),
     };
     match result {
         Ok(()) => 0,
