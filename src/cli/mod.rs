@@ -2,7 +2,16 @@
 //! returns `anyhow::Result`, mapped here to docker's exit codes (0 ok, 1 failed, 2 usage).
 
 mod debug;
+mod images;
+mod inspect;
+mod load;
 mod login;
+mod prune;
+mod pull;
+mod push;
+mod rmi;
+mod save;
+mod tag;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -25,10 +34,54 @@ pub enum Command {
     /// Tools for looking inside the front end.
     #[command(subcommand)]
     Debug(debug::DebugCommand),
+    /// List images.
+    Images(images::ImagesArgs),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Create a tag TARGET that refers to SOURCE.
+    Tag(tag::TagArgs),
+    /// Remove one or more images.
+    Rmi(rmi::RmiArgs),
+    /// Display detailed information on images.
+    Inspect(inspect::InspectArgs),
+    /// Save images to a tar archive (docker-archive or OCI layout).
+    Save(save::SaveArgs),
+    /// Load images from a tar archive.
+    Load(load::LoadArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
     /// Log in to a registry.
     Login(login::LoginArgs),
     /// Log out from a registry.
     Logout(login::LogoutArgs),
+}
+
+/// `kiln image …`, docker's image management commands.
+#[derive(Subcommand, Debug)]
+pub enum ImageCommand {
+    /// List images.
+    #[command(visible_alias = "list")]
+    Ls(images::ImagesArgs),
+    /// Remove untagged images and unused data.
+    Prune(prune::PruneArgs),
+    /// Display detailed information on images.
+    Inspect(inspect::InspectArgs),
+    /// Remove one or more images.
+    #[command(visible_alias = "remove")]
+    Rm(rmi::RmiArgs),
+    /// Create a tag TARGET that refers to SOURCE.
+    Tag(tag::TagArgs),
+    /// Save images to a tar archive.
+    Save(save::SaveArgs),
+    /// Load images from a tar archive.
+    Load(load::LoadArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
 }
 
 /// Runs kiln with the process arguments and returns the exit code.
@@ -46,6 +99,15 @@ pub fn main() -> i32 {
     init_logging(cli.debug);
     let result = match cli.command {
         Command::Debug(cmd) => debug::run(cmd),
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(cli.root, a),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(cli.root, a),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(cli.root, a),
+        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => inspect::run(cli.root, a),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(cli.root, a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(cli.root, a),
+        Command::Image(ImageCommand::Prune(a)) => prune::run(cli.root, a),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(cli.root, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(cli.root, a),
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
     };

@@ -1,0 +1,211 @@
+//! `kiln save`: writes images as a docker-archive or an OCI layout tar.
+//!
+//! docker-archive (as docker ≥ 25 writes it): `blobs/sha256/<hex>` for configs and
+//! uncompressed layer tars, `manifest.json` naming them with the image's tags, and the
+//! legacy `repositories` file. OCI: `oci-layout`, the blobs exactly as stored (manifests
+//! byte for byte, layers in their stored compression) and an `index.json` whose entries
+//! carry the tag in `org.opencontainers.image.ref.name` and the full name in
+//! `io.containerd.image.name`, as docker does. Every blob is verified while it is copied.
+
+use super::ANNOTATION_CONTAINERD_NAME;
+use crate::image::digest::Digest;
+use crate::image::oci::{Descriptor, Index, ANNOTATION_REF_NAME, MEDIA_OCI_INDEX};
+use crate::store::error::{IoContext, Result, StoreError};
+use crate::store::{names, Image, Store};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Read, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Docker,
+    Oci,
+}
+
+/// One image to save and the full names (`repo:tag`) to record for it.
+#[derive(Debug, Clone)]
+pub struct SaveItem {
+    pub manifest: Digest,
+    pub names: Vec<String>,
+}
+
+/// Writes `items` to `out` as one archive.
+pub fn save(store: &Store, items: &[SaveItem], format: Format, out: impl Write) -> Result<()> {
+    let _g = store.ingest()?;
+    let mut images: Vec<(Image, Vec<String>)> = Vec::new();
+    for it in items {
+        let img = store.image(&it.manifest)?;
+        match images
+            .iter_mut()
+            .find(|(i, _)| i.manifest_digest == img.manifest_digest)
+        {
+            Some((_, names)) => {
+                for n in &it.names {
+                    if !names.contains(n) {
+                        names.push(n.clone());
+                    }
+                }
+            }
+            None => images.push((img, it.names.clone())),
+        }
+    }
+    let mut tar = tar::Builder::new(out);
+    match format {
+        Format::Docker => write_docker(store, &images, &mut tar)?,
+        Format::Oci => write_oci(store, &images, &mut tar)?,
+    }
+    tar.into_inner()
+        .and_then(|mut w| w.flush())
+        .ctx(|| "finishing the archive".to_string())
+}
+
+fn header(size: u64) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_size(size);
+    h
+}
+
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    size: u64,
+    data: impl Read,
+) -> Result<()> {
+    let mut h = header(size);
+    tar.append_data(&mut h, path, data).map_err(|e| {
+        if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<StoreError>()) {
+            StoreError::corrupt(format!("store content for {path}"), inner)
+        } else if e.kind() == io::ErrorKind::InvalidData {
+            StoreError::corrupt(format!("store content for {path}"), e)
+        } else {
+            StoreError::Io {
+                context: format!("writing {path} to the archive"),
+                source: e,
+            }
+        }
+    })
+}
+
+fn append_bytes<W: Write>(tar: &mut tar::Builder<W>, path: &str, bytes: &[u8]) -> Result<()> {
+    append(tar, path, bytes.len() as u64, bytes)
+}
+
+fn blob_path(d: &Digest) -> String {
+    format!("blobs/sha256/{}", d.hex())
+}
+
+#[derive(Serialize)]
+struct DockerManifestItem {
+    #[serde(rename = "Config")]
+    config: String,
+    #[serde(rename = "RepoTags")]
+    repo_tags: Option<Vec<String>>,
+    #[serde(rename = "Layers")]
+    layers: Vec<String>,
+}
+
+fn write_docker<W: Write>(
+    store: &Store,
+    images: &[(Image, Vec<String>)],
+    tar: &mut tar::Builder<W>,
+) -> Result<()> {
+    let mut written = BTreeSet::new();
+    let mut manifest = Vec::new();
+    let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (img, tags) in images {
+        let config_path = blob_path(&img.id);
+        if written.insert(img.id.clone()) {
+            append_bytes(tar, &config_path, &img.config_bytes)?;
+        }
+        let mut layers = Vec::new();
+        for diff_id in &img.config.rootfs.diff_ids {
+            if written.insert(diff_id.clone()) {
+                let (reader, size) = store.open_layer(diff_id)?;
+                append(tar, &blob_path(diff_id), size, reader)?;
+            }
+            layers.push(blob_path(diff_id));
+        }
+        let familiar: Vec<String> = tags.iter().map(|t| names::familiar(t)).collect();
+        if let Some(top) = img.config.rootfs.diff_ids.last() {
+            for t in &familiar {
+                let (repo, tag) = names::split_tag(t);
+                repositories
+                    .entry(repo.to_string())
+                    .or_default()
+                    .insert(tag.to_string(), top.hex().to_string());
+            }
+        }
+        manifest.push(DockerManifestItem {
+            config: config_path,
+            repo_tags: (!familiar.is_empty()).then_some(familiar),
+            layers,
+        });
+    }
+    let json = serde_json::to_vec(&manifest).expect("manifest.json serialises");
+    append_bytes(tar, "manifest.json", &json)?;
+    if !repositories.is_empty() {
+        let json = serde_json::to_vec(&repositories).expect("repositories serialises");
+        append_bytes(tar, "repositories", &json)?;
+    }
+    Ok(())
+}
+
+fn write_oci<W: Write>(
+    store: &Store,
+    images: &[(Image, Vec<String>)],
+    tar: &mut tar::Builder<W>,
+) -> Result<()> {
+    append_bytes(tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    let mut written = BTreeSet::new();
+    let mut index = Index {
+        schema_version: 2,
+        media_type: Some(MEDIA_OCI_INDEX.to_string()),
+        manifests: Vec::new(),
+        annotations: BTreeMap::new(),
+    };
+    for (img, tags) in images {
+        for d in img
+            .manifest
+            .layers
+            .iter()
+            .chain(std::iter::once(&img.manifest.config))
+        {
+            if written.insert(d.digest.clone()) {
+                let size = store.blob_size(&d.digest)?;
+                let reader = store.open_blob(&d.digest)?;
+                append(tar, &blob_path(&d.digest), size, reader)?;
+            }
+        }
+        if written.insert(img.manifest_digest.clone()) {
+            append_bytes(tar, &blob_path(&img.manifest_digest), &img.manifest_bytes)?;
+        }
+        let desc = Descriptor {
+            media_type: img.manifest_media_type.clone(),
+            digest: img.manifest_digest.clone(),
+            size: img.manifest_bytes.len() as u64,
+            platform: None,
+            annotations: BTreeMap::new(),
+            urls: Vec::new(),
+        };
+        if tags.is_empty() {
+            index.manifests.push(desc.clone());
+        }
+        for t in tags {
+            let mut d = desc.clone();
+            d.annotations
+                .insert(ANNOTATION_CONTAINERD_NAME.to_string(), t.clone());
+            d.annotations.insert(
+                ANNOTATION_REF_NAME.to_string(),
+                names::split_tag(t).1.to_string(),
+            );
+            index.manifests.push(d);
+        }
+    }
+    let json = serde_json::to_vec(&index).expect("index serialises");
+    append_bytes(tar, "index.json", &json)
+}
