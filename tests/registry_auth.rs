@@ -179,3 +179,32 @@ fn bearer_token_auth_with_the_registry_token_scheme() {
         "{scopes:?}"
     );
 }
+
+#[test]
+fn identity_token_from_config_is_exchanged_for_a_bearer_token() {
+    let ts = TokenServer::start("erin", "unused-pw");
+    let reg = Registry::start(RegistryAuth::Token(&ts));
+    let tmp = tempfile::tempdir().unwrap();
+    let img = small_image(&tmp.path().join("img"));
+    let r = Reference::parse(&format!("{}/erin/app:1", reg.host())).unwrap();
+    let cfg = tempfile::tempdir().unwrap();
+    let write = |token: &str| {
+        std::fs::write(
+            cfg.path().join("config.json"),
+            serde_json::json!({"auths": {reg.host(): {"auth": "ZXJpbjo=", "identitytoken": token}}})
+                .to_string(),
+        )
+        .unwrap();
+    };
+    write("not-the-token");
+    let c = Client::new(&reg.host(), options(cfg.path())).unwrap();
+    let err = push_small(&c, &r, &img).unwrap_err();
+    assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err:?}");
+    assert!(err.to_string().contains("invalid refresh token"), "{err}");
+    assert!(!err.to_string().contains("not-the-token"));
+
+    write(&TokenServer::refresh_token_for("erin"));
+    let c = Client::new(&reg.host(), options(cfg.path())).unwrap();
+    push_small(&c, &r, &img).unwrap();
+    pull_small(&c, &r).unwrap();
+}

@@ -95,8 +95,20 @@ fn corrupted_blob_on_the_registry_is_a_digest_error() {
 #[test]
 fn registry_down_is_a_clear_error() {
     let port = free_port();
-    let c = Client::new(&format!("127.0.0.1:{port}"), options()).unwrap();
+    let c = Client::new(
+        &format!("127.0.0.1:{port}"),
+        Options {
+            backoff: Duration::from_secs(3),
+            ..options()
+        },
+    )
+    .unwrap();
+    let started = Instant::now();
     let err = c.get_manifest("x/y", "latest").unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "retried a refused connection"
+    );
     assert!(matches!(err, RegistryError::Unreachable { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(
@@ -109,14 +121,28 @@ fn registry_down_is_a_clear_error() {
 #[test]
 fn missing_manifest_is_not_found_and_not_retried() {
     let (reg, _img, _tmp) = seeded();
-    let c = Client::new(&reg.host(), options()).unwrap();
+    let proxy = TamperProxy::start(
+        reg.port,
+        Tamper::Fail {
+            method: "NONE",
+            path: "",
+            status: 500,
+            times: Arc::new(AtomicUsize::new(0)),
+        },
+    );
+    let c = Client::new(&proxy.host(), options()).unwrap();
     let err = c.get_manifest("fail/img", "nope").unwrap_err();
+    assert_eq!(
+        proxy.requests.lock().unwrap().len(),
+        1,
+        "a 404 is not retried"
+    );
     assert!(matches!(err, RegistryError::NotFound { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
         format!(
             "manifest for {}/fail/img:nope not found: manifest unknown",
-            reg.host()
+            proxy.host()
         )
     );
 }
@@ -267,4 +293,78 @@ fn endless_truncation_gives_up_with_a_clear_error() {
     assert!(started.elapsed() < Duration::from_secs(20));
     // Bounded: 4 attempts for the blob that failed first, not a storm.
     assert!(blob_requests(&proxy, &img).len() <= 4);
+}
+
+fn fail(method: &'static str, path: &'static str, status: u16, times: usize) -> Tamper {
+    Tamper::Fail {
+        method,
+        path,
+        status,
+        times: Arc::new(AtomicUsize::new(times)),
+    }
+}
+
+#[test]
+fn server_errors_and_429_are_retried() {
+    let (reg, img, tmp) = seeded();
+    // Manifest GET: two 503s, then the registry's answer.
+    let proxy = TamperProxy::start(reg.port, fail("GET", "/manifests/", 503, 2));
+    let c = Client::new(&proxy.host(), options()).unwrap();
+    let m = c.get_manifest("fail/img", "1").unwrap();
+    assert_eq!(m.digest, img.manifest_digest);
+    assert_eq!(proxy.requests.lock().unwrap().len(), 3);
+
+    // Blob GET: a 429 with Retry-After, then the blob.
+    let proxy = TamperProxy::start(reg.port, fail("GET", "/blobs/sha256:", 429, 1));
+    let (res, _) = pull_through(&proxy, &img);
+    res.unwrap();
+
+    // Upload: the first blob PUT gets a 502; the blob is uploaded again and the push succeeds.
+    let proxy = TamperProxy::start(reg.port, fail("PUT", "/blobs/uploads/", 502, 1));
+    let c = Client::new(&proxy.host(), options()).unwrap();
+    let other = build_oci_layout(
+        &tmp.path().join("other"),
+        "amd64",
+        &[layer_tar_gz(&[("x", b"retried upload".to_vec())])],
+        "1",
+    );
+    let r = Reference::parse(&format!("{}/fail/retry:1", proxy.host())).unwrap();
+    let retried = Mutex::new(0);
+    let progress = |_: &Digest, e: BlobEvent| {
+        if matches!(e, BlobEvent::Retrying { .. }) {
+            *retried.lock().unwrap() += 1;
+        }
+    };
+    let d = push::push(
+        &c,
+        &r,
+        &PushImage {
+            blobs: other.blobs(),
+            manifests: vec![ManifestUpload {
+                media_type: oci::MEDIA_OCI_MANIFEST.into(),
+                bytes: other.manifest_bytes.clone(),
+            }],
+        },
+        &DirSource::new(&other.dir),
+        &progress,
+    )
+    .unwrap();
+    assert_eq!(d, other.manifest_digest);
+    assert_eq!(*retried.lock().unwrap(), 1);
+    let back = Client::new(&reg.host(), options())
+        .unwrap()
+        .get_manifest("fail/retry", "1")
+        .unwrap();
+    assert_eq!(back.bytes, other.manifest_bytes);
+
+    // A registry that keeps failing: a bounded number of attempts, then a clear error.
+    let proxy = TamperProxy::start(reg.port, fail("GET", "/manifests/", 500, usize::MAX));
+    let c = Client::new(&proxy.host(), options()).unwrap();
+    let err = c.get_manifest("fail/img", "1").unwrap_err();
+    assert!(
+        err.to_string().contains("gave up after 4 attempts"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    assert_eq!(proxy.requests.lock().unwrap().len(), 4);
 }

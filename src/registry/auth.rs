@@ -2,7 +2,7 @@
 //! challenge's realm (anonymously, with Basic credentials, or with an identity token), and
 //! Basic auth. Secrets are kept out of every `Debug`, log line and error message.
 
-use super::transport::{error_chain, registry_message};
+use super::transport::registry_message;
 use super::RegistryError;
 use base64::Engine as _;
 use std::collections::BTreeMap;
@@ -221,10 +221,9 @@ pub fn fetch_token(
         }
     };
     let host = realm_url.host_str().unwrap_or("token server").to_string();
-    let resp = req.send().map_err(|e| RegistryError::Unreachable {
-        registry: host.clone(),
-        reason: error_chain(&e),
-    })?;
+    let resp = req
+        .send()
+        .map_err(|e| super::transport::send_error(&host, e))?;
     let status = resp.status();
     if !status.is_success() {
         let body = resp.text().unwrap_or_default();

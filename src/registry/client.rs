@@ -291,6 +291,29 @@ impl Client {
             .map_err(|e| send_error(&self.domain, e))
     }
 
+    /// Runs an idempotent request again after transient failures (dropped connections,
+    /// 5xx, 429), with backoff; auth failures and 404s come back at once.
+    fn retrying<T>(&self, what: &str, f: impl Fn() -> Result<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match f() {
+                Err(e) if e.is_transient() && attempt < self.options.max_attempts => {
+                    tracing::debug!(%what, attempt, error = %e, "retrying");
+                    std::thread::sleep(backoff(self.options.backoff, attempt));
+                }
+                Err(e) if e.is_transient() && attempt > 1 => {
+                    return Err(RegistryError::RetriesExhausted {
+                        what: what.to_string(),
+                        attempts: attempt,
+                        last: Box::new(e),
+                    })
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// `GET /v2/`: checks that the registry answers and that the credentials are accepted.
     pub fn ping(&self) -> Result<()> {
         let url = self.url("/v2/");
@@ -305,6 +328,12 @@ impl Client {
     /// Fetches a manifest by tag or digest, checking its digest against the one asked for
     /// and the registry's `Docker-Content-Digest`.
     pub fn get_manifest(&self, repo: &str, reference: &str) -> Result<FetchedManifest> {
+        self.retrying(&format!("manifest {repo}:{reference}"), || {
+            self.get_manifest_once(repo, reference)
+        })
+    }
+
+    fn get_manifest_once(&self, repo: &str, reference: &str) -> Result<FetchedManifest> {
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let scopes = [pull_scope(repo)];
         let resp = self.send(&scopes, &|h| {
@@ -384,6 +413,18 @@ impl Client {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<Digest> {
+        self.retrying(&format!("manifest {repo}:{reference}"), || {
+            self.put_manifest_once(repo, reference, media_type, bytes)
+        })
+    }
+
+    fn put_manifest_once(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<Digest> {
         let url = self.url(&format!("/v2/{repo}/manifests/{reference}"));
         let scopes = [push_scope(repo)];
         let resp = self.send(&scopes, &|h| {
@@ -413,6 +454,17 @@ impl Client {
 
     /// `HEAD` a blob: its size if the registry has it.
     pub fn blob_exists(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        scopes: &[String],
+    ) -> Result<Option<u64>> {
+        self.retrying(&format!("blob {digest}"), || {
+            self.blob_exists_once(repo, digest, scopes)
+        })
+    }
+
+    fn blob_exists_once(
         &self,
         repo: &str,
         digest: &Digest,

@@ -51,8 +51,14 @@ pub fn no_progress(_: &Digest, _: BlobEvent) {}
 /// Why a registry operation failed. Messages never contain credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// No answer. `retryable` is false when nothing listens (connection refused, no such
+    /// host): a registry that is down is reported at once rather than retried.
     #[error("cannot reach registry {registry}: {reason}")]
-    Unreachable { registry: String, reason: String },
+    Unreachable {
+        registry: String,
+        reason: String,
+        retryable: bool,
+    },
     #[error("unauthorized: {message}")]
     Unauthorized { message: String },
     #[error("denied: {message}")]
@@ -115,7 +121,7 @@ impl RegistryError {
     /// Whether trying again may help: dropped connections, 5xx, 429. Never auth or 404.
     pub fn is_transient(&self) -> bool {
         match self {
-            RegistryError::Unreachable { .. } => true,
+            RegistryError::Unreachable { retryable, .. } => *retryable,
             RegistryError::Http { status, .. } => *status >= 500 || *status == 429,
             RegistryError::Io { .. } => true,
             _ => false,

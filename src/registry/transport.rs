@@ -40,6 +40,9 @@ pub fn send_error(registry: &str, e: reqwest::Error) -> RegistryError {
     RegistryError::Unreachable {
         registry: registry.to_string(),
         reason: error_chain(&e),
+        // A refused connection or unknown host will not heal in a few seconds; a timeout
+        // or a connection dropped mid-request may.
+        retryable: !e.is_connect() || e.is_timeout(),
     }
 }
 

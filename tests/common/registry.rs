@@ -270,8 +270,9 @@ impl TokenServer {
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
         );
         let (key2, req2, scopes2) = (key.clone(), requests.clone(), scopes.clone());
+        let refresh = TokenServer::refresh_token_for(user);
         let server = Server::start(Arc::new(move |mut s: TcpStream| {
-            let Some((head, _)) = read_head(&mut s) else {
+            let Some((head, body_start)) = read_head(&mut s) else {
                 return;
             };
             req2.fetch_add(1, Ordering::SeqCst);
@@ -283,8 +284,45 @@ impl TokenServer {
                     wanted.push(v.to_string());
                 }
             }
+            // An OAuth refresh-token exchange (identitytoken in config.json).
+            let form = if head.starts_with("POST ") {
+                let len: usize = header_value(&head, "content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = body_start.clone();
+                let mut chunk = [0u8; 1024];
+                while body.len() < len {
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => body.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                url::form_urlencoded::parse(&body)
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<Vec<_>>()
+            } else {
+                Vec::new()
+            };
+            let field = |k: &str| form.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.clone());
+            for (k, v) in &form {
+                if k == "scope" {
+                    wanted.extend(v.split(' ').map(str::to_string));
+                }
+            }
+            let refresh_ok = field("grant_type").as_deref() == Some("refresh_token")
+                && field("refresh_token").as_deref() == Some(&refresh[..]);
+            if !form.is_empty() && !refresh_ok {
+                respond(
+                    &mut s,
+                    "401 Unauthorized",
+                    "",
+                    r#"{"error":"invalid refresh token"}"#,
+                );
+                return;
+            }
             scopes2.lock().unwrap().extend(wanted.iter().cloned());
             let authed = match header_value(&head, "authorization") {
+                None if refresh_ok => true,
                 None => false,
                 Some(a) if a == expected => true,
                 Some(_) => {
@@ -357,6 +395,11 @@ impl TokenServer {
         }
     }
 
+    /// The identity (refresh) token the server accepts for `user`.
+    pub fn refresh_token_for(user: &str) -> String {
+        format!("refresh-token-of-{user}")
+    }
+
     pub fn realm(&self) -> String {
         format!("http://127.0.0.1:{}/token", self.server.port)
     }
@@ -377,6 +420,14 @@ pub enum Tamper {
     },
     /// Replaces the `Content-Type` of manifest GETs.
     ManifestContentType(String),
+    /// Answers requests with this method whose path contains `path` with `status` (and
+    /// `Retry-After: 1` for 429), `times` times, without asking the registry.
+    Fail {
+        method: &'static str,
+        path: &'static str,
+        status: u16,
+        times: Arc<AtomicUsize>,
+    },
 }
 
 /// A loopback proxy in front of a real registry that alters what it relays. Each request
@@ -396,6 +447,36 @@ impl TamperProxy {
                 return;
             };
             reqs.lock().unwrap().push(head.clone());
+            if let Tamper::Fail {
+                method,
+                path,
+                status,
+                times,
+            } = &tamper
+            {
+                let mut parts = head.split_whitespace();
+                let (m, p) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                if m == *method
+                    && p.contains(path)
+                    && times
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| t.checked_sub(1))
+                        .is_ok()
+                {
+                    let extra = if *status == 429 {
+                        "Retry-After: 1\r\n"
+                    } else {
+                        ""
+                    };
+                    respond(
+                        &mut client,
+                        &format!("{status} Injected"),
+                        extra,
+                        r#"{"errors":[{"code":"UNAVAILABLE","message":"injected failure"}]}"#,
+                    );
+                    let _ = client.shutdown(Shutdown::Both);
+                    return;
+                }
+            }
             let mut lines: Vec<&str> = head
                 .trim_end()
                 .lines()
