@@ -368,3 +368,29 @@ fn server_errors_and_429_are_retried() {
     assert!(err.to_string().contains("injected failure"), "{err}");
     assert_eq!(proxy.requests.lock().unwrap().len(), 4);
 }
+
+#[test]
+fn manifest_digest_is_checked() {
+    let (reg, img, _tmp) = seeded();
+    let wrong = Digest::of(b"something else");
+    let proxy = TamperProxy::start(reg.port, Tamper::ManifestDigestHeader(wrong.to_string()));
+    let c = Client::new(&proxy.host(), options()).unwrap();
+    let err = c.get_manifest("fail/img", "1").unwrap_err();
+    match err {
+        RegistryError::DigestMismatch {
+            expected, actual, ..
+        } => {
+            assert_eq!(expected, wrong.as_str());
+            assert_eq!(actual, img.manifest_digest.as_str());
+        }
+        e => panic!("expected a digest mismatch, got {e}"),
+    }
+    // Asked by digest, the bytes must hash to it whatever the headers say.
+    let c = Client::new(&reg.host(), options()).unwrap();
+    let err = c.get_manifest("fail/img", wrong.as_str()).unwrap_err();
+    assert!(matches!(err, RegistryError::NotFound { .. }), "{err:?}");
+    let ok = c
+        .get_manifest("fail/img", img.manifest_digest.as_str())
+        .unwrap();
+    assert_eq!(ok.bytes, img.manifest_bytes);
+}

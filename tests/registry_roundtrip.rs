@@ -355,6 +355,26 @@ fn platform_selection_from_an_index() {
     );
     assert!(!target.blob_path(&amd.config.digest).exists());
 
+    // The same children under a Docker manifest list.
+    let list = Index {
+        media_type: Some(oci::MEDIA_DOCKER_MANIFEST_LIST.into()),
+        ..index.clone()
+    };
+    let list_bytes = serde_json::to_vec(&list).unwrap();
+    let as_list = r.with_tag("list").unwrap();
+    c.put_manifest(
+        as_list.path(),
+        "list",
+        oci::MEDIA_DOCKER_MANIFEST_LIST,
+        &list_bytes,
+    )
+    .unwrap();
+    let got = pull::resolve(&c, &as_list, &arm64).unwrap();
+    assert_eq!(got.manifest.digest, arm.manifest_digest);
+    let top = got.index.unwrap();
+    assert_eq!(top.media_type, oci::MEDIA_DOCKER_MANIFEST_LIST);
+    assert_eq!(top.bytes, list_bytes);
+
     let s390x: PlatformSpec = "linux/s390x".parse().unwrap();
     let err = pull::resolve(&c, &r, &s390x).unwrap_err();
     assert!(matches!(err, RegistryError::PlatformNotFound { .. }));

@@ -415,6 +415,26 @@ mod tests {
     }
 
     #[test]
+    fn helper_choice_follows_docker() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"credsStore":"desktop","credHelpers":{"reg.example:5000":"ecr","https://other.example/v2/":"gcr"}}"#,
+        )
+        .unwrap();
+        let cfg = DockerConfig::load(dir.path()).unwrap();
+        assert_eq!(cfg.helper_for("reg.example:5000").as_deref(), Some("ecr"));
+        assert_eq!(cfg.helper_for("other.example").as_deref(), Some("gcr"));
+        assert_eq!(
+            cfg.helper_for(DOCKER_HUB_AUTH_KEY).as_deref(),
+            Some("desktop")
+        );
+        // A helper that is not installed is an error naming the program, not a silent miss.
+        let err = cfg.get("reg.example:5000").unwrap_err().to_string();
+        assert!(err.contains("docker-credential-ecr get"), "{err}");
+    }
+
+    #[test]
     fn missing_or_broken_files() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(

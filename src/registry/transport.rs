@@ -174,6 +174,14 @@ mod tests {
     }
 
     #[test]
+    fn insecure_lists() {
+        assert_eq!(
+            super::super::parse_insecure_list(" a.example:5000 , https://b.example/,, "),
+            vec!["a.example:5000".to_string(), "b.example".to_string()]
+        );
+    }
+
+    #[test]
     fn backoff_doubles_and_is_capped() {
         let b = Duration::from_millis(100);
         assert_eq!(backoff(b, 1), b);

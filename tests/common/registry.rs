@@ -420,6 +420,8 @@ pub enum Tamper {
     },
     /// Replaces the `Content-Type` of manifest GETs.
     ManifestContentType(String),
+    /// Replaces the `Docker-Content-Digest` of manifest GETs.
+    ManifestDigestHeader(String),
     /// Answers requests with this method whose path contains `path` with `status` (and
     /// `Retry-After: 1` for 429), `times` times, without asking the registry.
     Fail {
@@ -520,14 +522,19 @@ impl TamperProxy {
                         cut = Some(*after);
                     }
                 }
-                Tamper::ManifestContentType(ct)
+                Tamper::ManifestContentType(v) | Tamper::ManifestDigestHeader(v)
                     if method == "GET" && path.contains("/manifests/") =>
                 {
+                    let name = match &tamper {
+                        Tamper::ManifestContentType(_) => "Content-Type",
+                        _ => "Docker-Content-Digest",
+                    };
+                    let prefix = format!("{}:", name.to_ascii_lowercase());
                     resp_head = resp_head
                         .split("\r\n")
                         .map(|l| {
-                            if l.to_ascii_lowercase().starts_with("content-type:") {
-                                format!("Content-Type: {ct}")
+                            if l.to_ascii_lowercase().starts_with(&prefix) {
+                                format!("{name}: {v}")
                             } else {
                                 l.to_string()
                             }
