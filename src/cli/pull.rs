@@ -158,7 +158,7 @@ pub fn run(root: Option<PathBuf>, args: PullArgs) -> Result<()> {
             return;
         }
         match e {
-            BlobEvent::Pulled => lines.say(&format!("{}: Pull complete", d.short())),
+            BlobEvent::Pulled => lines.say(&format!("{}: Download complete", d.short())),
             BlobEvent::Retrying { attempt, .. } => {
                 let pause = crate::registry::transport::backoff(client.options().backoff, attempt);
                 let secs = pause.as_secs_f64().ceil().max(1.0) as u64;
@@ -184,10 +184,18 @@ pub fn run(root: Option<PathBuf>, args: PullArgs) -> Result<()> {
             resolved.parsed.layers.len()
         );
     }
+    // docker's "Pull complete" follows extraction, layer by layer in order; here the
+    // equivalent step is checking the layer's diff_id and recording it.
     for (l, diff_id) in resolved.parsed.layers.iter().zip(&config.rootfs.diff_ids) {
+        let known = store
+            .layer(diff_id)?
+            .is_some_and(|rec| rec.blobs.iter().any(|b| b.digest == l.digest));
         store
             .register_layer_blob(&l.digest, &l.media_type, Some(diff_id))
             .with_context(|| format!("registering layer {}", l.digest))?;
+        if !known {
+            lines.say(&format!("{}: Pull complete", l.digest.short()));
+        }
     }
     let names = match (reference.tag(), reference.digest()) {
         (Some(_), None) => vec![reference.to_string()],

@@ -119,6 +119,11 @@ pub fn run(root: Option<PathBuf>, args: PushArgs) -> Result<()> {
                 lines.say(&format!("{}: Mounted from {from}", d.short()))
             }
             BlobEvent::Pushed => lines.say(&format!("{}: Pushed", d.short())),
+            BlobEvent::Retrying { attempt, .. } => {
+                let pause = crate::registry::transport::backoff(client.options().backoff, attempt);
+                let secs = pause.as_secs_f64().ceil().max(1.0) as u64;
+                lines.say(&format!("{}: Retrying in {secs} seconds", d.short()))
+            }
             _ => {}
         }
     };
