@@ -140,7 +140,7 @@ fn add_image_refuses_missing_blobs() {
     let store = env.store();
     let layer = busybox_layer("m");
     let diff_id = kiln::image::digest::Digest::of(&layer);
-    let config = config_json(&[diff_id.clone()], "2024-01-01T00:00:00Z");
+    let config = config_json(std::slice::from_ref(&diff_id), "2024-01-01T00:00:00Z");
     let cd = store.put_blob(&config, None).unwrap();
     let manifest = manifest_json(
         (&cd, config.len() as u64),
@@ -162,7 +162,7 @@ fn layer_table_knows_compressed_layers() {
     let layer = busybox_layer("gz");
     let img = add_image_with(
         &store,
-        &[layer.clone()],
+        std::slice::from_ref(&layer),
         &[BB],
         "2024-01-01T00:00:00Z",
         true,
@@ -286,4 +286,82 @@ fn snapshot_rejects_path_traversal() {
     let rec = store.put_layer_tar(&tar2[..]).unwrap();
     let err = store.snapshot(&rec.diff_id).unwrap_err();
     assert!(matches!(err, StoreError::UnsafePath { .. }), "{err}");
+}
+
+#[test]
+fn a_prepared_tree_becomes_a_snapshot_by_rename() {
+    let env = Env::new();
+    let store = env.store();
+    let _g = store.ingest().unwrap();
+    let work = store.work_dir().unwrap();
+    let upper = work.path().join("upper");
+    std::fs::create_dir(&upper).unwrap();
+    std::fs::write(upper.join("f"), b"x").unwrap();
+    let d = kiln::image::digest::Digest::of(b"some layer");
+    let snap = store.commit_snapshot(&d, &upper).unwrap();
+    assert_eq!(std::fs::read(snap.join("f")).unwrap(), b"x");
+    assert!(!upper.exists());
+    // a second tree for the same layer leaves the first in place
+    let upper2 = work.path().join("upper2");
+    std::fs::create_dir(&upper2).unwrap();
+    assert_eq!(store.commit_snapshot(&d, &upper2).unwrap(), snap);
+    assert!(upper2.exists());
+}
+
+#[test]
+fn compressed_forms_are_made_once_and_recorded() {
+    use kiln::store::layers::Compression;
+    let env = Env::new();
+    let store = env.store();
+    let layer = busybox_layer("z");
+    let rec = store.put_layer_tar(&layer[..]).unwrap();
+    for (c, mt) in [
+        (
+            Compression::Gzip,
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        ),
+        (
+            Compression::Zstd,
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+        ),
+    ] {
+        let blob = store.compressed_layer(&rec.diff_id, c).unwrap();
+        assert_eq!(blob.media_type, mt);
+        assert!(blob.size < layer.len() as u64);
+        assert_eq!(store.compressed_layer(&rec.diff_id, c).unwrap(), blob);
+        // the compressed blob decompresses to the layer
+        let (d, n) =
+            kiln::store::layers::diff_id_of(store.open_blob(&blob.digest).unwrap()).unwrap();
+        assert_eq!((d, n), (rec.diff_id.clone(), layer.len() as u64));
+    }
+    let rec = store.layer(&rec.diff_id).unwrap().unwrap();
+    assert_eq!(rec.blobs.len(), 3);
+}
+
+#[test]
+fn a_batch_of_images_is_named_all_or_nothing() {
+    let env = Env::new();
+    let store = env.store();
+    let good = add_busybox(&store, "docker.io/library/good:1", "good");
+    store.remove("good:1", false).unwrap();
+    // an image whose layer is not in the store
+    let missing = kiln::image::digest::Digest::of(b"not stored");
+    let config = config_json(std::slice::from_ref(&missing), "2024-01-01T00:00:00Z");
+    let cd = store.put_blob(&config, None).unwrap();
+    let bad = manifest_json(
+        (&cd, config.len() as u64),
+        &[("application/vnd.oci.image.layer.v1.tar".into(), missing, 10)],
+    );
+    let err = store
+        .add_images(&[
+            (
+                good.manifest_bytes.clone(),
+                vec!["docker.io/library/good:2".into()],
+            ),
+            (bad, vec!["docker.io/library/bad:1".into()]),
+        ])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::MissingBlob(_)), "{err}");
+    assert!(store.entries().unwrap().is_empty());
+    assert!(store.resolve("good:2").is_err());
 }

@@ -4,9 +4,9 @@
 //! One streaming pass stores every file of the archive as a candidate blob (hashed on the
 //! way in; a `blobs/sha256/<hex>` path must match its content) and keeps the small metadata
 //! files in memory. Then each image is checked completely (config, layer diff_ids against
-//! the config, sizes) before any name is written; names go in last. A failed load adds no
-//! tag; the orphaned blobs are collected right away when no other import runs, else by
-//! `image prune`.
+//! the config, sizes) before any name is written; all names go in last, in one index
+//! update. A failed load adds no tag; the orphaned blobs are collected right away when no
+//! other import runs, else by `image prune`.
 
 use super::ANNOTATION_CONTAINERD_NAME;
 use crate::image::digest::Digest;
@@ -126,13 +126,17 @@ fn load_locked(store: &Store, r: impl Read) -> Result<Vec<Loaded>> {
             "neither manifest.json (docker-archive) nor index.json (OCI layout) found",
         ));
     };
+    let batch: Vec<(Vec<u8>, Vec<String>)> = prepared
+        .into_iter()
+        .map(|p| (p.manifest, p.names))
+        .collect();
+    let images = store.add_images(&batch)?;
     let mut loaded = Vec::new();
-    for p in prepared {
-        let img = store.add_image(&p.manifest, &p.names)?;
-        if p.names.is_empty() {
+    for (img, (_, names)) in images.into_iter().zip(batch) {
+        if names.is_empty() {
             loaded.push(Loaded::Id(img.id));
         } else {
-            loaded.extend(p.names.into_iter().map(Loaded::Tag));
+            loaded.extend(names.into_iter().map(Loaded::Tag));
         }
     }
     Ok(loaded)
@@ -209,8 +213,9 @@ fn read_archive(store: &Store, r: impl Read) -> Result<Contents> {
             },
             None => None,
         };
+        let declared = entry.size();
         let mut w = store.blob_writer()?;
-        io::copy(&mut entry, &mut w).map_err(|e| match e.kind() {
+        let copied = io::copy(&mut entry, &mut w).map_err(|e| match e.kind() {
             io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData => {
                 bad_archive(format!("{path}: {e}"))
             }
@@ -219,6 +224,11 @@ fn read_archive(store: &Store, r: impl Read) -> Result<Contents> {
                 source: e,
             },
         })?;
+        if copied != declared {
+            return Err(bad_archive(format!(
+                "truncated: {path} has {copied} of its {declared} bytes"
+            )));
+        }
         let (digest, size) = w.commit(expected.as_ref()).map_err(|e| match e {
             StoreError::DigestMismatch { .. } => bad_archive(format!("{path}: {e}")),
             e => e,

@@ -2,14 +2,18 @@
 //!
 //! docker-archive (as docker ≥ 25 writes it): `blobs/sha256/<hex>` for configs and
 //! uncompressed layer tars, `manifest.json` naming them with the image's tags, and the
-//! legacy `repositories` file. OCI: `oci-layout`, the blobs exactly as stored (manifests
-//! byte for byte, layers in their stored compression) and an `index.json` whose entries
+//! legacy `repositories` file. OCI: `oci-layout`, the blobs exactly as stored (OCI
+//! manifests byte for byte, Docker schema 2 ones in OCI form, layers in their stored
+//! compression) and an `index.json` whose entries
 //! carry the tag in `org.opencontainers.image.ref.name` and the full name in
 //! `io.containerd.image.name`, as docker does. Every blob is verified while it is copied.
 
 use super::ANNOTATION_CONTAINERD_NAME;
 use crate::image::digest::Digest;
-use crate::image::oci::{Descriptor, Index, ANNOTATION_REF_NAME, MEDIA_OCI_INDEX};
+use crate::image::oci::{
+    Descriptor, Index, ANNOTATION_REF_NAME, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_CONFIG,
+    MEDIA_OCI_INDEX, MEDIA_OCI_LAYER, MEDIA_OCI_LAYER_GZIP, MEDIA_OCI_MANIFEST,
+};
 use crate::store::error::{IoContext, Result, StoreError};
 use crate::store::{names, Image, Store};
 use serde::Serialize;
@@ -181,13 +185,22 @@ fn write_oci<W: Write>(
                 append(tar, &blob_path(&d.digest), size, reader)?;
             }
         }
-        if written.insert(img.manifest_digest.clone()) {
-            append_bytes(tar, &blob_path(&img.manifest_digest), &img.manifest_bytes)?;
+        let (media_type, manifest) = if img.manifest_media_type == MEDIA_DOCKER_MANIFEST {
+            (
+                MEDIA_OCI_MANIFEST.to_string(),
+                to_oci_manifest(&img.manifest_bytes)?,
+            )
+        } else {
+            (img.manifest_media_type.clone(), img.manifest_bytes.clone())
+        };
+        let manifest_digest = Digest::of(&manifest);
+        if written.insert(manifest_digest.clone()) {
+            append_bytes(tar, &blob_path(&manifest_digest), &manifest)?;
         }
         let desc = Descriptor {
-            media_type: img.manifest_media_type.clone(),
-            digest: img.manifest_digest.clone(),
-            size: img.manifest_bytes.len() as u64,
+            media_type,
+            digest: manifest_digest,
+            size: manifest.len() as u64,
             platform: None,
             annotations: BTreeMap::new(),
             urls: Vec::new(),
@@ -208,4 +221,29 @@ fn write_oci<W: Write>(
     }
     let json = serde_json::to_vec(&index).expect("index serialises");
     append_bytes(tar, "index.json", &json)
+}
+
+/// The OCI form of a Docker schema 2 manifest: the same config and layer blobs under OCI
+/// media types. OCI tools (skopeo's and umoci's layout readers) skip index entries of
+/// Docker types, so an OCI archive carries this form; the image ID (config digest) is
+/// unchanged, the manifest digest is not.
+fn to_oci_manifest(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| StoreError::corrupt("manifest", e))?;
+    v["mediaType"] = MEDIA_OCI_MANIFEST.into();
+    v["config"]["mediaType"] = MEDIA_OCI_CONFIG.into();
+    if let Some(layers) = v["layers"].as_array_mut() {
+        for l in layers {
+            let mt = match l["mediaType"].as_str() {
+                Some("application/vnd.docker.image.rootfs.diff.tar.gzip") => MEDIA_OCI_LAYER_GZIP,
+                Some("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip") => {
+                    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+                }
+                Some("application/vnd.docker.image.rootfs.diff.tar") => MEDIA_OCI_LAYER,
+                _ => continue,
+            };
+            l["mediaType"] = mt.into();
+        }
+    }
+    Ok(serde_json::to_vec(&v).expect("manifest serialises"))
 }

@@ -125,7 +125,7 @@ impl Store {
         }
     }
 
-    fn write_index(&self, index: &Index) -> Result<()> {
+    pub(crate) fn write_index(&self, index: &Index) -> Result<()> {
         let json = serde_json::to_vec_pretty(index).expect("index serialises");
         atomic::write_file(&self.tmp_dir(), &self.index_path(), &json)
     }
@@ -190,10 +190,46 @@ impl Store {
     /// as they are, then names it `names` (full `repo:tag` names) in one index update. With
     /// no names the image is kept untagged unless the store already has it.
     pub fn add_image(&self, manifest_bytes: &[u8], names: &[String]) -> Result<Image> {
-        for n in names {
+        let mut v = self.add_images(&[(manifest_bytes.to_vec(), names.to_vec())])?;
+        Ok(v.remove(0))
+    }
+
+    /// [`Store::add_image`] for several images, all named in a single index update: either
+    /// every name is written or none is.
+    pub fn add_images(&self, images: &[(Vec<u8>, Vec<String>)]) -> Result<Vec<Image>> {
+        for n in images.iter().flat_map(|(_, names)| names) {
             check_full_name(n)?;
         }
         let _g = self.ingest()?;
+        let mut staged = Vec::new();
+        for (manifest_bytes, names) in images {
+            let image = self.stage_image(manifest_bytes)?;
+            let desc = Descriptor {
+                media_type: image.manifest_media_type.clone(),
+                digest: image.manifest_digest.clone(),
+                size: manifest_bytes.len() as u64,
+                platform: None,
+                annotations: BTreeMap::new(),
+                urls: Vec::new(),
+            };
+            staged.push((image, desc, names));
+        }
+        self.update_index(|index| {
+            for (image, desc, names) in &staged {
+                if names.is_empty() && !index.manifests.iter().any(|e| e.digest == desc.digest) {
+                    index.manifests.push(entry(desc, &image.id, None));
+                }
+                for n in names.iter() {
+                    set_name(index, n, desc, &image.id);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(staged.into_iter().map(|(image, _, _)| image).collect())
+    }
+
+    /// Checks that an image's blobs are all present and consistent, and stores its manifest.
+    fn stage_image(&self, manifest_bytes: &[u8]) -> Result<Image> {
         let m = parse_manifest(manifest_bytes)?;
         for d in std::iter::once(&m.config).chain(m.layers.iter()) {
             let size = self.blob_size(&d.digest)?;
@@ -217,24 +253,6 @@ impl Store {
                 ),
             ));
         }
-        let desc = Descriptor {
-            media_type: image.manifest_media_type.clone(),
-            digest: digest.clone(),
-            size: manifest_bytes.len() as u64,
-            platform: None,
-            annotations: BTreeMap::new(),
-            urls: Vec::new(),
-        };
-        let id = image.id.clone();
-        self.update_index(|index| {
-            if names.is_empty() && !index.manifests.iter().any(|e| e.digest == digest) {
-                index.manifests.push(entry(&desc, &id, None));
-            }
-            for n in names {
-                set_name(index, n, &desc, &id);
-            }
-            Ok(())
-        })?;
         Ok(image)
     }
 
@@ -346,9 +364,21 @@ impl Store {
     /// with `force` when the tags span several repositories.
     pub fn remove(&self, s: &str, force: bool) -> Result<Vec<Removal>> {
         let r = self.resolve(s)?;
+        // manifest → image ID, for entries written without our ID annotation (the mapping
+        // is content-addressed, so reading it outside the lock is safe)
+        let ids: BTreeMap<Digest, String> = self
+            .entries()?
+            .into_iter()
+            .map(|e| (e.manifest.digest, e.id.to_string()))
+            .collect();
         self.update_index(|index| {
             let mut out = Vec::new();
-            let id_of = |e: &Descriptor| e.annotations.get(ANNOTATION_IMAGE_ID).cloned();
+            let id_of = |e: &Descriptor| {
+                e.annotations
+                    .get(ANNOTATION_IMAGE_ID)
+                    .cloned()
+                    .or_else(|| ids.get(&e.digest).cloned())
+            };
             let idstr = Some(r.id.to_string());
             if let Some(name) = &r.name {
                 index

@@ -13,6 +13,18 @@
 //!
 //! Every file becomes visible by an atomic rename, and the index is written last, so a
 //! killed process leaves only junk in `tmp/` and no entry ever names a missing blob.
+//!
+//! How writers use it (pull, load, build), all while holding [`Store::ingest`]:
+//! 1. blobs in: [`Store::blob_writer`] + [`BlobWriter::commit`] with the expected digest
+//!    (pull), or [`Store::put_layer_tar`] for a fresh uncompressed layer (build);
+//! 2. layers registered: [`Store::register_layer_blob`] checks a (compressed) blob
+//!    against its diff_id and records it; [`Store::compressed_layer`] makes gzip/zstd
+//!    forms late, for push and export;
+//! 3. names last: [`Store::add_image`] with the manifest bytes as they are and full
+//!    `repo:tag` names.
+//!
+//! Snapshots for RUN: [`Store::snapshot`] unpacks a stored layer once;
+//! [`Store::work_dir`] + [`Store::commit_snapshot`] adopt an overlay upper dir as is.
 
 pub mod atomic;
 pub mod blobs;
@@ -70,6 +82,14 @@ impl Store {
             store.snapshots_dir(),
         ] {
             fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
+        }
+        if !store.index_path().exists() {
+            // Re-checked under the lock: another process may be writing the first image.
+            let _g = store.lock_index()?;
+            if !store.index_path().exists() {
+                let empty = store.read_index()?;
+                store.write_index(&empty)?;
+            }
         }
         let layout = store.root.join("oci-layout");
         if !layout.exists() {
@@ -281,7 +301,86 @@ impl Store {
         ))
     }
 
+    /// The blob of layer `diff_id` in `compression`, made from the uncompressed stream and
+    /// kept in the layer table the first time it is asked for (push and export compress
+    /// late; building only hashes).
+    pub fn compressed_layer(
+        &self,
+        diff_id: &Digest,
+        compression: layers::Compression,
+    ) -> Result<LayerBlob> {
+        let media_type = match compression {
+            layers::Compression::None => MEDIA_OCI_LAYER,
+            layers::Compression::Gzip => crate::image::oci::MEDIA_OCI_LAYER_GZIP,
+            layers::Compression::Zstd => crate::image::oci::MEDIA_OCI_LAYER_ZSTD,
+        };
+        if let Some(rec) = self.layer(diff_id)? {
+            if let Some(b) = rec
+                .blobs
+                .iter()
+                .find(|b| b.media_type == media_type && self.has_blob(&b.digest))
+            {
+                return Ok(b.clone());
+            }
+        }
+        let _g = self.ingest()?;
+        let (mut reader, size) = self.open_layer(diff_id)?;
+        let w = self.blob_writer()?;
+        let w = match compression {
+            layers::Compression::None => {
+                let mut w = w;
+                io::copy(&mut reader, &mut w).map_err(|e| read_error(diff_id, e))?;
+                w
+            }
+            layers::Compression::Gzip => {
+                let mut enc = flate2::write::GzEncoder::new(w, flate2::Compression::new(6));
+                io::copy(&mut reader, &mut enc).map_err(|e| read_error(diff_id, e))?;
+                enc.finish().ctx(|| "compressing a layer".to_string())?
+            }
+            layers::Compression::Zstd => {
+                let mut enc =
+                    zstd::stream::write::Encoder::new(w, 3).ctx(|| "starting zstd".to_string())?;
+                io::copy(&mut reader, &mut enc).map_err(|e| read_error(diff_id, e))?;
+                enc.finish().ctx(|| "compressing a layer".to_string())?
+            }
+        };
+        let (digest, blob_size) = w.commit(None)?;
+        let blob = LayerBlob {
+            digest,
+            media_type: media_type.to_string(),
+            size: blob_size,
+        };
+        self.record_layer(diff_id, size, blob.clone())?;
+        Ok(blob)
+    }
+
     // ---- snapshots ----
+
+    /// A fresh directory under `tmp/` (same filesystem as the snapshots), for a tree that
+    /// will become a snapshot through [`Store::commit_snapshot`], such as an overlay upper dir.
+    pub fn work_dir(&self) -> Result<tempfile::TempDir> {
+        tempfile::Builder::new()
+            .prefix("work-")
+            .tempdir_in(self.tmp_dir())
+            .ctx(|| "creating a work directory".to_string())
+    }
+
+    /// Makes `dir` (in overlay format, on the store's filesystem) the snapshot of layer
+    /// `diff_id` by renaming it, so that the builder's upper dir becomes the next lower dir
+    /// as it is. If the snapshot exists already, `dir` is left where it is.
+    pub fn commit_snapshot(&self, diff_id: &Digest, dir: &Path) -> Result<PathBuf> {
+        let dest = self.snapshots_dir().join(diff_id.hex());
+        if dest.is_dir() {
+            return Ok(dest);
+        }
+        sync_tree(dir)?;
+        match fs::rename(dir, &dest) {
+            Ok(()) => atomic::sync_dir(&self.snapshots_dir())?,
+            Err(_) if dest.is_dir() => {}
+            Err(e) => return Err(e).ctx(|| format!("renaming into {}", dest.display())),
+        }
+        Ok(dest)
+    }
 
     /// The unpacked form of layer `diff_id` (overlay whiteouts applied), made on first use
     /// by unpacking into `tmp/` and renaming. Hold [`Store::ingest`] while using it.
@@ -302,13 +401,7 @@ impl Store {
         // The tar reader stops at the end-of-archive marker: drain the rest so that the
         // digest check at end of file runs.
         io::copy(&mut reader, &mut io::sink()).map_err(|e| read_error(diff_id, e))?;
-        sync_tree(&tree)?;
-        match fs::rename(&tree, &dest) {
-            Ok(()) => atomic::sync_dir(&self.snapshots_dir())?,
-            Err(_) if dest.is_dir() => {} // another process won the race
-            Err(e) => return Err(e).ctx(|| format!("renaming into {}", dest.display())),
-        }
-        Ok(dest)
+        self.commit_snapshot(diff_id, &tree)
     }
 }
 
