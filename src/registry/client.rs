@@ -596,7 +596,7 @@ impl Client {
             StatusCode::OK => {
                 if st.done > 0 {
                     out.restart()
-                        .map_err(|e| RegistryError::io(format!("restarting {what}"), e))?;
+                        .map_err(|e| RegistryError::local(format!("restarting {what}"), e))?;
                     st.hasher = sha2::Sha256::new();
                     st.done = 0;
                 }
@@ -625,7 +625,7 @@ impl Client {
                 });
             }
             out.write_all(&buf[..n])
-                .map_err(|e| RegistryError::io(format!("writing {what}"), e))?;
+                .map_err(|e| RegistryError::local(format!("writing {what}"), e))?;
             st.hasher.update(&buf[..n]);
             st.done += n as u64;
             progress(

@@ -76,7 +76,12 @@ impl DockerConfig {
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
-            Err(e) => return Err(RegistryError::io(format!("reading {}", path.display()), e)),
+            Err(e) => {
+                return Err(RegistryError::local(
+                    format!("reading {}", path.display()),
+                    e,
+                ))
+            }
         };
         Ok(DockerConfig { path, root })
     }
@@ -208,21 +213,21 @@ impl DockerConfig {
         use std::os::unix::fs::PermissionsExt;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)
-            .map_err(|e| RegistryError::io(format!("creating {}", dir.display()), e))?;
+            .map_err(|e| RegistryError::local(format!("creating {}", dir.display()), e))?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .map_err(|e| RegistryError::io(format!("writing in {}", dir.display()), e))?;
+            .map_err(|e| RegistryError::local(format!("writing in {}", dir.display()), e))?;
         let ctx = || format!("writing {}", self.path.display());
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| RegistryError::io(ctx(), e))?;
+            .map_err(|e| RegistryError::local(ctx(), e))?;
         let mut bytes = serde_json::to_vec_pretty(&Value::Object(self.root.clone()))
             .map_err(|e| RegistryError::Credentials(e.to_string()))?;
         bytes.push(b'\n');
         tmp.write_all(&bytes)
             .and_then(|_| tmp.as_file().sync_all())
-            .map_err(|e| RegistryError::io(ctx(), e))?;
+            .map_err(|e| RegistryError::local(ctx(), e))?;
         tmp.persist(&self.path)
-            .map_err(|e| RegistryError::io(ctx(), e.error))?;
+            .map_err(|e| RegistryError::local(ctx(), e.error))?;
         Ok(())
     }
 }

@@ -103,8 +103,16 @@ pub enum RegistryError {
     Invalid { what: String, reason: String },
     #[error("credentials: {0}")]
     Credentials(String),
+    /// A transfer broke off (network side).
     #[error("{context}: {source}")]
     Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading or writing local files failed: retrying the transfer would not help.
+    #[error("{context}: {source}")]
+    Local {
         context: String,
         #[source]
         source: std::io::Error,
@@ -130,6 +138,13 @@ impl RegistryError {
 
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         RegistryError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn local(context: impl Into<String>, source: std::io::Error) -> Self {
+        RegistryError::Local {
             context: context.into(),
             source,
         }

@@ -119,9 +119,9 @@ pub fn pull_blob(
     let ctx = || format!("storing blob {}", desc.digest);
     let mut w = target
         .begin_blob(desc)
-        .map_err(|e| RegistryError::io(ctx(), e))?;
+        .map_err(|e| RegistryError::local(ctx(), e))?;
     client.fetch_blob(repo, desc, &mut w, progress)?;
-    w.commit().map_err(|e| RegistryError::io(ctx(), e))?;
+    w.commit().map_err(|e| RegistryError::local(ctx(), e))?;
     progress(&desc.digest, BlobEvent::Pulled);
     Ok(())
 }

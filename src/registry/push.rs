@@ -153,7 +153,7 @@ fn push_blob_once(
     let ctx = || format!("reading blob {}", desc.digest);
     let mut reader = source
         .open_blob(desc)
-        .map_err(|e| RegistryError::io(ctx(), e))?;
+        .map_err(|e| RegistryError::local(ctx(), e))?;
     let mut hasher = sha2::Sha256::new();
     let total = desc.size;
     if total <= client.options().chunk_threshold {
@@ -161,7 +161,7 @@ fn push_blob_once(
         reader
             .take(total + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| RegistryError::io(ctx(), e))?;
+            .map_err(|e| RegistryError::local(ctx(), e))?;
         hasher.update(&bytes);
         check_local(desc, bytes.len() as u64, hasher)?;
         client.put_blob(&location, &desc.digest, &bytes, &scopes)?;
@@ -171,7 +171,7 @@ fn push_blob_once(
         let mut location = location;
         let mut sent = 0u64;
         loop {
-            let n = read_full(&mut reader, &mut buf).map_err(|e| RegistryError::io(ctx(), e))?;
+            let n = read_full(&mut reader, &mut buf).map_err(|e| RegistryError::local(ctx(), e))?;
             if n == 0 {
                 break;
             }
