@@ -46,8 +46,7 @@ impl Registry {
             Path::new(REGISTRY_BIN).exists(),
             "{REGISTRY_BIN} is missing: apt-get install docker-registry (see .ci/run)"
         );
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let mut dir = tempfile::tempdir().expect("temp dir");
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).unwrap();
         let auth_yaml = match auth {
@@ -73,46 +72,54 @@ impl Registry {
                 ts.cert.display()
             ),
         };
-        let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth_yaml}",
-            storage.display()
-        );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(REGISTRY_BIN)
-            .arg("serve")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting docker-registry");
-        let mut reg = Registry { port, dir, child };
-        reg.wait_ready();
-        reg
+        // The port is free when chosen but another process may take it before the registry
+        // binds it: then start again on another one.
+        for _ in 0..5 {
+            let port = free_port();
+            let config = format!(
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth_yaml}",
+                storage.display()
+            );
+            let config_path = dir.path().join("config.yml");
+            std::fs::write(&config_path, config).unwrap();
+            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+            let child = Command::new(REGISTRY_BIN)
+                .arg("serve")
+                .arg(&config_path)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("starting docker-registry");
+            let mut reg = Registry { port, dir, child };
+            match reg.wait_ready() {
+                Ok(()) => return reg,
+                Err(log) if log.contains("address already in use") => {
+                    dir = std::mem::replace(&mut reg.dir, tempfile::tempdir().unwrap());
+                }
+                Err(log) => panic!("registry did not start on port {port}: {log}"),
+            }
+        }
+        panic!("no free port for the registry after 5 attempts");
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits for `/v2/` to answer; the registry's log if it exited instead.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("registry exited with {status}: {}", self.log());
+                return Err(format!("exited with {status}: {}", self.log()));
             }
             if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
                 let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
                 let mut first = String::new();
                 if BufReader::new(s).read_line(&mut first).is_ok() && first.starts_with("HTTP/") {
-                    return;
+                    return Ok(());
                 }
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!(
-            "registry did not answer on port {}: {}",
-            self.port,
-            self.log()
-        );
+        Err(format!("no answer after 20 s: {}", self.log()))
     }
 
     pub fn log(&self) -> String {
