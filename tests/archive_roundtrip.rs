@@ -528,3 +528,58 @@ fn docker_schema2_images_are_stored_as_they_are_and_exported() {
     let r = other.store().resolve("s2:1").unwrap();
     assert_eq!(r.id, img.id);
 }
+
+#[test]
+fn several_images_in_one_archive() {
+    let env = Env::new();
+    let store = env.store();
+    let shared = busybox_layer("shared");
+    let a = add_image_with(
+        &store,
+        &[shared.clone(), layer_tar(&[Entry::File("a", b"a", 0o644)])],
+        &["docker.io/library/a:1"],
+        "2024-01-01T00:00:00Z",
+        false,
+    );
+    let b = add_image_with(
+        &store,
+        &[shared, layer_tar(&[Entry::File("b", b"b", 0o644)])],
+        &["docker.io/library/b:1"],
+        "2024-01-01T00:00:00Z",
+        false,
+    );
+    for format in ["docker", "oci"] {
+        let file = env.path(&format!("two-{format}.tar"));
+        env.ok(&[
+            "save",
+            "--format",
+            format,
+            "a:1",
+            "b:1",
+            "-o",
+            path_str(&file),
+        ]);
+        // the shared layer is in the archive once
+        let list = run_tool("tar", &["-tf", path_str(&file)]);
+        let shared_path = format!("blobs/sha256/{}", a.config.rootfs.diff_ids[0].hex());
+        assert_eq!(
+            list.lines().filter(|l| *l == shared_path).count(),
+            1,
+            "{list}"
+        );
+        if format == "docker" {
+            let cfg = skopeo_config(&format!("docker-archive:{}:b:1", file.display()));
+            assert_eq!(
+                cfg["rootfs"]["diff_ids"],
+                serde_json::to_value(&b.config.rootfs.diff_ids).unwrap()
+            );
+        }
+        let other = Env::new();
+        assert_eq!(
+            other.ok(&["load", "-i", path_str(&file)]),
+            "Loaded image: a:1\nLoaded image: b:1\n"
+        );
+        assert_eq!(other.store().resolve("a:1").unwrap().id, a.id);
+        assert_eq!(other.store().resolve("b:1").unwrap().id, b.id);
+    }
+}

@@ -365,3 +365,43 @@ fn a_batch_of_images_is_named_all_or_nothing() {
     assert!(store.entries().unwrap().is_empty());
     assert!(store.resolve("good:2").is_err());
 }
+
+#[test]
+fn snapshot_keeps_owners_and_xattrs() {
+    let env = Env::new();
+    let store = env.store();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([
+        ("SCHILY.xattr.user.kiln", &b"value"[..]),
+        ("uid", &b"3000000"[..]),
+    ])
+    .unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_mode(0o640);
+    h.set_uid(0);
+    h.set_gid(4321);
+    h.set_size(3);
+    b.append_data(&mut h, "owned", &b"abc"[..]).unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_uid(1234);
+    h.set_gid(1234);
+    h.set_size(0);
+    b.append_link(&mut h, "link", "owned").unwrap();
+    let tar = b.into_inner().unwrap();
+    let rec = store.put_layer_tar(&tar[..]).unwrap();
+    let snap = store.snapshot(&rec.diff_id).unwrap();
+    let m = std::fs::metadata(snap.join("owned")).unwrap();
+    // the PAX uid (too large for the old header) wins
+    assert_eq!(
+        (m.uid(), m.gid(), m.mode() & 0o7777),
+        (3_000_000, 4321, 0o640)
+    );
+    assert_eq!(
+        xattr_get(&snap.join("owned"), "user.kiln").as_deref(),
+        Some(&b"value"[..])
+    );
+    let l = std::fs::symlink_metadata(snap.join("link")).unwrap();
+    assert_eq!((l.uid(), l.gid()), (1234, 1234));
+}
