@@ -5,7 +5,10 @@ mod debug;
 mod images;
 mod inspect;
 mod load;
+mod login;
 mod prune;
+mod pull;
+mod push;
 mod rmi;
 mod save;
 mod tag;
@@ -49,6 +52,14 @@ pub enum Command {
     Save(save::SaveArgs),
     /// Load images from a tar archive.
     Load(load::LoadArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
+    /// Log in to a registry.
+    Login(login::LoginArgs),
+    /// Log out from a registry.
+    Logout(login::LogoutArgs),
 }
 
 /// `kiln image …`, docker's image management commands.
@@ -70,6 +81,10 @@ pub enum ImageCommand {
     Save(save::SaveArgs),
     /// Load images from a tar archive.
     Load(load::LoadArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(push::PushArgs),
 }
 
 /// Runs kiln with the process arguments and returns the exit code.
@@ -98,6 +113,10 @@ pub fn main() -> i32 {
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(cli.root, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(cli.root, a),
         Command::Image(ImageCommand::Prune(a)) => prune::run(cli.root, a),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(cli.root, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(cli.root, a),
+        Command::Login(args) => login::login(args),
+        Command::Logout(args) => login::logout(args),
     };
     match result {
         Ok(()) => 0,

@@ -1,0 +1,160 @@
+//! `kiln push IMAGE` (`kiln image push`): upload a stored image, printing docker's plain
+//! progress lines.
+
+use super::images::open_store;
+use super::pull::{registry_options, Lines};
+use crate::image::digest::Digest;
+use crate::image::oci::Descriptor;
+use crate::image::reference::Reference;
+use crate::registry::push::{push, ManifestUpload, PushImage, PushSource};
+use crate::registry::{BlobEvent, Client};
+use crate::store::{Store, StoreError};
+use anyhow::Result;
+use clap::Args;
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// Print only the pushed digest line.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Registries reached over plain HTTP (comma separated; loopback ones always are).
+    #[arg(long = "insecure-registry", value_name = "HOST", value_delimiter = ',')]
+    pub insecure_registry: Vec<String>,
+    /// The image (`name[:tag]`).
+    pub image: String,
+}
+
+/// Blobs from the store; other repositories of the same registry whose stored images use a
+/// blob are offered for a cross-repository mount.
+struct StoreSource<'a> {
+    store: &'a Store,
+    mounts: HashMap<Digest, Vec<String>>,
+}
+
+impl PushSource for StoreSource<'_> {
+    fn open_blob(&self, desc: &Descriptor) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(
+            self.store
+                .open_blob(&desc.digest)
+                .map_err(io::Error::other)?,
+        ))
+    }
+
+    fn mount_candidates(&self, digest: &Digest) -> Vec<String> {
+        self.mounts.get(digest).cloned().unwrap_or_default()
+    }
+}
+
+/// For each blob, the repositories on `domain` (other than `repo`) of stored images using it.
+fn mount_sources(store: &Store, domain: &str, repo: &str) -> HashMap<Digest, Vec<String>> {
+    let mut out: HashMap<Digest, Vec<String>> = HashMap::new();
+    let Ok(entries) = store.entries() else {
+        return out;
+    };
+    let mut seen = HashSet::new();
+    for e in entries {
+        let Some(name) = e.name else { continue };
+        let Ok(r) = Reference::parse(&name) else {
+            continue;
+        };
+        if r.domain() != domain || r.path() == repo {
+            continue;
+        }
+        if !seen.insert((r.path().to_string(), e.manifest.digest.clone())) {
+            continue;
+        }
+        let Ok(img) = store.image(&e.manifest.digest) else {
+            continue;
+        };
+        for d in std::iter::once(&img.manifest.config).chain(&img.manifest.layers) {
+            let v = out.entry(d.digest.clone()).or_default();
+            if !v.iter().any(|x| x == r.path()) {
+                v.push(r.path().to_string());
+            }
+        }
+    }
+    out
+}
+
+pub fn run(root: Option<PathBuf>, args: PushArgs) -> Result<()> {
+    let reference = Reference::parse(&args.image)?;
+    let store = open_store(root)?;
+    let resolved = match store.resolve(&reference.to_string()) {
+        Ok(r) => r,
+        Err(StoreError::NoSuchImage(_)) => anyhow::bail!(
+            "An image does not exist locally with the tag: {}",
+            reference.familiar_name()
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let image = store.image(&resolved.manifest)?;
+    let client = Client::new(
+        reference.domain(),
+        registry_options(&args.insecure_registry),
+    )?;
+    let lines = Lines::new(args.quiet);
+    lines.say(&format!(
+        "The push refers to repository [{}]",
+        reference.name()
+    ));
+    let layers: HashSet<Digest> = image
+        .manifest
+        .layers
+        .iter()
+        .map(|l| l.digest.clone())
+        .collect();
+    for l in image.manifest.layers.iter().rev() {
+        lines.say(&format!("{}: Preparing", l.digest.short()));
+    }
+    let progress = |d: &Digest, e: BlobEvent| {
+        if !layers.contains(d) {
+            return;
+        }
+        match e {
+            BlobEvent::Exists => lines.say(&format!("{}: Layer already exists", d.short())),
+            BlobEvent::Mounted { from } => {
+                lines.say(&format!("{}: Mounted from {from}", d.short()))
+            }
+            BlobEvent::Pushed => lines.say(&format!("{}: Pushed", d.short())),
+            BlobEvent::Retrying { attempt, .. } => {
+                let pause = crate::registry::transport::backoff(client.options().backoff, attempt);
+                let secs = pause.as_secs_f64().ceil().max(1.0) as u64;
+                lines.say(&format!("{}: Retrying in {secs} seconds", d.short()))
+            }
+            _ => {}
+        }
+    };
+    let source = StoreSource {
+        store: &store,
+        mounts: mount_sources(&store, reference.domain(), reference.path()),
+    };
+    let mut blobs = vec![image.manifest.config.clone()];
+    blobs.extend(image.manifest.layers.iter().rev().cloned());
+    let digest = push(
+        &client,
+        &reference,
+        &PushImage {
+            blobs,
+            manifests: vec![ManifestUpload {
+                media_type: image.manifest_media_type.clone(),
+                bytes: image.manifest_bytes.clone(),
+            }],
+        },
+        &source,
+        &progress,
+    )?;
+    let line = format!(
+        "{}: digest: {digest} size: {}",
+        reference.tag().unwrap_or("latest"),
+        image.manifest_bytes.len()
+    );
+    if args.quiet {
+        println!("{line}");
+    } else {
+        lines.say(&line);
+    }
+    Ok(())
+}
