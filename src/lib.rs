@@ -5,10 +5,12 @@
 //! planned into a step graph ([`plan`]), and built into images kept in a content-addressed
 //! [`store`] that talks to registries through [`registry`].
 
+pub mod build;
 pub mod cli;
 pub mod context;
 pub mod dockerfile;
 pub mod exec;
+pub mod fsops;
 pub mod image;
 pub mod plan;
 pub mod registry;

@@ -1,0 +1,506 @@
+//! The COPY/ADD engine: copies sources from a build context (filtered by `.dockerignore`) or
+//! from another root filesystem (`--from`) into a destination root, with docker's (BuildKit's)
+//! rules, and with every path resolved inside its root (see [`crate::fsops`]).
+//!
+//! The rules, as BuildKit's Dockerfile frontend and its copier apply them:
+//! - a destination ending in `/` (or `.`) is a directory; more than one source needs one;
+//!   a relative destination is relative to WORKDIR; missing directories are created with
+//!   mode 0755 and the `--chown` owner;
+//! - a source directory copies its contents; a file copied onto an existing directory goes
+//!   inside it; a symlink named as a source (or matched by a wildcard) is followed inside the
+//!   source root, symlinks inside a copied directory are copied as symlinks;
+//! - a wildcard (Go's `filepath.Match`) that matches nothing copies nothing, a literal that
+//!   names nothing is an error;
+//! - owner 0:0 for context files, the source's owner for `--from`, `--chown` for both;
+//!   modes (special bits included) and times kept; `--chmod` replaces the permission bits;
+//! - ADD extracts local tar archives (detected by content) into the destination directory and
+//!   downloads URLs (mode 0600, `Last-Modified` as mtime, `--checksum` verified).
+
+mod archive;
+mod copier;
+mod glob;
+mod owner;
+mod remote;
+mod source;
+
+pub use owner::{parse_chmod, resolve_chown};
+pub use source::SourceRoot;
+
+use crate::context::dockerignore::Matcher;
+use crate::fsops::{clean_components, join_components, FileKind, Root};
+use copier::Copier;
+use source::{io_err, rel_str, select, Selected};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// One COPY or ADD instruction, after variable expansion.
+#[derive(Debug, Clone, Default)]
+pub struct CopyRequest {
+    /// Sources as written (context-relative, or paths in the `--from` root, or URLs for ADD).
+    pub sources: Vec<String>,
+    /// The destination as written (a trailing `/` makes it a directory).
+    pub dest: String,
+    /// The WORKDIR a relative destination is resolved against (`/` when empty).
+    pub workdir: String,
+    pub chown: Option<String>,
+    pub chmod: Option<String>,
+    /// `--exclude` patterns (docker's pattern rules), applied below each source.
+    pub excludes: Vec<String>,
+    /// `--parents`: keep each source's path (below a `/./` pivot, if any) under the dest.
+    pub parents: bool,
+    /// ADD rather than COPY.
+    pub is_add: bool,
+    /// ADD `--checksum=sha256:…` for a URL source.
+    pub checksum: Option<String>,
+    /// ADD `--keep-git-dir` (only meaningful for git sources, which are not supported).
+    pub keep_git_dir: bool,
+    /// `--link`: changes only how the layer is made, not the files.
+    pub link: bool,
+}
+
+impl CopyRequest {
+    fn instruction(&self) -> &'static str {
+        if self.is_add {
+            "ADD"
+        } else {
+            "COPY"
+        }
+    }
+}
+
+/// What a copy wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Regular files (and device nodes, hard links) written.
+    pub files: u64,
+    /// Directories created.
+    pub dirs: u64,
+    pub symlinks: u64,
+    /// Bytes of file content written.
+    pub bytes: u64,
+}
+
+impl Summary {
+    fn add(&mut self, o: &Summary) {
+        self.files += o.files;
+        self.dirs += o.dirs;
+        self.symlinks += o.symlinks;
+        self.bytes += o.bytes;
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    /// A source that names nothing (docker's wording).
+    #[error("{0}")]
+    NotFound(String),
+    /// A rule of COPY/ADD broken, with the source or flag it concerns.
+    #[error("{0}")]
+    Rule(String),
+    #[error("{path}: {err}")]
+    Io { path: String, err: io::Error },
+    #[error("{0}")]
+    Remote(String),
+    #[error("checksum mismatch for {url}: expected {expected}, got {actual}")]
+    Checksum {
+        url: String,
+        expected: String,
+        actual: String,
+    },
+}
+
+/// One source entry a COPY would read, for cache keys: in source order, then in walk order
+/// (sorted bytewise by name at each level).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceEntry {
+    /// Index of the source (in [`CopyRequest::sources`]) that selected it.
+    pub source: usize,
+    /// Canonical path in the source root, relative (`src/a.txt`; empty for the root).
+    pub path: String,
+    pub kind: FileKind,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub link_target: Option<String>,
+}
+
+/// The destination path as BuildKit forms it, and whether it names a directory.
+fn dest_path(req: &CopyRequest) -> (PathBuf, bool) {
+    let d = req.dest.as_str();
+    let dir_form = d.is_empty() || d == "." || d.ends_with('/') || d.ends_with("/.");
+    let joined = if d.starts_with('/') {
+        d.to_string()
+    } else {
+        let wd = if req.workdir.is_empty() {
+            "/"
+        } else {
+            req.workdir.as_str()
+        };
+        format!("{wd}/{d}")
+    };
+    (
+        join_components(&clean_components(Path::new(&joined))),
+        dir_form,
+    )
+}
+
+enum Item {
+    Local(Selected),
+    Url(String),
+}
+
+fn check_flags(req: &CopyRequest) -> Result<(), CopyError> {
+    let instr = req.instruction();
+    if req.sources.is_empty() {
+        return Err(CopyError::Rule(format!(
+            "{instr} requires at least two arguments"
+        )));
+    }
+    for s in &req.sources {
+        if remote::is_git(s) {
+            return Err(CopyError::Rule(format!(
+                "{instr} {s}: git sources are not supported"
+            )));
+        }
+        if remote::is_http(s) && !req.is_add {
+            return Err(CopyError::Rule(format!(
+                "COPY {s}: source can't be a URL for COPY"
+            )));
+        }
+    }
+    if req.keep_git_dir {
+        return Err(CopyError::Rule(format!(
+            "{instr}: --keep-git-dir is only valid with a git source"
+        )));
+    }
+    if req.checksum.is_some() {
+        if !req.is_add {
+            return Err(CopyError::Rule(
+                "COPY: --checksum is only valid for ADD".to_string(),
+            ));
+        }
+        if let Some(s) = req.sources.iter().find(|s| !remote::is_http(s)) {
+            return Err(CopyError::Rule(format!(
+                "ADD {s}: checksum can't be specified for non-HTTP(S) sources"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Selects every source (all of them before anything is written, so a missing one fails
+/// the instruction without a partial copy).
+fn select_all(req: &CopyRequest, from: &SourceRoot) -> Result<Vec<Vec<Item>>, CopyError> {
+    let instr = req.instruction();
+    let mut out = Vec::new();
+    for s in &req.sources {
+        if remote::is_http(s) {
+            out.push(vec![Item::Url(s.clone())]);
+            continue;
+        }
+        let items = select(from, s).map_err(|e| match e {
+            CopyError::NotFound(m) => CopyError::NotFound(format!("{instr} failed: {m}")),
+            e => e,
+        })?;
+        out.push(items.into_iter().map(Item::Local).collect());
+    }
+    Ok(out)
+}
+
+/// Runs a COPY/ADD: reads from `from`, writes into `dest`.
+pub fn run(req: &CopyRequest, from: SourceRoot, dest: &Root) -> Result<Summary, CopyError> {
+    check_flags(req)?;
+    let instr = req.instruction();
+    let chown = match &req.chown {
+        Some(c) => Some(
+            resolve_chown(dest, c).map_err(|e| CopyError::Rule(format!("{instr} --chown: {e}")))?,
+        ),
+        None => None,
+    };
+    let chmod = match &req.chmod {
+        Some(c) => Some(parse_chmod(c).map_err(|e| CopyError::Rule(format!("{instr}: {e}")))?),
+        None => None,
+    };
+    let checksum = match &req.checksum {
+        Some(c) => Some(remote::parse_checksum(c)?),
+        None => None,
+    };
+    let excludes = if req.excludes.is_empty() {
+        None
+    } else {
+        Some(
+            Matcher::new(&req.excludes)
+                .map_err(|e| CopyError::Rule(format!("{instr} --exclude: {e}")))?,
+        )
+    };
+    let (dst, dir_form) = dest_path(req);
+    let selected = select_all(req, &from)?;
+    let total: usize = selected.iter().map(Vec::len).sum();
+    if (req.sources.len() > 1 || total > 1) && !dir_form {
+        return Err(CopyError::Rule(format!(
+            "When using {instr} with more than one source file, the destination must be a directory and end with a /"
+        )));
+    }
+    let mut copier = Copier::new(from, dest, chown, chmod, excludes.as_ref());
+    let mut summary = Summary::default();
+    for items in selected {
+        copier.reset_links();
+        for item in items {
+            match item {
+                Item::Url(u) => place_url(
+                    dest,
+                    &u,
+                    checksum.as_deref(),
+                    &dst,
+                    dir_form,
+                    chown,
+                    chmod,
+                    &mut summary,
+                )?,
+                Item::Local(sel) => {
+                    if req.parents {
+                        place_parents(&mut copier, &sel, &dst)?;
+                    } else {
+                        place(&mut copier, req, &sel, &dst, dir_form, &mut summary)?;
+                    }
+                }
+            }
+        }
+    }
+    summary.add(&copier.summary);
+    Ok(summary)
+}
+
+fn mkdirs(dest: &Root, p: &Path, owner: Option<(u32, u32)>) -> Result<u64, CopyError> {
+    let created = dest.mkdir_all(p, 0o755, owner).map_err(|e| io_err(p, e))?;
+    Ok(created.len() as u64)
+}
+
+/// Where one source lands (BuildKit's `prepareTargetDir`), with the parent directories made.
+fn target_for(
+    dest: &Root,
+    dst: &Path,
+    dir_form: bool,
+    name: &std::ffi::OsStr,
+    src_is_dir: bool,
+    chown: Option<(u32, u32)>,
+    summary: &mut Summary,
+) -> Result<PathBuf, CopyError> {
+    let ensure = if dir_form {
+        dst.to_path_buf()
+    } else {
+        dst.parent().unwrap_or(Path::new("/")).to_path_buf()
+    };
+    let ensure = dest.resolve(&ensure).map_err(|e| io_err(&ensure, e))?;
+    summary.dirs += mkdirs(dest, &ensure, chown)?;
+    let resolved = dest.resolve(dst).map_err(|e| io_err(dst, e))?;
+    let existing = dest.try_stat(&resolved).map_err(|e| io_err(&resolved, e))?;
+    let mut target = resolved;
+    if !src_is_dir && existing.is_some_and(|m| m.is_dir()) {
+        target = target.join(name);
+    }
+    let parent = if src_is_dir && existing.is_none() {
+        target.clone()
+    } else {
+        target.parent().unwrap_or(Path::new("/")).to_path_buf()
+    };
+    summary.dirs += mkdirs(dest, &parent, chown)?;
+    Ok(target)
+}
+
+fn place(
+    copier: &mut Copier,
+    req: &CopyRequest,
+    sel: &Selected,
+    dst: &Path,
+    dir_form: bool,
+    summary: &mut Summary,
+) -> Result<(), CopyError> {
+    let dest = copier.dest;
+    // A wildcard match is itself subject to --exclude; a source named literally is not.
+    if let Some(r) = &sel.match_rel {
+        if copier.excluded(r, &sel.meta)? {
+            return Ok(());
+        }
+    }
+    if req.is_add && sel.meta.is_file() && archive::is_archive(copier.from.root(), &sel.path)? {
+        // An archive always unpacks into a directory at the destination path.
+        let d = dest.resolve(dst).map_err(|e| io_err(dst, e))?;
+        summary.dirs += mkdirs(dest, &d, copier.chown)?;
+        let into = dest.open_dir(&d).map_err(|e| io_err(&d, e))?;
+        return archive::extract(copier.from.root(), &sel.path, &into, summary);
+    }
+    let target = target_for(
+        dest,
+        dst,
+        dir_form,
+        &sel.name,
+        sel.meta.is_dir(),
+        copier.chown,
+        summary,
+    )?;
+    copier.copy(&sel.path, "", &target, false)
+}
+
+/// `--parents`: the source's path below the pivot is recreated under the destination, the
+/// directories on the way taking their source's metadata.
+fn place_parents(copier: &mut Copier, sel: &Selected, dst: &Path) -> Result<(), CopyError> {
+    let dest = copier.dest;
+    if let Some(r) = &sel.match_rel {
+        if copier.excluded(r, &sel.meta)? {
+            return Ok(());
+        }
+    }
+    let base = dest.resolve(dst).map_err(|e| io_err(dst, e))?;
+    copier.summary.dirs += mkdirs(dest, &base, copier.chown)?;
+    let rel = sel.parents_rel.clone();
+    let comps: Vec<_> = rel.components().collect();
+    // The source directories along the path, from the source's own canonical path upward.
+    let mut src_dirs = Vec::new();
+    let mut s = sel.path.clone();
+    for _ in 1..comps.len() {
+        s = s.parent().unwrap_or(Path::new("/")).to_path_buf();
+        src_dirs.push(s.clone());
+    }
+    src_dirs.reverse();
+    let mut at = base.clone();
+    for (i, c) in comps.iter().take(comps.len().saturating_sub(1)).enumerate() {
+        at = at.join(c);
+        if dest.try_lstat(&at).map_err(|e| io_err(&at, e))?.is_none() {
+            let sp = &src_dirs[i];
+            let meta = copier.from.root().stat(sp).map_err(|e| io_err(sp, e))?;
+            dest.mkdir(&at, meta.mode).map_err(|e| io_err(&at, e))?;
+            copier.summary.dirs += 1;
+            copier.copy_info(&meta, &at)?;
+        }
+    }
+    let target = if comps.is_empty() {
+        base
+    } else {
+        base.join(&rel)
+    };
+    copier.copy(&sel.path, "", &target, !comps.is_empty())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn place_url(
+    dest: &Root,
+    url: &str,
+    checksum: Option<&str>,
+    dst: &Path,
+    dir_form: bool,
+    chown: Option<(u32, u32)>,
+    chmod: Option<u32>,
+    summary: &mut Summary,
+) -> Result<(), CopyError> {
+    let mut fetched = remote::fetch(url, checksum)?;
+    let name = std::ffi::OsString::from(&fetched.name);
+    let target = target_for(dest, dst, dir_form, &name, false, chown, summary)?;
+    let mode = chmod.map(|c| c & 0o777).unwrap_or(0o600);
+    let n = dest
+        .write_file(&target, mode, &mut fetched.file)
+        .map_err(|e| io_err(&target, e))?;
+    debug_assert_eq!(n, fetched.size);
+    let (uid, gid) = chown.unwrap_or((0, 0));
+    dest.set_owner(&target, uid, gid)
+        .map_err(|e| io_err(&target, e))?;
+    dest.set_mode(&target, mode)
+        .map_err(|e| io_err(&target, e))?;
+    let t = match fetched.mtime {
+        Some(t) => (t, 0),
+        None => {
+            let now = chrono::Utc::now();
+            (now.timestamp(), now.timestamp_subsec_nanos() as i64)
+        }
+    };
+    dest.set_times(&target, t, t)
+        .map_err(|e| io_err(&target, e))?;
+    summary.files += 1;
+    summary.bytes += n;
+    Ok(())
+}
+
+/// Lists the source entries a COPY/ADD would read from `from`, without copying (URL sources
+/// have no local entries and are skipped). Errors as [`run`] would for missing sources.
+pub fn list_sources(req: &CopyRequest, from: SourceRoot) -> Result<Vec<SourceEntry>, CopyError> {
+    check_flags(req)?;
+    let excludes = if req.excludes.is_empty() {
+        None
+    } else {
+        Some(Matcher::new(&req.excludes).map_err(|e| CopyError::Rule(format!("--exclude: {e}")))?)
+    };
+    let mut out = Vec::new();
+    for (i, items) in select_all(req, &from)?.into_iter().enumerate() {
+        for item in items {
+            let Item::Local(sel) = item else { continue };
+            if let (Some(m), Some(r)) = (excludes.as_ref(), &sel.match_rel) {
+                if copier::is_excluded(m, r, &sel.meta)? {
+                    continue;
+                }
+            }
+            list_tree(&from, excludes.as_ref(), i, &sel.path, "", &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+fn list_tree(
+    from: &SourceRoot,
+    excludes: Option<&Matcher>,
+    source: usize,
+    p: &Path,
+    rel: &str,
+    out: &mut Vec<SourceEntry>,
+) -> Result<(), CopyError> {
+    let root = from.root();
+    let meta = root.lstat(p).map_err(|e| io_err(p, e))?;
+    if let Some(m) = excludes {
+        if copier::is_excluded(m, rel, &meta)? {
+            return Ok(());
+        }
+    }
+    let link_target = if meta.is_symlink() {
+        Some(
+            root.read_link(p)
+                .map_err(|e| io_err(p, e))?
+                .to_string_lossy()
+                .into_owned(),
+        )
+    } else {
+        None
+    };
+    let (uid, gid) = if from.is_context() {
+        (0, 0)
+    } else {
+        (meta.uid, meta.gid)
+    };
+    out.push(SourceEntry {
+        source,
+        path: rel_str(p),
+        kind: meta.kind,
+        mode: meta.mode,
+        uid,
+        gid,
+        size: if meta.is_file() { meta.size } else { 0 },
+        link_target,
+    });
+    if meta.is_dir() {
+        for name in root.read_dir(p).map_err(|e| io_err(p, e))? {
+            let child = p.join(&name);
+            let Some(cm) = root.try_lstat(&child).map_err(|e| io_err(&child, e))? else {
+                continue;
+            };
+            if !from.visible(&child, &cm)? {
+                continue;
+            }
+            let crel = if rel.is_empty() {
+                name.to_string_lossy().into_owned()
+            } else {
+                format!("{rel}/{}", name.to_string_lossy())
+            };
+            list_tree(from, excludes, source, &child, &crel, out)?;
+        }
+    }
+    Ok(())
+}
