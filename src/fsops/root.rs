@@ -200,7 +200,7 @@ impl Root {
             let here = join_components(&comps[..i]);
             match self.openat2(&here, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()) {
                 Ok(_) => continue,
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(with_path(e, "mkdir", &here)),
             }
             let (dir, name) = self.parent(&here)?;
@@ -494,4 +494,8 @@ fn empty_path_flag(name: &OsStr) -> AtFlags {
 /// Whether an error means "no such file" (a missing component, or a file used as a dir).
 pub(crate) fn is_missing(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR))
+        || matches!(
+            e.kind(),
+            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+        )
 }
