@@ -148,6 +148,8 @@ fn dest_path(req: &CopyRequest) -> (PathBuf, bool) {
 enum Item {
     Local(Selected),
     Url(String),
+    /// A URL already downloaded and verified.
+    Fetched(remote::Fetched),
 }
 
 fn check_flags(req: &CopyRequest) -> Result<(), CopyError> {
@@ -242,22 +244,26 @@ pub fn run(req: &CopyRequest, from: SourceRoot, dest: &Root) -> Result<Summary, 
             "When using {instr} with more than one source file, the destination must be a directory and end with a /"
         )));
     }
+    // Downloads first, so that a failed or mismatching one leaves the destination untouched.
+    let mut selected = selected;
+    for items in &mut selected {
+        for item in items.iter_mut() {
+            if let Item::Url(u) = item {
+                *item = Item::Fetched(remote::fetch(u, checksum.as_deref())?);
+            }
+        }
+    }
     let mut copier = Copier::new(from, dest, chown, chmod, excludes.as_ref());
     let mut summary = Summary::default();
     for items in selected {
         copier.reset_links();
         for item in items {
             match item {
-                Item::Url(u) => place_url(
-                    dest,
-                    &u,
-                    checksum.as_deref(),
-                    &dst,
-                    dir_form,
-                    chown,
-                    chmod,
-                    &mut summary,
-                )?,
+                Item::Url(u) => {
+                    let f = remote::fetch(&u, checksum.as_deref())?;
+                    place_url(dest, f, &dst, dir_form, chown, chmod, &mut summary)?
+                }
+                Item::Fetched(f) => place_url(dest, f, &dst, dir_form, chown, chmod, &mut summary)?,
                 Item::Local(sel) => {
                     if req.parents {
                         place_parents(&mut copier, &sel, &dst)?;
@@ -383,18 +389,15 @@ fn place_parents(copier: &mut Copier, sel: &Selected, dst: &Path) -> Result<(), 
     copier.copy(&sel.path, "", &target, !comps.is_empty())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn place_url(
     dest: &Root,
-    url: &str,
-    checksum: Option<&str>,
+    mut fetched: remote::Fetched,
     dst: &Path,
     dir_form: bool,
     chown: Option<(u32, u32)>,
     chmod: Option<u32>,
     summary: &mut Summary,
 ) -> Result<(), CopyError> {
-    let mut fetched = remote::fetch(url, checksum)?;
     let name = std::ffi::OsString::from(&fetched.name);
     let target = target_for(dest, dst, dir_form, &name, false, chown, summary)?;
     let mode = chmod.map(|c| c & 0o777).unwrap_or(0o600);

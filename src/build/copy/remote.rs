@@ -86,6 +86,8 @@ pub(crate) fn parse_checksum(spec: &str) -> Result<String, CopyError> {
 pub(crate) fn fetch(url: &str, checksum: Option<&str>) -> Result<Fetched, CopyError> {
     let fail = |m: String| CopyError::Remote(format!("failed to download {url}: {m}"));
     let client = reqwest::blocking::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(30))
+        .timeout(None)
         .build()
         .map_err(|e| fail(e.to_string()))?;
     let mut resp = client.get(url).send().map_err(|e| fail(e.to_string()))?;
