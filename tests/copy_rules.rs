@@ -617,15 +617,82 @@ fn copy_to_root_keeps_existing_directories() {
     e.file("rootfs/usr/local/bin/tool", "tool");
     fs::set_permissions(e.ctx.join("rootfs/etc"), fs::Permissions::from_mode(0o700)).unwrap();
     e.file("single.txt", "single\n");
+    e.file("rootfs/tmp/x", "x");
+    fs::set_permissions(e.ctx.join("rootfs/tmp"), fs::Permissions::from_mode(0o755)).unwrap();
     fs::set_permissions(e.at("/etc"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::create_dir(e.at("/tmp")).unwrap();
+    fs::set_permissions(e.at("/tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
+    std::os::unix::fs::chown(e.at("/tmp"), Some(1000), Some(1000)).unwrap();
+    fs::set_permissions(e.root.as_path(), fs::Permissions::from_mode(0o751)).unwrap();
     e.copy(&req(&["rootfs/"], "/")).unwrap();
     e.copy(&req(&["single.txt"], "/")).unwrap();
     assert_eq!(e.read("/etc/app.conf"), "conf");
     assert_eq!(e.read("/etc/passwd"), PASSWD);
     assert_eq!(e.read("/single.txt"), "single\n");
     assert_eq!(e.read("/usr/local/bin/tool"), "tool");
-    // Nested existing directories take the source's mode (BuildKit's copier does).
+    // The root itself keeps its metadata; nested existing directories take the source's
+    // mode and owner (BuildKit's copier does: a 1777 /tmp becomes the context's 0755).
+    assert_eq!(fs::metadata(&e.root).unwrap().mode() & 0o7777, 0o751);
     assert_eq!(e.meta("/etc").1, 0o700);
+    assert_eq!(e.meta("/tmp"), ("dir", 0o755, 0, 0));
+}
+
+fn set_xattr(p: &Path, name: &str, value: &[u8]) {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: valid strings and buffer for the call.
+    let r = unsafe {
+        libc::setxattr(
+            c.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "setxattr {}: {}",
+        p.display(),
+        std::io::Error::last_os_error()
+    );
+}
+
+fn get_xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 256];
+    // SAFETY: valid strings and buffer for the call.
+    let r = unsafe { libc::lgetxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    (r >= 0).then(|| {
+        buf.truncate(r as usize);
+        buf
+    })
+}
+
+#[test]
+fn extended_attributes_are_copied() {
+    let e = env();
+    let f = e.file("x/f", "f");
+    set_xattr(&f, "user.kiln.test", b"on-file");
+    set_xattr(&e.ctx.join("x"), "user.kiln.dir", b"on-dir");
+    e.copy(&req(&["."], "/c/")).unwrap();
+    let mut r = req(&["x/f"], "/owned");
+    r.chown = Some("app".into());
+    e.copy(&r).unwrap();
+    assert_eq!(
+        get_xattr(&e.at("/c/x/f"), "user.kiln.test").unwrap(),
+        b"on-file"
+    );
+    assert_eq!(
+        get_xattr(&e.at("/c/x"), "user.kiln.dir").unwrap(),
+        b"on-dir"
+    );
+    assert_eq!(
+        get_xattr(&e.at("/owned"), "user.kiln.test").unwrap(),
+        b"on-file"
+    );
 }
 
 #[test]

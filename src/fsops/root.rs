@@ -432,6 +432,69 @@ impl Root {
         .map_err(|e| with_path(errno(e), "utimes", p))
     }
 
+    /// A readable descriptor of the file or directory `p` itself, or `None` for any other
+    /// type (a symlink is not followed; devices and FIFOs are not opened).
+    fn open_plain(&self, p: &Path) -> io::Result<Option<OwnedFd>> {
+        let (dir, name) = self.parent_or_root(p)?;
+        if name.is_empty() {
+            return Ok(Some(self.reopen_root()?));
+        }
+        let st = rfs::statat(&dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| with_path(errno(e), "lstat", p))?;
+        let ft = FileType::from_raw_mode(st.st_mode);
+        if ft != FileType::RegularFile && ft != FileType::Directory {
+            return Ok(None);
+        }
+        let fd = rfs::openat(
+            &dir,
+            name.as_os_str(),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| with_path(errno(e), "open", p))?;
+        Ok(Some(fd))
+    }
+
+    /// The extended attributes of the file or directory `p` (none for other types).
+    pub fn xattrs(&self, p: &Path) -> io::Result<Vec<(OsString, Vec<u8>)>> {
+        let Some(fd) = self.open_plain(p)? else {
+            return Ok(Vec::new());
+        };
+        let len = match rfs::flistxattr_query(&fd) {
+            Ok(n) => n,
+            Err(Errno::NOTSUP) => return Ok(Vec::new()),
+            Err(e) => return Err(with_path(errno(e), "listxattr", p)),
+        };
+        let mut names = vec![0u8; len];
+        let n = rfs::flistxattr(&fd, &mut names[..])
+            .map_err(|e| with_path(errno(e), "listxattr", p))?;
+        names.truncate(n);
+        let mut out = Vec::new();
+        for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+            let name = OsStr::from_bytes(name);
+            let size = match rfs::fgetxattr_query(&fd, name) {
+                Ok(n) => n,
+                Err(Errno::NODATA) => continue,
+                Err(e) => return Err(with_path(errno(e), "getxattr", p)),
+            };
+            let mut value = vec![0u8; size];
+            let n = rfs::fgetxattr(&fd, name, &mut value[..])
+                .map_err(|e| with_path(errno(e), "getxattr", p))?;
+            value.truncate(n);
+            out.push((name.to_os_string(), value));
+        }
+        Ok(out)
+    }
+
+    /// Sets an extended attribute on the file or directory `p` (other types are skipped).
+    pub fn set_xattr(&self, p: &Path, name: &OsStr, value: &[u8]) -> io::Result<()> {
+        let Some(fd) = self.open_plain(p)? else {
+            return Ok(());
+        };
+        rfs::fsetxattr(&fd, name, value, rfs::XattrFlags::empty())
+            .map_err(|e| with_path(errno(e), "setxattr", p))
+    }
+
     /// The target of the symlink at `p`.
     pub fn read_link(&self, p: &Path) -> io::Result<PathBuf> {
         let (dir, name) = self.parent(p)?;

@@ -134,7 +134,7 @@ impl<'a> Copier<'a> {
             FileKind::Socket => return Ok(()),
         }
         if apply_info {
-            self.copy_info(&meta, dst)?;
+            self.copy_info(&meta, src, dst)?;
         }
         Ok(())
     }
@@ -171,7 +171,7 @@ impl<'a> Copier<'a> {
     }
 
     /// Owner, mode and times of the source applied to `dst`.
-    pub fn copy_info(&self, meta: &Meta, dst: &Path) -> Result<(), CopyError> {
+    pub fn copy_info(&self, meta: &Meta, src: &Path, dst: &Path) -> Result<(), CopyError> {
         let (uid, gid) = match self.chown {
             Some(o) => o,
             None if self.from.is_context() => (0, 0),
@@ -189,7 +189,24 @@ impl<'a> Copier<'a> {
         }
         self.dest
             .set_times(dst, meta.atime, meta.mtime)
-            .map_err(|e| io_err(dst, e))
+            .map_err(|e| io_err(dst, e))?;
+        self.copy_xattrs(meta, src, dst)
+    }
+
+    /// Extended attributes (file capabilities, for one) follow the owner change, which would
+    /// clear `security.capability`. As in BuildKit, one that cannot be set is skipped.
+    fn copy_xattrs(&self, meta: &Meta, src: &Path, dst: &Path) -> Result<(), CopyError> {
+        if !(meta.is_file() || meta.is_dir()) {
+            return Ok(());
+        }
+        let root = self.from.root();
+        let attrs = root.xattrs(src).map_err(|e| io_err(src, e))?;
+        for (name, value) in attrs {
+            if let Err(e) = self.dest.set_xattr(dst, &name, &value) {
+                tracing::debug!("xattr {name:?} not copied to {}: {e}", dst.display());
+            }
+        }
+        Ok(())
     }
 }
 

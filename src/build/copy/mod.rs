@@ -378,7 +378,7 @@ fn place_parents(copier: &mut Copier, sel: &Selected, dst: &Path) -> Result<(), 
             let meta = copier.from.root().stat(sp).map_err(|e| io_err(sp, e))?;
             dest.mkdir(&at, meta.mode).map_err(|e| io_err(&at, e))?;
             copier.summary.dirs += 1;
-            copier.copy_info(&meta, &at)?;
+            copier.copy_info(&meta, sp, &at)?;
         }
     }
     let target = if comps.is_empty() {
