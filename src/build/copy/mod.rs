@@ -404,7 +404,13 @@ fn place_url(
     let n = dest
         .write_file(&target, mode, &mut fetched.file)
         .map_err(|e| io_err(&target, e))?;
-    debug_assert_eq!(n, fetched.size);
+    if n != fetched.size {
+        return Err(CopyError::Remote(format!(
+            "{}: wrote {n} of {} downloaded bytes",
+            target.display(),
+            fetched.size
+        )));
+    }
     let (uid, gid) = chown.unwrap_or((0, 0));
     dest.set_owner(&target, uid, gid)
         .map_err(|e| io_err(&target, e))?;
