@@ -608,6 +608,42 @@ fn destination_symlinks_are_followed_inside_the_root() {
     symlink("/made/by/copy", e.at("/dangling")).unwrap();
     e.copy(&req(&["f"], "/dangling")).unwrap();
     assert_eq!(e.read("/made/by/copy"), "data");
+    // Links at the end of the destination, absolute and relative, to the host's files.
+    let host_passwd = fs::read("/etc/passwd").ok();
+    symlink("/etc/passwd", e.at("/end-abs")).unwrap();
+    symlink(format!("../../../../../../etc/{n}.rel"), e.at("/end-rel")).unwrap();
+    e.copy(&req(&["f"], "/end-abs")).unwrap();
+    e.copy(&req(&["f"], "/end-rel")).unwrap();
+    assert_eq!(e.read("/etc/passwd"), "data");
+    assert_eq!(e.read(&format!("/etc/{n}.rel")), "data");
+    assert_eq!(fs::read("/etc/passwd").ok(), host_passwd);
+    assert!(!Path::new("/etc").join(format!("{n}.rel")).exists());
+    // A link to `/` in the middle.
+    symlink("/", e.at("/slash")).unwrap();
+    e.copy(&req(&["dir/"], "/slash/slash/via-slash/")).unwrap();
+    assert_eq!(e.read("/via-slash/g"), "g");
+}
+
+#[test]
+fn special_files_from_another_root() {
+    let e = env();
+    let stage = tempfile::tempdir().unwrap();
+    let s = stage.path();
+    fs::create_dir(s.join("d")).unwrap();
+    let fifo = std::ffi::CString::new(s.join("d/fifo").to_str().unwrap()).unwrap();
+    // SAFETY: valid path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o640) }, 0);
+    let _sock = std::os::unix::net::UnixListener::bind(s.join("d/sock")).unwrap();
+    fs::write(s.join("d/plain"), "p").unwrap();
+    let from = Root::open(s).unwrap();
+    let dest = Root::open(&e.root).unwrap();
+    run(&req(&["/d"], "/out/"), SourceRoot::Rootfs(&from), &dest).unwrap();
+    let m = fs::symlink_metadata(e.at("/out/fifo")).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()));
+    assert_eq!(m.mode() & 0o7777, 0o640);
+    // Sockets are skipped, as BuildKit's copier does.
+    assert!(!e.exists("/out/sock"));
+    assert_eq!(e.read("/out/plain"), "p");
 }
 
 #[test]
