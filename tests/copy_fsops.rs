@@ -276,3 +276,18 @@ fn modes_are_exact_and_keep_special_bits() {
         .to_string()
         .contains("cannot replace directory"));
 }
+
+#[test]
+fn the_root_itself_takes_metadata() {
+    let f = fixture();
+    f.root.set_mode(Path::new("/"), 0o750).unwrap();
+    f.root.set_owner(Path::new("/"), 7, 8).unwrap();
+    f.root.set_times(Path::new("/"), (5, 0), (6, 0)).unwrap();
+    let m = fs::metadata(&f.root_dir).unwrap();
+    assert_eq!(
+        (m.mode() & 0o7777, m.uid(), m.gid(), m.mtime()),
+        (0o750, 7, 8, 6)
+    );
+    assert!(f.root.remove(Path::new("/")).is_err());
+    f.assert_outside_untouched();
+}

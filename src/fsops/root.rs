@@ -423,13 +423,13 @@ impl Root {
             last_access: ts(atime),
             last_modification: ts(mtime),
         };
-        rfs::utimensat(
-            &dir,
-            name.as_os_str(),
-            &times,
-            AtFlags::SYMLINK_NOFOLLOW | empty_path_flag(&name),
-        )
-        .map_err(|e| with_path(errno(e), "utimes", p))
+        if name.is_empty() {
+            // utimensat takes no AT_EMPTY_PATH: the root itself goes through a readable fd.
+            return rfs::futimens(&self.reopen_root()?, &times)
+                .map_err(|e| with_path(errno(e), "utimes", p));
+        }
+        rfs::utimensat(&dir, name.as_os_str(), &times, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| with_path(errno(e), "utimes", p))
     }
 
     /// A readable descriptor of the file or directory `p` itself, or `None` for any other
