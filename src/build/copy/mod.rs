@@ -19,17 +19,21 @@
 mod archive;
 mod copier;
 mod glob;
+mod list;
 mod owner;
+mod place;
 mod remote;
 mod source;
 
+pub use list::list_sources;
 pub use owner::{parse_chmod, resolve_chown};
 pub use source::SourceRoot;
 
 use crate::context::dockerignore::Matcher;
 use crate::fsops::{clean_components, join_components, FileKind, Root};
 use copier::Copier;
-use source::{io_err, rel_str, select, Selected};
+use place::{place, place_parents, place_url};
+use source::{select, Selected};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -276,240 +280,4 @@ pub fn run(req: &CopyRequest, from: SourceRoot, dest: &Root) -> Result<Summary, 
     }
     summary.add(&copier.summary);
     Ok(summary)
-}
-
-fn mkdirs(dest: &Root, p: &Path, owner: Option<(u32, u32)>) -> Result<u64, CopyError> {
-    let created = dest.mkdir_all(p, 0o755, owner).map_err(|e| io_err(p, e))?;
-    Ok(created.len() as u64)
-}
-
-/// Where one source lands (BuildKit's `prepareTargetDir`), with the parent directories made.
-fn target_for(
-    dest: &Root,
-    dst: &Path,
-    dir_form: bool,
-    name: &std::ffi::OsStr,
-    src_is_dir: bool,
-    chown: Option<(u32, u32)>,
-    summary: &mut Summary,
-) -> Result<PathBuf, CopyError> {
-    let ensure = if dir_form {
-        dst.to_path_buf()
-    } else {
-        dst.parent().unwrap_or(Path::new("/")).to_path_buf()
-    };
-    let ensure = dest.resolve(&ensure).map_err(|e| io_err(&ensure, e))?;
-    summary.dirs += mkdirs(dest, &ensure, chown)?;
-    let resolved = dest.resolve(dst).map_err(|e| io_err(dst, e))?;
-    let existing = dest.try_stat(&resolved).map_err(|e| io_err(&resolved, e))?;
-    let mut target = resolved;
-    if !src_is_dir && existing.is_some_and(|m| m.is_dir()) {
-        target = target.join(name);
-    }
-    let parent = if src_is_dir && existing.is_none() {
-        target.clone()
-    } else {
-        target.parent().unwrap_or(Path::new("/")).to_path_buf()
-    };
-    summary.dirs += mkdirs(dest, &parent, chown)?;
-    Ok(target)
-}
-
-fn place(
-    copier: &mut Copier,
-    req: &CopyRequest,
-    sel: &Selected,
-    dst: &Path,
-    dir_form: bool,
-    summary: &mut Summary,
-) -> Result<(), CopyError> {
-    let dest = copier.dest;
-    // A wildcard match is itself subject to --exclude; a source named literally is not.
-    if let Some(r) = &sel.match_rel {
-        if copier.excluded(r, &sel.meta)? {
-            return Ok(());
-        }
-    }
-    if req.is_add && sel.meta.is_file() && archive::is_archive(copier.from.root(), &sel.path)? {
-        // An archive always unpacks into a directory at the destination path.
-        let d = dest.resolve(dst).map_err(|e| io_err(dst, e))?;
-        summary.dirs += mkdirs(dest, &d, copier.chown)?;
-        let into = dest.open_dir(&d).map_err(|e| io_err(&d, e))?;
-        return archive::extract(copier.from.root(), &sel.path, &into, summary);
-    }
-    let target = target_for(
-        dest,
-        dst,
-        dir_form,
-        &sel.name,
-        sel.meta.is_dir(),
-        copier.chown,
-        summary,
-    )?;
-    copier.copy(&sel.path, "", &target, false)
-}
-
-/// `--parents`: the source's path below the pivot is recreated under the destination, the
-/// directories on the way taking their source's metadata.
-fn place_parents(copier: &mut Copier, sel: &Selected, dst: &Path) -> Result<(), CopyError> {
-    let dest = copier.dest;
-    if let Some(r) = &sel.match_rel {
-        if copier.excluded(r, &sel.meta)? {
-            return Ok(());
-        }
-    }
-    let base = dest.resolve(dst).map_err(|e| io_err(dst, e))?;
-    copier.summary.dirs += mkdirs(dest, &base, copier.chown)?;
-    let rel = sel.parents_rel.clone();
-    let comps: Vec<_> = rel.components().collect();
-    // The source directories along the path, from the source's own canonical path upward.
-    let mut src_dirs = Vec::new();
-    let mut s = sel.path.clone();
-    for _ in 1..comps.len() {
-        s = s.parent().unwrap_or(Path::new("/")).to_path_buf();
-        src_dirs.push(s.clone());
-    }
-    src_dirs.reverse();
-    let mut at = base.clone();
-    for (i, c) in comps.iter().take(comps.len().saturating_sub(1)).enumerate() {
-        at = at.join(c);
-        if dest.try_lstat(&at).map_err(|e| io_err(&at, e))?.is_none() {
-            let sp = &src_dirs[i];
-            let meta = copier.from.root().stat(sp).map_err(|e| io_err(sp, e))?;
-            dest.mkdir(&at, meta.mode).map_err(|e| io_err(&at, e))?;
-            copier.summary.dirs += 1;
-            copier.copy_info(&meta, sp, &at)?;
-        }
-    }
-    let target = if comps.is_empty() {
-        base
-    } else {
-        base.join(&rel)
-    };
-    copier.copy(&sel.path, "", &target, !comps.is_empty())
-}
-
-fn place_url(
-    dest: &Root,
-    mut fetched: remote::Fetched,
-    dst: &Path,
-    dir_form: bool,
-    chown: Option<(u32, u32)>,
-    chmod: Option<u32>,
-    summary: &mut Summary,
-) -> Result<(), CopyError> {
-    let name = std::ffi::OsString::from(&fetched.name);
-    let target = target_for(dest, dst, dir_form, &name, false, chown, summary)?;
-    let mode = chmod.map(|c| c & 0o777).unwrap_or(0o600);
-    let n = dest
-        .write_file(&target, mode, &mut fetched.file)
-        .map_err(|e| io_err(&target, e))?;
-    if n != fetched.size {
-        return Err(CopyError::Remote(format!(
-            "{}: wrote {n} of {} downloaded bytes",
-            target.display(),
-            fetched.size
-        )));
-    }
-    let (uid, gid) = chown.unwrap_or((0, 0));
-    dest.set_owner(&target, uid, gid)
-        .map_err(|e| io_err(&target, e))?;
-    dest.set_mode(&target, mode)
-        .map_err(|e| io_err(&target, e))?;
-    let t = match fetched.mtime {
-        Some(t) => (t, 0),
-        None => {
-            let now = chrono::Utc::now();
-            (now.timestamp(), now.timestamp_subsec_nanos() as i64)
-        }
-    };
-    dest.set_times(&target, t, t)
-        .map_err(|e| io_err(&target, e))?;
-    summary.files += 1;
-    summary.bytes += n;
-    Ok(())
-}
-
-/// Lists the source entries a COPY/ADD would read from `from`, without copying (URL sources
-/// have no local entries and are skipped). Errors as [`run`] would for missing sources.
-pub fn list_sources(req: &CopyRequest, from: SourceRoot) -> Result<Vec<SourceEntry>, CopyError> {
-    check_flags(req)?;
-    let excludes = if req.excludes.is_empty() {
-        None
-    } else {
-        Some(Matcher::new(&req.excludes).map_err(|e| CopyError::Rule(format!("--exclude: {e}")))?)
-    };
-    let mut out = Vec::new();
-    for (i, items) in select_all(req, &from)?.into_iter().enumerate() {
-        for item in items {
-            let Item::Local(sel) = item else { continue };
-            if let (Some(m), Some(r)) = (excludes.as_ref(), &sel.match_rel) {
-                if copier::is_excluded(m, r, &sel.meta)? {
-                    continue;
-                }
-            }
-            list_tree(&from, excludes.as_ref(), i, &sel.path, "", &mut out)?;
-        }
-    }
-    Ok(out)
-}
-
-fn list_tree(
-    from: &SourceRoot,
-    excludes: Option<&Matcher>,
-    source: usize,
-    p: &Path,
-    rel: &str,
-    out: &mut Vec<SourceEntry>,
-) -> Result<(), CopyError> {
-    let root = from.root();
-    let meta = root.lstat(p).map_err(|e| io_err(p, e))?;
-    if let Some(m) = excludes {
-        if copier::is_excluded(m, rel, &meta)? {
-            return Ok(());
-        }
-    }
-    let link_target = if meta.is_symlink() {
-        Some(
-            root.read_link(p)
-                .map_err(|e| io_err(p, e))?
-                .to_string_lossy()
-                .into_owned(),
-        )
-    } else {
-        None
-    };
-    let (uid, gid) = if from.is_context() {
-        (0, 0)
-    } else {
-        (meta.uid, meta.gid)
-    };
-    out.push(SourceEntry {
-        source,
-        path: rel_str(p),
-        kind: meta.kind,
-        mode: meta.mode,
-        uid,
-        gid,
-        size: if meta.is_file() { meta.size } else { 0 },
-        link_target,
-    });
-    if meta.is_dir() {
-        for name in root.read_dir(p).map_err(|e| io_err(p, e))? {
-            let child = p.join(&name);
-            let Some(cm) = root.try_lstat(&child).map_err(|e| io_err(&child, e))? else {
-                continue;
-            };
-            if !from.visible(&child, &cm)? {
-                continue;
-            }
-            let crel = if rel.is_empty() {
-                name.to_string_lossy().into_owned()
-            } else {
-                format!("{rel}/{}", name.to_string_lossy())
-            };
-            list_tree(from, excludes, source, &child, &crel, out)?;
-        }
-    }
-    Ok(())
 }
