@@ -6,10 +6,12 @@
 //! [`store`] that talks to registries through [`registry`].
 
 pub mod archive;
+pub mod build;
 pub mod cli;
 pub mod context;
 pub mod dockerfile;
 pub mod exec;
+pub mod fsops;
 pub mod image;
 pub mod plan;
 pub mod registry;
