@@ -7,7 +7,7 @@ use kiln::context::{
 };
 use kiln::image::digest::Digest;
 use std::fs::{self, File, FileTimes};
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use tempfile::TempDir;
@@ -122,8 +122,24 @@ fn touch_changes_nothing_and_an_unchanged_context_is_not_read_again() {
         .digest_of(&[Selection::tree(".")], DigestOptions::default())
         .unwrap();
 
+    let index_file = fs::read_dir(f.index_dir())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let stamp = |p: &Path| {
+        let md = fs::metadata(p).unwrap();
+        (md.ino(), md.mtime(), md.mtime_nsec())
+    };
+    let saved = stamp(&index_file);
     let (_, warm) = f.scan();
-    assert!(warm.index_loaded);
+    assert!(warm.index_loaded && warm.index_saved);
+    assert_eq!(
+        saved,
+        stamp(&index_file),
+        "an unchanged index is not rewritten"
+    );
     assert_eq!(
         (warm.files_hashed, warm.bytes_hashed, warm.files_reused),
         (0, 0, 3)

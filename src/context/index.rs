@@ -10,6 +10,7 @@ use super::walk::{walk, Entry, EntryKind};
 use crate::image::digest::Digest;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,7 +48,8 @@ pub struct ScanStats {
     pub files_untrusted: usize,
     /// Whether a usable index was found.
     pub index_loaded: bool,
-    /// Whether the refreshed index was written (a failure only costs a re-hash next time).
+    /// Whether the index on disk now matches this scan (written, or already up to date); a
+    /// failure to write only costs a re-hash next time.
     pub index_saved: bool,
 }
 
@@ -94,31 +96,32 @@ impl ContextIndex {
             .into_par_iter()
             .map(|entry| {
                 if entry.kind != EntryKind::File {
-                    return Ok((
-                        ScannedEntry {
-                            entry,
-                            digest: None,
-                        },
-                        false,
-                    ));
+                    let digest = None;
+                    return Ok(Some((ScannedEntry { entry, digest }, false)));
                 }
                 if let Some((stamp, raw)) = old.get(entry.path_bytes()) {
                     if *stamp == Stamp::of(&entry) {
                         if let Some(digest) = index_file::digest_from_raw(raw) {
                             let digest = Some(digest);
-                            return Ok((ScannedEntry { entry, digest }, true));
+                            return Ok(Some((ScannedEntry { entry, digest }, true)));
                         }
                     }
                 }
                 let abs = self.root.join(&entry.path);
-                let h = hash_file(&abs).map_err(|e| ContextError::io(&abs, e))?;
+                let h = match hash_file(&abs) {
+                    Ok(h) => h,
+                    // Removed since the walk saw it: no longer part of the context.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(ContextError::io(&abs, e)),
+                };
                 hashed_files.fetch_add(1, Ordering::Relaxed);
                 hashed_bytes.fetch_add(h.bytes_read, Ordering::Relaxed);
                 let mut entry = entry;
                 refresh_entry(&mut entry, &h.metadata);
                 let digest = Some(h.digest);
-                Ok((ScannedEntry { entry, digest }, h.stable))
+                Ok(Some((ScannedEntry { entry, digest }, h.stable)))
             })
+            .filter_map(Result::transpose)
             .collect::<Result<_, ContextError>>()?;
 
         let mut stats = ScanStats {
@@ -157,7 +160,18 @@ impl ContextIndex {
                 Some((s.entry.path_bytes(), Stamp::of(&s.entry), d))
             })
             .collect();
-        stats.index_saved = match index_file::store(&self.index_dir, keep.into_iter()) {
+        stats.index_saved = if index_loaded && index_file::same_records(&old, &keep) {
+            // Nothing to record: a no-op rebuild does not rewrite (and fsync) the index.
+            true
+        } else {
+            self.save(keep)
+        };
+        self.entries = Some(scanned.into_iter().map(|(s, _)| s).collect());
+        Ok(stats)
+    }
+
+    fn save(&self, keep: Vec<(&[u8], Stamp, &Digest)>) -> bool {
+        match index_file::store(&self.index_dir, keep.into_iter()) {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(
@@ -166,9 +180,7 @@ impl ContextIndex {
                 );
                 false
             }
-        };
-        self.entries = Some(scanned.into_iter().map(|(s, _)| s).collect());
-        Ok(stats)
+        }
     }
 
     /// Every entry of the last scan, sorted by path bytes.

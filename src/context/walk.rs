@@ -6,7 +6,6 @@
 use super::error::ContextError;
 use super::rules::IgnoreRules;
 use rayon::prelude::*;
-use std::ffi::OsStr;
 use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -122,14 +121,12 @@ pub fn walk(root: &Path, rules: &IgnoreRules) -> Result<Vec<Entry>, ContextError
 fn walk_dir(root: &Path, rel: &Path, rules: &IgnoreRules) -> Result<Vec<Entry>, ContextError> {
     let abs = root.join(rel);
     let read = fs::read_dir(&abs).map_err(|e| ContextError::io(&abs, e))?;
-    let mut names = Vec::new();
-    for item in read {
-        let item = item.map_err(|e| ContextError::io(&abs, e))?;
-        names.push(item.file_name());
-    }
-    let per_child: Vec<Vec<Entry>> = names
+    let children = read
+        .collect::<Result<Vec<fs::DirEntry>, _>>()
+        .map_err(|e| ContextError::io(&abs, e))?;
+    let per_child: Vec<Vec<Entry>> = children
         .par_iter()
-        .map(|name| visit(root, rel, name, rules))
+        .map(|child| visit(root, rel, child, rules))
         .collect::<Result<_, _>>()?;
     Ok(per_child.into_iter().flatten().collect())
 }
@@ -138,16 +135,17 @@ fn walk_dir(root: &Path, rel: &Path, rules: &IgnoreRules) -> Result<Vec<Entry>, 
 fn visit(
     root: &Path,
     parent: &Path,
-    name: &OsStr,
+    child: &fs::DirEntry,
     rules: &IgnoreRules,
 ) -> Result<Vec<Entry>, ContextError> {
-    let rel = parent.join(name);
-    let abs = root.join(&rel);
-    let md = match fs::symlink_metadata(&abs) {
+    let rel = parent.join(child.file_name());
+    // `DirEntry::metadata` is an `fstatat` relative to the open directory, without following
+    // a symlink: no path resolution from the root for every file.
+    let md = match child.metadata() {
         Ok(md) => md,
         // Removed between the directory read and now: it is simply not part of the context.
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(ContextError::io(&abs, e)),
+        Err(e) => return Err(ContextError::io(root.join(&rel), e)),
     };
     let rel_str = rel.to_string_lossy();
     let ignored = rules.is_ignored(&rel_str)?;
@@ -157,10 +155,10 @@ fn visit(
     }
     let mut entry = Entry::from_metadata(rel.clone(), &md);
     if entry.kind == EntryKind::Symlink {
-        match fs::read_link(&abs) {
+        match fs::read_link(child.path()) {
             Ok(t) => entry.link_target = Some(t),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(ContextError::io(&abs, e)),
+            Err(e) => return Err(ContextError::io(root.join(&rel), e)),
         }
     }
     let mut out = Vec::new();
