@@ -3,7 +3,7 @@
 //! so this measures hashing, not the disk) and `warm` with a full index (an unchanged
 //! context: one `lstat` per file, nothing read).
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kiln::context::{ContextIndex, IgnoreRules, RACY_WINDOW};
+use kiln::context::{walk, ContextIndex, IgnoreRules, RACY_WINDOW};
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -62,6 +62,10 @@ fn generate(root: &Path) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
     let ctx = tempfile::TempDir::new().expect("temp dir");
     let store = tempfile::TempDir::new().expect("temp dir");
     let started = Instant::now();
@@ -99,6 +103,16 @@ fn bench(c: &mut Criterion) {
 
     let stats = open().scan().expect("scan");
     assert_eq!(stats.files_untrusted, 0, "files older than the racy window");
+    // Where a warm scan's time goes (`RUST_LOG=kiln=debug` shows each scan's phases).
+    let walk_only = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            walk(ctx.path(), &IgnoreRules::none()).expect("walk");
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
+    eprintln!("walk alone (best of 5): {walk_only:.1?}");
     group.throughput(Throughput::Elements(FILES as u64));
     group.bench_function("warm_20k_files", |b| {
         b.iter(|| {

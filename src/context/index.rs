@@ -14,7 +14,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How recent a file's mtime or ctime may be, relative to the index write, and still be
 /// trusted on the next scan. File times have coarse granularity (a kernel tick), so a file
@@ -88,8 +88,11 @@ impl ContextIndex {
     /// match the index are not read; the others are hashed in parallel. The refreshed index
     /// is then saved.
     pub fn scan(&mut self) -> Result<ScanStats, ContextError> {
+        let started = Instant::now();
         let (old, index_loaded) = index_file::load(&self.index_dir);
+        let loaded = started.elapsed();
         let entries = walk(&self.root, &self.rules)?;
+        let walked = started.elapsed();
         let hashed_files = AtomicU64::new(0);
         let hashed_bytes = AtomicU64::new(0);
         let mut scanned: Vec<(ScannedEntry, bool)> = entries
@@ -160,13 +163,21 @@ impl ContextIndex {
                 Some((s.entry.path_bytes(), Stamp::of(&s.entry), d))
             })
             .collect();
-        stats.index_saved = if index_loaded && index_file::same_records(&old, &keep) {
-            // Nothing to record: a no-op rebuild does not rewrite (and fsync) the index.
-            true
-        } else {
-            self.save(keep)
-        };
+        let hashed = started.elapsed();
+        // Every kept record came unchanged from the loaded index (nothing was hashed, and the
+        // kept paths are as many as the loaded ones): a no-op rebuild does not rewrite (and
+        // fsync) the index.
+        let unchanged = index_loaded && stats.files_hashed == 0 && keep.len() == old.len();
+        stats.index_saved = if unchanged { true } else { self.save(keep) };
         self.entries = Some(scanned.into_iter().map(|(s, _)| s).collect());
+        tracing::debug!(
+            "context scan of {}: index load {loaded:.1?}, walk {:.1?}, digests {:.1?}, \
+             index save {:.1?}; {stats:?}",
+            self.root.display(),
+            walked - loaded,
+            hashed - walked,
+            started.elapsed() - hashed,
+        );
         Ok(stats)
     }
 

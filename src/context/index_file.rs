@@ -160,17 +160,6 @@ pub(crate) fn store<'a>(
     File::open(dir)?.sync_all()
 }
 
-/// Whether `records` (as [`store`] takes them) are exactly what `old` holds.
-pub(crate) fn same_records(old: &Records, records: &[(&[u8], Stamp, &Digest)]) -> bool {
-    old.len() == records.len()
-        && records.iter().all(|(path, stamp, digest)| {
-            let mut raw = [0u8; 32];
-            old.get(*path).is_some_and(|(s, r)| {
-                s == stamp && hex::decode_to_slice(digest.hex(), &mut raw).is_ok() && *r == raw
-            })
-        })
-}
-
 /// The digest stored as raw bytes.
 pub(crate) fn digest_from_raw(raw: &[u8; 32]) -> Option<Digest> {
     format!("sha256:{}", hex::encode(raw)).parse().ok()
