@@ -164,3 +164,53 @@ pub(crate) fn store<'a>(
 pub(crate) fn digest_from_raw(raw: &[u8; 32]) -> Option<Digest> {
     format!("sha256:{}", hex::encode(raw)).parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(n: u64) -> Stamp {
+        Stamp {
+            size: n,
+            mtime_ns: -(n as i64),
+            ctime_ns: n as i64 * 3,
+            ino: n + 7,
+            dev: 42,
+            mode: 0o100644,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_every_truncation_or_flip_is_rejected() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let digests: Vec<Digest> = (0..3u8).map(|i| Digest::of(&[i])).collect();
+        let paths: [&[u8]; 3] = [b"a", b"dir/\xffb", b""];
+        let recs: Vec<_> = (0..3)
+            .map(|i| (paths[i], stamp(i as u64), &digests[i]))
+            .collect();
+        store(dir.path(), recs.clone().into_iter()).unwrap();
+        let (loaded, ok) = load(dir.path());
+        assert!(ok);
+        assert_eq!(loaded.len(), 3);
+        for (p, s, d) in &recs {
+            let (ls, raw) = loaded.get(*p).unwrap();
+            assert_eq!(ls, s);
+            assert_eq!(&digest_from_raw(raw).unwrap(), *d);
+        }
+        let bytes = fs::read(dir.path().join(FILE_NAME)).unwrap();
+        for len in 0..bytes.len() {
+            assert!(decode(&bytes[..len]).is_none(), "truncated to {len}");
+        }
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 1;
+            assert!(decode(&b).is_none(), "bit flipped at {i}");
+        }
+        // A well-formed file of another version is not read either.
+        let mut other = bytes[..bytes.len() - 32].to_vec();
+        other[8] = 2;
+        let sum = Sha256::digest(&other);
+        other.extend_from_slice(&sum);
+        assert!(decode(&other).is_none());
+    }
+}
