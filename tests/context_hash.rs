@@ -359,8 +359,13 @@ fn a_damaged_index_means_hashing_again() {
 fn a_file_changed_within_the_racy_window_is_hashed_again() {
     let f = Fixture::new(&[("old", b"settled")]);
     settle();
+    let written = std::time::Instant::now();
     f.write("fresh", b"just written");
     let (_, first) = f.scan();
+    if written.elapsed() > RACY_WINDOW / 2 {
+        eprintln!("machine too slow to scan within the racy window; not checked");
+        return;
+    }
     assert_eq!(first.files_hashed, 2);
     assert_eq!(first.files_untrusted, 1);
     let (_, second) = f.scan();
