@@ -1,14 +1,10 @@
-//! Interim image-name handling at the store's edge: docker's normalisation
-//! (`busybox` → `docker.io/library/busybox:latest`) and its reverse for display.
-//!
-//! The store itself only ever sees full names (`docker.io/library/busybox:latest`); the full
-//! reference grammar lives in `image::reference`, which should replace [`parse`] here once
-//! it is wired in.
+//! Image names at the store's edge: full `repo:tag` strings for the index, and their short
+//! forms for display. The store itself only ever sees full names
+//! (`docker.io/library/busybox:latest`); parsing is [`Reference`]'s.
 
 use super::error::{Result, StoreError};
 use crate::image::digest::Digest;
-use regex::Regex;
-use std::sync::OnceLock;
+use crate::image::reference::Reference;
 
 /// A parsed, normalised reference: full repository name plus tag and/or digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,80 +22,18 @@ impl Name {
     }
 }
 
-fn component_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$").expect("static regex"))
-}
-
-fn tag_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").expect("static regex"))
-}
-
-fn domain_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?$|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$")
-            .expect("static regex")
-    })
-}
-
-/// Parses a reference the way docker does, filling in `docker.io` and `library/`.
+/// Parses a reference with docker's normalisation (the one parser, [`Reference`]), keeping
+/// the tag unset when none was written.
 pub fn parse(s: &str) -> Result<Name> {
-    let bad = || StoreError::InvalidReference(s.to_string());
-    if s.is_empty() || s.len() > 255 + 128 + 72 {
-        return Err(bad());
-    }
-    let (rest, digest) = match s.split_once('@') {
-        Some((r, d)) => (r, Some(d.parse::<Digest>().map_err(|_| bad())?)),
-        None => (s, None),
-    };
-    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-    let (path, tag) = match rest[last_slash..].rfind(':') {
-        Some(i) => {
-            let t = &rest[last_slash + i + 1..];
-            if !tag_re().is_match(t) {
-                return Err(bad());
-            }
-            (&rest[..last_slash + i], Some(t.to_string()))
-        }
-        None => (rest, None),
-    };
-    let (domain, remainder) = match path.split_once('/') {
-        Some((first, more))
-            if first.contains('.')
-                || first.contains(':')
-                || first == "localhost"
-                || first.chars().any(|c| c.is_ascii_uppercase()) =>
-        {
-            (first.to_string(), more.to_string())
-        }
-        _ => ("docker.io".to_string(), path.to_string()),
-    };
-    let domain = if domain == "index.docker.io" {
-        "docker.io".to_string()
-    } else {
-        domain
-    };
-    if !domain_re().is_match(&domain) {
-        return Err(bad());
-    }
-    let remainder = if domain == "docker.io" && !remainder.contains('/') {
-        format!("library/{remainder}")
-    } else {
-        remainder
-    };
-    if remainder.is_empty() || !remainder.split('/').all(|c| component_re().is_match(c)) {
-        return Err(bad());
-    }
+    let r = Reference::parse_normalized_named(s)
+        .map_err(|e| StoreError::InvalidReference(format!("{s}: {e}")))?;
     Ok(Name {
-        repo: format!("{domain}/{remainder}"),
-        tag,
-        digest,
+        repo: r.name(),
+        tag: r.tag().map(str::to_string),
+        digest: r.digest().cloned(),
     })
 }
 
-/// Normalises a reference that must name a tag (`busybox` → `docker.io/library/busybox:latest`).
 pub fn normalize_tagged(s: &str) -> Result<String> {
     let n = parse(s)?;
     if n.digest.is_some() {
