@@ -96,7 +96,11 @@ impl<'a> Scanner<'a> {
         }
         self.depth += 1;
         let saved = std::mem::replace(&mut self.raw_escapes, raw_escapes);
+        // A nested `${v<op>word}` scan has a word list of its own (as in BuildKit, where each
+        // scan owns its words): the outer word being built must survive it.
+        let outer_word = std::mem::take(&mut self.words_buf);
         let result = self.scan_until(stop);
+        self.words_buf = outer_word;
         self.raw_escapes = saved;
         self.depth -= 1;
         result

@@ -434,21 +434,20 @@ fn words_split_only_unquoted_expansions() {
     assert_eq!(words("a\\\u{a0}b"), vec!["a\u{a0}b"]);
 }
 
-/// BuildKit shares the partial-word buffer with nested `${v<op>word}` scans, which clear it
-/// first: what came before such an expansion in the same word is lost from the word list
-/// (not from the single-string result).
+/// Each nested `${v<op>word}` scan has its own word list (BuildKit's `processStopOn` keeps its
+/// words local), so the text before such an expansion stays in the outer word.
 #[test]
-fn words_lose_prefix_before_modifier_expansion_like_buildkit() {
+fn words_keep_prefix_before_modifier_expansion() {
     let lexer = Lexer::new('\\');
     let env = map(&[("X", "x")]);
-    assert_eq!(lexer.process_words("a${U:-b}c", &env).unwrap(), vec!["bc"]);
+    assert_eq!(lexer.process_words("a${U:-b}c", &env).unwrap(), vec!["abc"]);
     assert_eq!(
         lexer.process_words("p q${X#z}r", &env).unwrap(),
-        vec!["p", "xr"]
+        vec!["p", "qxr"]
     );
     assert_eq!(
         lexer.process_words("a\"${U:-b c}\"", &env).unwrap(),
-        vec!["b c"]
+        vec!["ab c"]
     );
     assert_eq!(lexer.process_words("a${X}c", &env).unwrap(), vec!["axc"]);
     assert_eq!(lexer.process_word("a${U:-b}c", &env).unwrap(), "abc");
