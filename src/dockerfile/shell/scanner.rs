@@ -4,14 +4,9 @@
 //!
 //! Quirks kept on purpose:
 //! * A byte-order mark as the very first character is dropped (Go's `text/scanner`).
-//! * The partial word of the word splitter is one buffer shared by nested `${v…word}`
-//!   scans, and each scan starts by clearing it, so in [`Lexer::process_words`]
-//!   `a${x:-b}c` gives `["bc"]`: text gathered before a `${…}` with a modifier is lost.
 //! * In `${v:Xword}`, `word` is scanned (and `v` looked up) before an unknown modifier `X`
 //!   is rejected; with `skip_unset_env` and `v` unset it is kept verbatim instead.
 //! * `${v//p/r}` with `skip_unset_env` and `v` unset is written back as `${v/p/r}`.
-//!
-//! [`Lexer::process_words`]: super::Lexer::process_words
 
 use std::collections::BTreeSet;
 
