@@ -2,7 +2,7 @@
 # Installs the Debian packages kiln's tests and examples use (a real registry, independent image
 # readers, a static busybox for base images). Idempotent; needs root only when something is missing.
 set -euo pipefail
-PKGS=(docker-registry skopeo umoci busybox-static apache2-utils openssl)
+PKGS=(docker-registry skopeo umoci busybox-static apache2-utils openssl tmux)
 need=()
 for pkg in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")

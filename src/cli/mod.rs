@@ -12,6 +12,7 @@ mod push;
 mod rmi;
 mod save;
 mod tag;
+mod transfer_progress;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -1,7 +1,8 @@
-//! `kiln pull IMAGE` (`kiln image pull`): download an image into the store, printing docker's
-//! plain progress lines.
+//! `kiln pull IMAGE` (`kiln image pull`): download an image into the store, showing docker's
+//! per-layer progress (bars on a terminal, plain lines otherwise).
 
 use super::images::open_store;
+use super::transfer_progress::TransferProgress;
 use crate::image::digest::Digest;
 use crate::image::oci::ImageConfig;
 use crate::image::reference::Reference;
@@ -130,11 +131,11 @@ pub fn run(root: Option<PathBuf>, args: PullArgs) -> Result<()> {
         reference.domain(),
         registry_options(&args.insecure_registry),
     )?;
-    let lines = Lines::new(args.quiet);
+    let display = TransferProgress::new(args.quiet);
     let what = reference
         .tag()
         .map_or_else(|| reference.api_reference(), |t| t.to_string());
-    lines.say(&format!("{what}: Pulling from {}", reference.path()));
+    display.line(&format!("{what}: Pulling from {}", reference.path()));
 
     let resolved = resolve(&client, &reference, &platform)?;
     let layers: HashSet<Digest> = resolved
@@ -146,10 +147,10 @@ pub fn run(root: Option<PathBuf>, args: PullArgs) -> Result<()> {
     let mut downloaded = false;
     for l in &resolved.parsed.layers {
         if store.has_blob(&l.digest) {
-            lines.say(&format!("{}: Already exists", l.digest.short()));
+            display.done(&l.digest, "Already exists");
         } else {
             downloaded = true;
-            lines.say(&format!("{}: Pulling fs layer", l.digest.short()));
+            display.status(&l.digest, "Pulling fs layer");
         }
     }
     downloaded |= !store.has_blob(&resolved.manifest.digest);
@@ -158,11 +159,12 @@ pub fn run(root: Option<PathBuf>, args: PullArgs) -> Result<()> {
             return;
         }
         match e {
-            BlobEvent::Pulled => lines.say(&format!("{}: Download complete", d.short())),
+            BlobEvent::Progress { done, total } => display.bytes(d, "Downloading", done, total),
+            BlobEvent::Pulled => display.status(d, "Download complete"),
             BlobEvent::Retrying { attempt, .. } => {
                 let pause = crate::registry::transport::backoff(client.options().backoff, attempt);
                 let secs = pause.as_secs_f64().ceil().max(1.0) as u64;
-                lines.say(&format!("{}: Retrying in {secs} seconds", d.short()))
+                display.warning(d, &format!("Retrying in {secs} seconds"))
             }
             _ => {}
         }
@@ -194,7 +196,7 @@ pub fn run(root: Option<PathBuf>, args: PullArgs) -> Result<()> {
             .register_layer_blob(&l.digest, &l.media_type, Some(diff_id))
             .with_context(|| format!("registering layer {}", l.digest))?;
         if !known {
-            lines.say(&format!("{}: Pull complete", l.digest.short()));
+            display.done(&l.digest, "Pull complete");
         }
     }
     let names = match (reference.tag(), reference.digest()) {
@@ -206,19 +208,20 @@ pub fn run(root: Option<PathBuf>, args: PullArgs) -> Result<()> {
         .and_then(|n| store.resolve(n).ok())
         .map(|r| r.manifest);
     store.add_image(&resolved.manifest.bytes, &names)?;
+    display.finish();
 
     let top = resolved
         .index
         .as_ref()
         .map_or(&resolved.manifest.digest, |i| &i.digest);
-    lines.say(&format!("Digest: {top}"));
+    display.line(&format!("Digest: {top}"));
     if !downloaded && before.as_ref() == Some(&resolved.manifest.digest) {
-        lines.say(&format!(
+        display.line(&format!(
             "Status: Image is up to date for {}",
             reference.familiar()
         ));
     } else {
-        lines.say(&format!(
+        display.line(&format!(
             "Status: Downloaded newer image for {}",
             reference.familiar()
         ));

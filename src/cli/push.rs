@@ -1,8 +1,9 @@
-//! `kiln push IMAGE` (`kiln image push`): upload a stored image, printing docker's plain
-//! progress lines.
+//! `kiln push IMAGE` (`kiln image push`): upload a stored image, showing docker's per-layer
+//! progress (bars on a terminal, plain lines otherwise).
 
 use super::images::open_store;
-use super::pull::{registry_options, Lines};
+use super::pull::registry_options;
+use super::transfer_progress::TransferProgress;
 use crate::image::digest::Digest;
 use crate::image::oci::Descriptor;
 use crate::image::reference::Reference;
@@ -95,8 +96,8 @@ pub fn run(root: Option<PathBuf>, args: PushArgs) -> Result<()> {
         reference.domain(),
         registry_options(&args.insecure_registry),
     )?;
-    let lines = Lines::new(args.quiet);
-    lines.say(&format!(
+    let display = TransferProgress::new(args.quiet);
+    display.line(&format!(
         "The push refers to repository [{}]",
         reference.name()
     ));
@@ -107,22 +108,21 @@ pub fn run(root: Option<PathBuf>, args: PushArgs) -> Result<()> {
         .map(|l| l.digest.clone())
         .collect();
     for l in image.manifest.layers.iter().rev() {
-        lines.say(&format!("{}: Preparing", l.digest.short()));
+        display.status(&l.digest, "Preparing");
     }
     let progress = |d: &Digest, e: BlobEvent| {
         if !layers.contains(d) {
             return;
         }
         match e {
-            BlobEvent::Exists => lines.say(&format!("{}: Layer already exists", d.short())),
-            BlobEvent::Mounted { from } => {
-                lines.say(&format!("{}: Mounted from {from}", d.short()))
-            }
-            BlobEvent::Pushed => lines.say(&format!("{}: Pushed", d.short())),
+            BlobEvent::Progress { done, total } => display.bytes(d, "Pushing", done, total),
+            BlobEvent::Exists => display.done(d, "Layer already exists"),
+            BlobEvent::Mounted { from } => display.done(d, &format!("Mounted from {from}")),
+            BlobEvent::Pushed => display.done(d, "Pushed"),
             BlobEvent::Retrying { attempt, .. } => {
                 let pause = crate::registry::transport::backoff(client.options().backoff, attempt);
                 let secs = pause.as_secs_f64().ceil().max(1.0) as u64;
-                lines.say(&format!("{}: Retrying in {secs} seconds", d.short()))
+                display.warning(d, &format!("Retrying in {secs} seconds"))
             }
             _ => {}
         }
@@ -151,10 +151,11 @@ pub fn run(root: Option<PathBuf>, args: PushArgs) -> Result<()> {
         reference.tag().unwrap_or("latest"),
         image.manifest_bytes.len()
     );
+    display.finish();
     if args.quiet {
         println!("{line}");
     } else {
-        lines.say(&line);
+        display.line(&line);
     }
     Ok(())
 }

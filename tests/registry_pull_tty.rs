@@ -1,0 +1,238 @@
+//! `kiln pull` and `kiln push` on a real terminal (a tmux pane): each layer keeps one line that
+//! changes in place, with docker's bar, byte counts and speed while its blob moves, and its
+//! last state after; colour only without `NO_COLOR`. Transfers go through a loopback proxy
+//! that slows them down, so the screen is read while they are half-way.
+//! Skipped (with a message) where tmux is not installed.
+
+mod common;
+
+use common::big_image::{push_random_image, SlowProxy};
+use common::registry::{Registry, RegistryAuth};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own (its own socket), killed on Drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Runs `script` with sh in a 150x40 pane; the pane stays after the script ends.
+    fn run(script: &Path) -> Tmux {
+        let socket = format!("kiln-test-{}", std::process::id());
+        let t = Tmux { socket };
+        let out = t.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "kiln",
+            "-x",
+            "150",
+            "-y",
+            "40",
+            &format!("sh {}", script.display()),
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("-f")
+            .arg("/dev/null")
+            .args(args)
+            .output()
+            .expect("running tmux")
+    }
+
+    /// The pane's text; with `escapes`, the colour and attribute sequences too.
+    fn screen(&self, escapes: bool) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", "kiln"];
+        if escapes {
+            args.push("-e");
+        }
+        String::from_utf8_lossy(&self.cmd(&args).stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn have_tmux() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs `kiln ARGS` in a pane until it exits; returns the screens seen while it ran (read
+/// every 20 ms) and the last one, with escapes.
+fn run_in_pane(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (Vec<String>, String) {
+    let kiln = env!("CARGO_BIN_EXE_kiln");
+    let mut script = String::from("unset KILN_INSECURE_REGISTRIES NO_COLOR\n");
+    for (k, v) in env {
+        script.push_str(&format!("export {k}='{v}'\n"));
+    }
+    script.push_str(&format!("'{kiln}' {}\n", args.join(" ")));
+    script.push_str("echo \"[exit $?]\"\nexec sleep 600\n");
+    let path = dir.join(format!("run-{}.sh", args[0]));
+    std::fs::write(&path, script).unwrap();
+    let tmux = Tmux::run(&path);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut seen = Vec::new();
+    loop {
+        let s = tmux.screen(false);
+        if s.contains("[exit ") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "kiln did not finish:\n{s}");
+        seen.push(s);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (seen, tmux.screen(true))
+}
+
+/// Non-empty lines, without trailing blanks and escape sequences.
+fn lines(screen: &str) -> Vec<String> {
+    let esc = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
+    esc.replace_all(screen, "")
+        .lines()
+        .map(|l| l.trim_end().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// A bar line: `<id>: <verb> [<50 columns>] <done>/<total>  <speed>/s`.
+fn bar_line(id: &str, verb: &str) -> regex::Regex {
+    regex::Regex::new(&format!(
+        r"^{id}: {verb} \[(=*>? *)\] +[0-9.]+[kMG]?B/[0-9.]+MB  [0-9.]+[kMG]?B/s$"
+    ))
+    .unwrap()
+}
+
+/// Bar lines met in `screens`, each checked to be 50 columns wide.
+fn bars_seen(screens: &[String], re: &regex::Regex) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in screens {
+        for l in lines(s) {
+            if let Some(c) = re.captures(&l) {
+                assert_eq!(c[1].len(), 50, "bar not 50 columns: {l}");
+                out.push(l);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn pull_and_push_draw_bars_on_a_terminal() {
+    if !have_tmux() {
+        eprintln!("SKIPPED: tmux is not installed (apt-get install tmux); the terminal display is untested");
+        return;
+    }
+    let reg = Registry::start(RegistryAuth::None);
+    let other = Registry::start(RegistryAuth::None);
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, img) = push_random_image(&reg, &tmp.path().join("layout"), "tty/big", "1", 50 << 20);
+    let short = img.layers[0].digest.short().to_string();
+    // 50 MiB at 25 MB/s: about two seconds on screen.
+    let proxy = SlowProxy::start(reg.port, 25_000_000);
+    let name = format!("{}/tty/big:1", proxy.host());
+    let root = tmp.path().join("store");
+    let cfg = tmp.path().join("docker");
+    let root_s = root.display().to_string();
+    let cfg_s = cfg.display().to_string();
+
+    // Pull, without colour.
+    let (during, last) = run_in_pane(
+        tmp.path(),
+        &[("DOCKER_CONFIG", &cfg_s), ("NO_COLOR", "1")],
+        &["--root", &root_s, "pull", &name],
+    );
+    let bars = bars_seen(&during, &bar_line(&short, "Downloading"));
+    assert!(
+        !bars.is_empty(),
+        "no Downloading bar seen; last screen while running:\n{}",
+        during.last().map_or("", String::as_str)
+    );
+    assert!(!last.contains('\x1b'), "colour despite NO_COLOR:\n{last:?}");
+    let end = lines(&last);
+    assert_eq!(
+        end,
+        [
+            "1: Pulling from tty/big".to_string(),
+            format!("{short}: Pull complete"),
+            format!("Digest: {}", img.manifest_digest),
+            format!("Status: Downloaded newer image for {name}"),
+            name.clone(),
+            "[exit 0]".to_string(),
+        ],
+        "screen after the pull:\n{last}"
+    );
+    let re = bar_line(&short, "Downloading");
+    let with_bar: Vec<&String> = during
+        .iter()
+        .filter(|s| lines(s).iter().any(|l| re.is_match(l)))
+        .collect();
+    let mid = with_bar[with_bar.len() / 2];
+    eprintln!(
+        "--- during the pull ---\n{}\n--- after ---\n{}",
+        lines(mid).join("\n"),
+        end.join("\n")
+    );
+
+    // Push to another registry, in colour: chunks go up with a Pushing bar.
+    let oproxy = SlowProxy::start(other.port, 25_000_000);
+    let far = format!("{}/tty/far:2", oproxy.host());
+    let st = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["--root", &root_s, "tag", &name, &far])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (during, last) = run_in_pane(
+        tmp.path(),
+        &[("DOCKER_CONFIG", &cfg_s)],
+        &["--root", &root_s, "push", &far],
+    );
+    let bars = bars_seen(&during, &bar_line(&short, "Pushing"));
+    assert!(
+        !bars.is_empty(),
+        "no Pushing bar seen; last screen while running:\n{}",
+        during.last().map_or("", String::as_str)
+    );
+    // The layer's last state is drawn in colour (green).
+    assert!(
+        last.contains("\x1b[32mPushed"),
+        "no coloured final state:\n{last:?}"
+    );
+    let end = lines(&last);
+    assert_eq!(
+        end,
+        [
+            format!("The push refers to repository [{}/tty/far]", oproxy.host()),
+            format!("{short}: Pushed"),
+            format!(
+                "2: digest: {} size: {}",
+                img.manifest_digest,
+                img.manifest_bytes.len()
+            ),
+            "[exit 0]".to_string(),
+        ],
+        "screen after the push:\n{last}"
+    );
+    eprintln!(
+        "--- during the push ---\n{}\n--- after ---\n{}",
+        bars.last().unwrap(),
+        end.join("\n")
+    );
+}
