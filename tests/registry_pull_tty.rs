@@ -18,8 +18,8 @@ struct Tmux {
 }
 
 impl Tmux {
-    /// Runs `script` with sh in a 150x40 pane; the pane stays after the script ends.
-    fn run(script: &Path) -> Tmux {
+    /// Runs `script` with sh in a pane `columns` wide; the pane stays after the script ends.
+    fn run(script: &Path, columns: u16) -> Tmux {
         let socket = format!("kiln-test-{}", std::process::id());
         let t = Tmux { socket };
         let out = t.cmd(&[
@@ -28,7 +28,7 @@ impl Tmux {
             "-s",
             "kiln",
             "-x",
-            "150",
+            &columns.to_string(),
             "-y",
             "40",
             &format!("sh {}", script.display()),
@@ -52,9 +52,10 @@ impl Tmux {
             .expect("running tmux")
     }
 
-    /// The pane's text; with `escapes`, the colour and attribute sequences too.
+    /// The pane's text, wrapped lines joined; with `escapes`, the colour and attribute
+    /// sequences too.
     fn screen(&self, escapes: bool) -> String {
-        let mut args = vec!["capture-pane", "-p", "-t", "kiln"];
+        let mut args = vec!["capture-pane", "-p", "-J", "-t", "kiln"];
         if escapes {
             args.push("-e");
         }
@@ -77,7 +78,12 @@ fn have_tmux() -> bool {
 
 /// Runs `kiln ARGS` in a pane until it exits; returns the screens seen while it ran (read
 /// every 20 ms) and the last one, with escapes.
-fn run_in_pane(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (Vec<String>, String) {
+fn run_in_pane(
+    dir: &Path,
+    columns: u16,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (Vec<String>, String) {
     let kiln = env!("CARGO_BIN_EXE_kiln");
     let mut script = String::from("unset KILN_INSECURE_REGISTRIES NO_COLOR\n");
     for (k, v) in env {
@@ -87,7 +93,7 @@ fn run_in_pane(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (Vec<String>,
     script.push_str("echo \"[exit $?]\"\nexec sleep 600\n");
     let path = dir.join(format!("run-{}.sh", args[0]));
     std::fs::write(&path, script).unwrap();
-    let tmux = Tmux::run(&path);
+    let tmux = Tmux::run(&path, columns);
     let deadline = Instant::now() + Duration::from_secs(180);
     let mut seen = Vec::new();
     loop {
@@ -102,31 +108,44 @@ fn run_in_pane(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (Vec<String>,
     (seen, tmux.screen(true))
 }
 
-/// Non-empty lines, without trailing blanks and escape sequences.
+/// The screen's lines without trailing blanks and escape sequences, up to the last that is
+/// not empty (an empty line among them stays: the display must not leave one).
 fn lines(screen: &str) -> Vec<String> {
     let esc = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
-    esc.replace_all(screen, "")
+    let mut out: Vec<String> = esc
+        .replace_all(screen, "")
         .lines()
         .map(|l| l.trim_end().to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
+        .collect();
+    while out.last().is_some_and(|l| l.is_empty()) {
+        out.pop();
+    }
+    out
 }
 
-/// A bar line: `<id>: <verb> [<50 columns>] <done>/<total>  <speed>/s`.
+/// A bar line: `<id>: <verb> [<50 columns>] <done>/<total>  <speed>/s`; on a narrow terminal
+/// the same without the bar.
 fn bar_line(id: &str, verb: &str) -> regex::Regex {
     regex::Regex::new(&format!(
-        r"^{id}: {verb} \[(=*>? *)\] +[0-9.]+[kMG]?B/[0-9.]+MB  [0-9.]+[kMG]?B/s$"
+        r"^{id}: {verb} (?:\[(=*>? *)\])? +[0-9.]+[kMG]?B/[0-9.]+MB  [0-9.]+[kMG]?B/s$"
     ))
     .unwrap()
 }
 
-/// Bar lines met in `screens`, each checked to be 50 columns wide.
-fn bars_seen(screens: &[String], re: &regex::Regex) -> Vec<String> {
+/// Progress lines met in `screens`; bars are checked to be 50 columns wide, and to be there
+/// or not as `with_bar` says.
+fn bars_seen(screens: &[String], re: &regex::Regex, with_bar: bool) -> Vec<String> {
     let mut out = Vec::new();
     for s in screens {
         for l in lines(s) {
             if let Some(c) = re.captures(&l) {
-                assert_eq!(c[1].len(), 50, "bar not 50 columns: {l}");
+                match c.get(1) {
+                    Some(bar) => {
+                        assert!(with_bar, "a bar on a narrow terminal: {l}");
+                        assert_eq!(bar.as_str().len(), 50, "bar not 50 columns: {l}");
+                    }
+                    None => assert!(!with_bar, "no bar on a wide terminal: {l}"),
+                }
                 out.push(l);
             }
         }
@@ -156,10 +175,11 @@ fn pull_and_push_draw_bars_on_a_terminal() {
     // Pull, without colour.
     let (during, last) = run_in_pane(
         tmp.path(),
+        150,
         &[("DOCKER_CONFIG", &cfg_s), ("NO_COLOR", "1")],
         &["--root", &root_s, "pull", &name],
     );
-    let bars = bars_seen(&during, &bar_line(&short, "Downloading"));
+    let bars = bars_seen(&during, &bar_line(&short, "Downloading"), true);
     assert!(
         !bars.is_empty(),
         "no Downloading bar seen; last screen while running:\n{}",
@@ -191,7 +211,8 @@ fn pull_and_push_draw_bars_on_a_terminal() {
         end.join("\n")
     );
 
-    // Push to another registry, in colour: chunks go up with a Pushing bar.
+    // Push to another registry, in colour, on a terminal too narrow for a bar: chunks go up
+    // with a Pushing line.
     let oproxy = SlowProxy::start(other.port, 25_000_000);
     let far = format!("{}/tty/far:2", oproxy.host());
     let st = Command::new(env!("CARGO_BIN_EXE_kiln"))
@@ -201,10 +222,11 @@ fn pull_and_push_draw_bars_on_a_terminal() {
     assert!(st.success());
     let (during, last) = run_in_pane(
         tmp.path(),
+        80,
         &[("DOCKER_CONFIG", &cfg_s)],
         &["--root", &root_s, "push", &far],
     );
-    let bars = bars_seen(&during, &bar_line(&short, "Pushing"));
+    let bars = bars_seen(&during, &bar_line(&short, "Pushing"), false);
     assert!(
         !bars.is_empty(),
         "no Pushing bar seen; last screen while running:\n{}",

@@ -74,7 +74,9 @@ impl TransferProgress {
             return TransferProgress::plain(quiet);
         }
         let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        match Styles::new(colour) {
+        // As docker: the bar only where the whole line fits.
+        let with_bar = terminal_columns().is_none_or(|c| c >= MIN_COLUMNS_FOR_BAR);
+        match Styles::new(colour, with_bar) {
             Some(styles) => TransferProgress {
                 kind: Kind::Bars(Box::new(Bars {
                     multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
@@ -154,6 +156,15 @@ impl TransferProgress {
                 bar.abandon();
             }
         }
+        if !rows.order.is_empty() {
+            // The last bar line is padded to the terminal's width and the cursor left at its
+            // end, so that what follows wraps onto the next line; the terminal would then take
+            // the two for one wrapped line (joined on copy, reflowed on resize). Ending the
+            // line here keeps them apart.
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(b"\r\n");
+            let _ = out.flush();
+        }
     }
 
     fn set(&self, digest: &Digest, look: Look, text: &str) {
@@ -207,36 +218,48 @@ impl Rows {
     }
 }
 
+/// A line with a bar is about 110 columns wide; docker also drops the bar below that.
+const MIN_COLUMNS_FOR_BAR: u16 = 110;
+
+/// The width of the terminal on stdout, if it says.
+fn terminal_columns() -> Option<u16> {
+    // SAFETY: a zeroed winsize is a valid value of the plain C struct.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes one winsize through the pointer, which is valid for it.
+    let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col > 0).then_some(ws.ws_col)
+}
+
 impl Styles {
     /// `None` only if a template fails to parse, which the unit tests rule out.
-    fn new(colour: bool) -> Option<Styles> {
+    fn new(colour: bool, with_bar: bool) -> Option<Styles> {
         let (bar, warn, done) = if colour {
-            ("{bar:50.cyan}", "{msg:.yellow}", "{msg:.green}")
+            ("[{bar:50.cyan}] ", "{msg:.yellow}", "{msg:.green}")
         } else {
-            ("{bar:50}", "{msg}", "{msg}")
+            ("[{bar:50}] ", "{msg}", "{msg}")
         };
+        let bar = if with_bar { bar } else { " " };
         let status = |msg: &str| ProgressStyle::with_template(&format!("{{prefix}}: {msg}")).ok();
-        let bytes = ProgressStyle::with_template(&format!(
-            "{{prefix}}: {{msg}} [{bar}] {{sizes}}  {{speed}}"
-        ))
-        .ok()?
-        .progress_chars("=> ")
-        .with_key(
-            "sizes",
-            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let done = human_size(s.pos(), 4);
-                let total = s.len().map_or_else(String::new, |l| human_size(l, 4));
-                let _ = write!(w, "{done:>8}/{total}");
-            },
-        )
-        .with_key(
-            "speed",
-            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let speed = s.per_sec();
-                let speed = if speed.is_finite() { speed as u64 } else { 0 };
-                let _ = write!(w, "{}/s", human_size(speed, 4));
-            },
-        );
+        let bytes =
+            ProgressStyle::with_template(&format!("{{prefix}}: {{msg}} {bar}{{sizes}}  {{speed}}"))
+                .ok()?
+                .progress_chars("=> ")
+                .with_key(
+                    "sizes",
+                    |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let done = human_size(s.pos(), 4);
+                        let total = s.len().map_or_else(String::new, |l| human_size(l, 4));
+                        let _ = write!(w, "{done:>8}/{total}");
+                    },
+                )
+                .with_key(
+                    "speed",
+                    |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let speed = s.per_sec();
+                        let speed = if speed.is_finite() { speed as u64 } else { 0 };
+                        let _ = write!(w, "{}/s", human_size(speed, 4));
+                    },
+                );
         Some(Styles {
             status: status("{msg}")?,
             warning: status(warn)?,
@@ -261,7 +284,8 @@ mod tests {
 
     #[test]
     fn templates_parse_with_and_without_colour() {
-        assert!(Styles::new(true).is_some());
-        assert!(Styles::new(false).is_some());
+        for (colour, with_bar) in [(true, true), (true, false), (false, true), (false, false)] {
+            assert!(Styles::new(colour, with_bar).is_some());
+        }
     }
 }
