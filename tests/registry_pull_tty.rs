@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::big_image::{push_random_image, SlowProxy};
-use common::registry::{Registry, RegistryAuth};
+use common::big_image::{push_random_image, random_layer, SlowProxy, SEED};
+use common::registry::{build_oci_layout, layer_tar_gz, skopeo, Registry, RegistryAuth};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -52,12 +52,12 @@ impl Tmux {
             .expect("running tmux")
     }
 
-    /// The pane's text, wrapped lines joined; with `escapes`, the colour and attribute
-    /// sequences too.
-    fn screen(&self, escapes: bool) -> String {
-        let mut args = vec!["capture-pane", "-p", "-J", "-t", "kiln"];
-        if escapes {
-            args.push("-e");
+    /// The pane's text with the colour and attribute sequences; with `joined`, lines the
+    /// terminal wrapped are joined (as a copy would join them).
+    fn screen(&self, joined: bool) -> String {
+        let mut args = vec!["capture-pane", "-p", "-e", "-t", "kiln"];
+        if joined {
+            args.push("-J");
         }
         String::from_utf8_lossy(&self.cmd(&args).stdout).into_owned()
     }
@@ -77,13 +77,13 @@ fn have_tmux() -> bool {
 }
 
 /// Runs `kiln ARGS` in a pane until it exits; returns the screens seen while it ran (read
-/// every 20 ms) and the last one, with escapes.
+/// every 20 ms) and the last one, as shown and with wrapped lines joined.
 fn run_in_pane(
     dir: &Path,
     columns: u16,
     env: &[(&str, &str)],
     args: &[&str],
-) -> (Vec<String>, String) {
+) -> (Vec<String>, Screen) {
     let kiln = env!("CARGO_BIN_EXE_kiln");
     let mut script = String::from("unset KILN_INSECURE_REGISTRIES NO_COLOR\n");
     for (k, v) in env {
@@ -105,7 +105,17 @@ fn run_in_pane(
         seen.push(s);
         std::thread::sleep(Duration::from_millis(20));
     }
-    (seen, tmux.screen(true))
+    let last = Screen {
+        shown: tmux.screen(false),
+        joined: tmux.screen(true),
+    };
+    (seen, last)
+}
+
+/// A pane's last screen.
+struct Screen {
+    shown: String,
+    joined: String,
 }
 
 /// The screen's lines without trailing blanks and escape sequences, up to the last that is
@@ -185,6 +195,7 @@ fn pull_and_push_draw_bars_on_a_terminal() {
         "no Downloading bar seen; last screen while running:\n{}",
         during.last().map_or("", String::as_str)
     );
+    let last = last.joined;
     assert!(!last.contains('\x1b'), "colour despite NO_COLOR:\n{last:?}");
     let end = lines(&last);
     assert_eq!(
@@ -233,6 +244,7 @@ fn pull_and_push_draw_bars_on_a_terminal() {
         during.last().map_or("", String::as_str)
     );
     // The layer's last state is drawn in colour (green).
+    let last = last.joined;
     assert!(
         last.contains("\x1b[32mPushed"),
         "no coloured final state:\n{last:?}"
@@ -256,5 +268,44 @@ fn pull_and_push_draw_bars_on_a_terminal() {
         "--- during the push ---\n{}\n--- after ---\n{}",
         bars.last().unwrap(),
         end.join("\n")
+    );
+
+    // An image sharing the big layer, plus a small one: a line for each, in manifest order.
+    let img2 = build_oci_layout(
+        &tmp.path().join("layout2"),
+        "amd64",
+        &[
+            random_layer(50 << 20, SEED),
+            layer_tar_gz(&[("small.txt", b"small".to_vec())]),
+        ],
+        "2",
+    );
+    assert_eq!(img2.layers[0].digest, img.layers[0].digest);
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:2", img2.dir.display()),
+        &format!("docker://{}/tty/big:2", reg.host()),
+    ]);
+    let name2 = format!("{}/tty/big:2", proxy.host());
+    let (_, last) = run_in_pane(
+        tmp.path(),
+        150,
+        &[("DOCKER_CONFIG", &cfg_s), ("NO_COLOR", "1")],
+        &["--root", &root_s, "pull", &name2],
+    );
+    assert_eq!(
+        lines(&last.shown),
+        [
+            "2: Pulling from tty/big".to_string(),
+            format!("{short}: Already exists"),
+            format!("{}: Pull complete", img2.layers[1].digest.short()),
+            format!("Digest: {}", img2.manifest_digest),
+            format!("Status: Downloaded newer image for {name2}"),
+            name2.clone(),
+            "[exit 0]".to_string(),
+        ],
+        "screen after the second pull:\n{}",
+        last.shown
     );
 }

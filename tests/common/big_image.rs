@@ -45,6 +45,9 @@ pub fn random_layer(size: usize, seed: u64) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
+/// The seed of the layer [`push_random_image`] makes.
+pub const SEED: u64 = 0x6b69_6c6e;
+
 /// Pushes an image of one random layer of `size` bytes to `reg` as `repo:tag`; returns the
 /// full reference and the layout it came from (written under `dir`).
 pub fn push_random_image(
@@ -54,7 +57,7 @@ pub fn push_random_image(
     tag: &str,
     size: usize,
 ) -> (String, TestImage) {
-    let img = build_oci_layout(dir, "amd64", &[random_layer(size, 0x6b69_6c6e)], tag);
+    let img = build_oci_layout(dir, "amd64", &[random_layer(size, SEED)], tag);
     let name = format!("{}/{repo}:{tag}", reg.host());
     skopeo(&[
         "copy",
