@@ -131,6 +131,9 @@ impl TransferProgress {
             return;
         };
         let mut rows = bars.lock();
+        if rows.finished {
+            return;
+        }
         let row = rows.row(&bars.multi, digest);
         if row.look != Some(Look::Bytes) {
             row.look = Some(Look::Bytes);
