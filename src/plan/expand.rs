@@ -31,8 +31,8 @@ impl Expander<'_> {
     ) -> Result<Instruction, DockerfileError> {
         let lexer = self.lexer;
         let mut out = inst;
-        let (line, keyword) = (out.line, out.keyword.clone());
-        let e = |msg: String| DockerfileError::new(line, Some(&keyword), msg);
+        let (line, keyword) = (out.line, &out.keyword);
+        let e = |msg: String| DockerfileError::new(line, Some(keyword), msg);
         let word = |w: &str, env: &dyn Env| expand_word(lexer, w, env).map_err(|x| e(x.0));
         match &mut out.command {
             Command::Env(kvs) => {

@@ -219,7 +219,11 @@ fn json_args(args: &[String], json: bool) -> Vec<String> {
 
 /// Lowers every instruction of a parsed file, in order.
 pub fn lower_all(ast: &Node) -> Result<Vec<Instruction>, DockerfileError> {
-    ast.children.iter().map(lower).collect()
+    let mut out = Vec::with_capacity(ast.children.len());
+    for child in &ast.children {
+        out.push(lower(child)?);
+    }
+    Ok(out)
 }
 
 /// Lowers one instruction node.
