@@ -31,17 +31,24 @@ impl Expander<'_> {
     ) -> Result<Instruction, DockerfileError> {
         let lexer = self.lexer;
         let mut out = inst;
-        let (line, keyword) = (out.line, out.keyword.clone());
-        let e = |msg: String| DockerfileError::new(line, Some(&keyword), msg);
+        let (line, keyword) = (out.line, &out.keyword);
+        let e = |msg: String| DockerfileError::new(line, Some(keyword), msg);
         let word = |w: &str, env: &dyn Env| expand_word(lexer, w, env).map_err(|x| e(x.0));
+        // Most words are left as they are: expanding in place then costs no allocation.
+        let in_place = |w: &mut String, env: &dyn Env| -> Result<(), DockerfileError> {
+            if needs_expansion(lexer, w) {
+                *w = lexer.process_word(w, env).map_err(|x| e(x.0))?;
+            }
+            Ok(())
+        };
         match &mut out.command {
             Command::Env(kvs) => {
-                expand_kvs(kvs, scope, &word)?;
+                expand_kvs(kvs, scope, &in_place)?;
                 for kv in kvs.iter() {
                     scope.env.set(&kv.key, &kv.value);
                 }
             }
-            Command::Label(kvs) => expand_kvs(kvs, scope, &word)?,
+            Command::Label(kvs) => expand_kvs(kvs, scope, &in_place)?,
             Command::Arg(decls) => {
                 for d in decls.iter_mut() {
                     self.declare(scope, d, &word)?;
@@ -55,17 +62,17 @@ impl Expander<'_> {
                 *ports = all;
             }
             Command::StopSignal(v) => {
-                *v = word(v, scope)?;
+                in_place(v, scope)?;
                 if !valid_signal(v) {
                     return Err(e(format!("Invalid signal: {v}")));
                 }
             }
             Command::User(v) | Command::Workdir(v) => {
-                *v = word(v, scope)?;
+                in_place(v, scope)?;
             }
             Command::Volume(vols) => {
                 for v in vols.iter_mut() {
-                    *v = word(v, scope)?;
+                    in_place(v, scope)?;
                     if v.trim().is_empty() {
                         return Err(e("VOLUME specified can not be an empty string".into()));
                     }
@@ -73,12 +80,12 @@ impl Expander<'_> {
             }
             Command::Copy(c) | Command::Add(c) => {
                 for s in c.sources.iter_mut() {
-                    *s = word(s, scope)?;
+                    in_place(s, scope)?;
                 }
-                c.dest = word(&c.dest, scope)?;
+                in_place(&mut c.dest, scope)?;
                 for opt in [&mut c.chown, &mut c.chmod, &mut c.checksum] {
-                    if let Some(v) = opt.take() {
-                        let v = word(&v, scope)?;
+                    if let Some(mut v) = opt.take() {
+                        in_place(&mut v, scope)?;
                         *opt = (!v.is_empty()).then_some(v);
                     }
                 }
@@ -129,10 +136,14 @@ impl Expander<'_> {
 /// Most words hold nothing to expand or unquote: those skip the lexer (same result, since
 /// without `$`, quotes or escapes the lexer returns the word as it is).
 fn expand_word(lexer: &Lexer, w: &str, env: &dyn Env) -> Result<String, ShellError> {
-    if !w.contains(['$', '\'', '"', lexer.escape]) {
+    if !needs_expansion(lexer, w) {
         return Ok(w.to_string());
     }
     lexer.process_word(w, env)
+}
+
+fn needs_expansion(lexer: &Lexer, w: &str) -> bool {
+    w.contains(['$', '\'', '"', lexer.escape])
 }
 
 /// Docker's `signal.ParseSignal` on Linux: a non-zero number, or a name with or without
@@ -165,12 +176,12 @@ pub(super) fn valid_signal(raw: &str) -> bool {
 fn expand_kvs(
     kvs: &mut [KeyValue],
     scope: &StageScope,
-    word: &dyn Fn(&str, &dyn Env) -> Result<String, DockerfileError>,
+    in_place: &dyn Fn(&mut String, &dyn Env) -> Result<(), DockerfileError>,
 ) -> Result<(), DockerfileError> {
     // Every pair sees the scope from before the instruction (`ENV a=1 b=$a` uses the old a).
     for kv in kvs.iter_mut() {
-        kv.key = word(&kv.key, scope)?;
-        kv.value = word(&kv.value, scope)?;
+        in_place(&mut kv.key, scope)?;
+        in_place(&mut kv.value, scope)?;
     }
     Ok(())
 }

@@ -34,6 +34,10 @@ impl Flags {
     }
 
     fn add(mut self, name: &'static str, kind: Kind, default: &'static str) -> Self {
+        if self.flags.is_empty() {
+            // No instruction declares more than seven flags: one allocation, no regrowth.
+            self.flags.reserve(8);
+        }
         self.flags.push(Flag {
             name,
             kind,

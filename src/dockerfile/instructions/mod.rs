@@ -190,13 +190,13 @@ fn err(node: &Node, msg: impl Into<String>) -> DockerfileError {
 }
 
 /// BuildKit's `nodeArgs`: argument values, descending into a sub-command (ONBUILD).
-fn node_args(node: &Node) -> Vec<String> {
-    let mut out = Vec::new();
+fn node_args(node: &Node) -> Vec<&str> {
+    let mut out = Vec::with_capacity(node.next.len());
     for arg in &node.next {
         match arg.children.as_slice() {
-            [] => out.push(arg.value.clone()),
+            [] => out.push(arg.value.as_str()),
             [child] => {
-                out.push(child.value.clone());
+                out.push(child.value.as_str());
                 out.extend(node_args(child));
             }
             _ => {}
@@ -206,12 +206,12 @@ fn node_args(node: &Node) -> Vec<String> {
 }
 
 /// Exec form keeps the argv; shell form is one string.
-fn json_args(args: &[String], json: bool) -> Vec<String> {
+fn json_args(args: &[&str], json: bool) -> Vec<String> {
     if args.is_empty() {
         return Vec::new();
     }
     if json {
-        args.to_vec()
+        args.iter().map(|a| a.to_string()).collect()
     } else {
         vec![args.join(" ")]
     }
@@ -219,7 +219,11 @@ fn json_args(args: &[String], json: bool) -> Vec<String> {
 
 /// Lowers every instruction of a parsed file, in order.
 pub fn lower_all(ast: &Node) -> Result<Vec<Instruction>, DockerfileError> {
-    ast.children.iter().map(lower).collect()
+    let mut out = Vec::with_capacity(ast.children.len());
+    for child in &ast.children {
+        out.push(lower(child)?);
+    }
+    Ok(out)
 }
 
 /// Lowers one instruction node.
@@ -242,7 +246,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
             };
             let f = parse_flags(Flags::new().string("platform", ""))?;
             Command::From(From {
-                image: args[0].clone(),
+                image: args[0].to_string(),
                 name,
                 platform: f.opt("platform"),
             })
@@ -320,7 +324,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                         default: Some(v.to_string()),
                     },
                     None => ArgDecl {
-                        key: a.clone(),
+                        key: a.to_string(),
                         default: None,
                     },
                 };
@@ -333,14 +337,14 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                 return Err(err(node, "MAINTAINER requires exactly one argument"));
             }
             parse_flags(Flags::new())?;
-            Command::Maintainer(args[0].clone())
+            Command::Maintainer(args[0].to_string())
         }
         "EXPOSE" => {
             if args.is_empty() {
                 return Err(err(node, "EXPOSE requires at least one argument"));
             }
             parse_flags(Flags::new())?;
-            let mut ports = args.clone();
+            let mut ports: Vec<String> = args.iter().map(|a| a.to_string()).collect();
             ports.sort();
             Command::Expose(ports)
         }
@@ -367,7 +371,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                 ));
             }
             parse_flags(Flags::new())?;
-            let v = args[0].clone();
+            let v = args[0].to_string();
             match keyword.as_str() {
                 "USER" => Command::User(v),
                 "WORKDIR" => Command::Workdir(v),
@@ -484,7 +488,7 @@ fn strip_onbuild(original: &str) -> &str {
     }
 }
 
-fn command_line(node: &Node, args: &[String]) -> CommandLine {
+fn command_line(node: &Node, args: &[&str]) -> CommandLine {
     CommandLine {
         args: json_args(args, node.json),
         prepend_shell: !node.json,
@@ -500,11 +504,7 @@ fn command_line(node: &Node, args: &[String]) -> CommandLine {
     }
 }
 
-fn key_values(
-    node: &Node,
-    keyword: &str,
-    args: &[String],
-) -> Result<Vec<KeyValue>, DockerfileError> {
+fn key_values(node: &Node, keyword: &str, args: &[&str]) -> Result<Vec<KeyValue>, DockerfileError> {
     if args.is_empty() {
         return Err(err(
             node,
@@ -523,8 +523,8 @@ fn key_values(
             return Err(err(node, format!("{keyword} names can not be blank")));
         }
         out.push(KeyValue {
-            key: t[0].clone(),
-            value: t[1].clone(),
+            key: t[0].to_string(),
+            value: t[1].to_string(),
             no_delim: t[2].is_empty(),
         });
     }
@@ -558,7 +558,7 @@ pub fn chomp_heredoc(content: &str) -> String {
         .collect()
 }
 
-fn sources_and_dest(node: &Node, keyword: &str, args: &[String]) -> Result<Copy, DockerfileError> {
+fn sources_and_dest(node: &Node, keyword: &str, args: &[&str]) -> Result<Copy, DockerfileError> {
     let (dest, srcs) = args
         .split_last()
         .ok_or_else(|| err(node, "missing destination"))?;
@@ -569,7 +569,7 @@ fn sources_and_dest(node: &Node, keyword: &str, args: &[String]) -> Result<Copy,
         ));
     }
     let mut copy = Copy {
-        dest: dest.clone(),
+        dest: dest.to_string(),
         ..Copy::default()
     };
     for src in srcs {
@@ -586,13 +586,13 @@ fn sources_and_dest(node: &Node, keyword: &str, args: &[String]) -> Result<Copy,
                     expand: h.map_or(!quoted, |h| h.expand),
                 });
             }
-            None => copy.sources.push(src.clone()),
+            None => copy.sources.push(src.to_string()),
         }
     }
     Ok(copy)
 }
 
-fn healthcheck_command(node: &Node, args: &[String]) -> Result<Command, DockerfileError> {
+fn healthcheck_command(node: &Node, args: &[&str]) -> Result<Command, DockerfileError> {
     if args.is_empty() {
         return Err(err(node, "HEALTHCHECK requires at least one argument"));
     }

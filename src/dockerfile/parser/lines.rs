@@ -24,6 +24,12 @@ impl<'a> LineReader<'a> {
         }
     }
 
+    /// How many lines are left (an upper bound on the instructions still to come).
+    pub(crate) fn remaining_lines(&self) -> usize {
+        let rest = self.src.get(self.pos..).unwrap_or_default();
+        rest.iter().filter(|&&b| b == b'\n').count() + 1
+    }
+
     pub(crate) fn too_long(&self) -> bool {
         self.too_long
     }

@@ -126,7 +126,10 @@ impl<'a> Parser<'a> {
     }
 
     fn run(mut self) -> Result<ParseResult, DockerfileError> {
-        let mut children: Vec<Node> = Vec::new();
+        // At most one instruction per line: sizing for that up front avoids re-copying the
+        // (large) nodes as the list grows. Capped so that a file of blank lines stays cheap.
+        let lines = self.lines.remaining_lines().min(1 << 14);
+        let mut children: Vec<Node> = Vec::with_capacity(lines);
         let mut comments: Vec<String> = Vec::new();
         let mut buf = String::new();
         while let Some((raw, text)) = self.lines.next() {

@@ -154,7 +154,9 @@ impl Lexer {
 
     /// Expands `word` into one string, without word splitting (BuildKit's ProcessWord).
     pub fn process_word(&self, word: &str, env: &dyn Env) -> Result<String, ShellError> {
-        self.process(word, env).map(|e| e.value)
+        scanner::Scanner::with_outputs(self, env, word, false, false)
+            .run(word)
+            .map(|e| e.value)
     }
 
     /// As [`Lexer::process_word`], also returning the names of the variables that were
@@ -164,7 +166,9 @@ impl Lexer {
         word: &str,
         env: &dyn Env,
     ) -> Result<(String, BTreeSet<String>), ShellError> {
-        self.process(word, env).map(|e| (e.value, e.matched))
+        scanner::Scanner::with_outputs(self, env, word, false, true)
+            .run(word)
+            .map(|e| (e.value, e.matched))
     }
 
     /// Expands `word` and splits it into words (BuildKit's ProcessWords).

@@ -31,10 +31,28 @@ pub(super) struct Scanner<'a> {
     unmatched: BTreeSet<String>,
     depth: usize,
     patterns: PatternCache,
+    /// Whether the caller wants the split words; [`Lexer::process_word`] does not, and
+    /// skipping the word buffer saves a copy of every character (and of every value).
+    split: bool,
+    /// Whether the caller wants the matched/unmatched names (one allocation per reference).
+    track: bool,
 }
 
 impl<'a> Scanner<'a> {
+    /// A scanner that produces everything ([`Lexer::process`]).
     pub(super) fn new(lexer: &'a Lexer, env: &'a dyn Env, word: &str) -> Self {
+        Self::with_outputs(lexer, env, word, true, true)
+    }
+
+    /// A scanner that builds the split words only when `split`, and the matched/unmatched
+    /// name sets only when `track`; the expanded value is the same either way.
+    pub(super) fn with_outputs(
+        lexer: &'a Lexer,
+        env: &'a dyn Env,
+        word: &str,
+        split: bool,
+        track: bool,
+    ) -> Self {
         let word = word.strip_prefix('\u{FEFF}').unwrap_or(word);
         Scanner {
             lexer,
@@ -47,6 +65,8 @@ impl<'a> Scanner<'a> {
             unmatched: BTreeSet::new(),
             depth: 0,
             patterns: PatternCache::default(),
+            split,
+            track,
         }
     }
 
@@ -102,7 +122,12 @@ impl<'a> Scanner<'a> {
     }
 
     fn scan_until(&mut self, stop: Option<char>) -> Result<(String, Vec<String>), String> {
-        let mut result = String::new();
+        // The outermost scan usually yields about as much as it reads.
+        let mut result = if self.depth == 1 {
+            String::with_capacity(self.chars.len())
+        } else {
+            String::new()
+        };
         let mut words = Vec::new();
         self.words_buf.clear();
         let quotes = !self.lexer.skip_process_quotes;
@@ -117,26 +142,34 @@ impl<'a> Scanner<'a> {
                     let value = self.process_dollar()?;
                     result.push_str(&value);
                     // Unquoted expansion results are split on whitespace.
-                    for c in value.chars() {
-                        self.add_char(&mut words, c);
+                    if self.split {
+                        for c in value.chars() {
+                            self.add_char(&mut words, c);
+                        }
                     }
                 }
                 '\'' if quotes => {
                     let value = self.process_single_quote()?;
                     result.push_str(&value);
-                    self.words_buf.push_str(&value);
+                    if self.split {
+                        self.words_buf.push_str(&value);
+                    }
                 }
                 '"' if quotes => {
                     let value = self.process_double_quote()?;
                     result.push_str(&value);
-                    self.words_buf.push_str(&value);
+                    if self.split {
+                        self.words_buf.push_str(&value);
+                    }
                 }
                 _ => {
                     self.pos += 1;
                     let mut ch = ch;
                     if ch == self.lexer.escape {
                         if self.raw_escapes {
-                            self.words_buf.push(ch);
+                            if self.split {
+                                self.words_buf.push(ch);
+                            }
                             result.push(ch);
                         }
                         // The escape token makes the next character literal; at the end
@@ -145,7 +178,9 @@ impl<'a> Scanner<'a> {
                             None => break,
                             Some(escaped) => ch = escaped,
                         }
-                        self.words_buf.push(ch);
+                        if self.split {
+                            self.words_buf.push(ch);
+                        }
                     } else {
                         self.add_char(&mut words, ch);
                     }
@@ -164,6 +199,9 @@ impl<'a> Scanner<'a> {
 
     /// BuildKit's `wordsStruct.addChar`: whitespace ends a non-empty word and is dropped.
     fn add_char(&mut self, words: &mut Vec<String>, c: char) {
+        if !self.split {
+            return;
+        }
         if is_go_space(c) {
             self.flush_word(words);
         } else {
@@ -394,6 +432,9 @@ impl<'a> Scanner<'a> {
 
     fn get_env(&mut self, name: &str) -> Option<String> {
         let value = self.env.lookup(name);
+        if !self.track {
+            return value;
+        }
         if value.is_some() {
             self.matched.insert(name.to_string());
         } else {
