@@ -603,6 +603,10 @@ impl Client {
             }
             _ => return Err(status_error(resp, &what)),
         }
+        // A response that arrives whole but short means the registry's blob is not the one
+        // described: that is a mismatch to report, not a cut connection to resume.
+        let announced = resp.content_length();
+        let started_at = st.done;
         let mut body = resp;
         let mut buf = vec![0u8; 256 << 10];
         loop {
@@ -635,6 +639,13 @@ impl Client {
                     total: desc.size,
                 },
             );
+        }
+        if st.done < desc.size && announced == Some(st.done - started_at) {
+            return Err(RegistryError::SizeMismatch {
+                what,
+                expected: desc.size,
+                actual: st.done,
+            });
         }
         if st.done < desc.size {
             return Err(RegistryError::io(
