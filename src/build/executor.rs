@@ -239,6 +239,30 @@ impl Ctx<'_> {
         );
         self.say(&line);
         let mut state = self.base_state(stage)?;
+        // The base's ONBUILD triggers run first, and are consumed.
+        let triggers = state
+            .config
+            .config
+            .as_mut()
+            .and_then(|c| c.on_build.take())
+            .unwrap_or_default();
+        for t in triggers {
+            let line = format!("#{} [{name}] ONBUILD {t}", self.counter);
+            self.say(&line);
+            let parsed = parser::parse(t.as_bytes()).map_err(|e| e.in_file(&self.file_name))?;
+            let instrs = crate::dockerfile::instructions::lower_all(&parsed.ast)
+                .map_err(|e| e.in_file(&self.file_name))?;
+            for mut instruction in instrs {
+                instruction.line = stage.from.line;
+                let step = Step {
+                    instruction,
+                    env: Default::default(),
+                    args: Default::default(),
+                    deps: Vec::new(),
+                };
+                self.run_step(&mut state, &step)?;
+            }
+        }
         for step in &stage.steps {
             *k += 1;
             self.counter += 1;
@@ -464,12 +488,20 @@ impl Ctx<'_> {
         let inst = &step.instruction;
         let args = run_args(&r.cmd, shell);
         let cfg = state.config.config.clone().unwrap_or_default();
-        let mut env: Vec<String> = step
+        // The config's Env (which also holds ENV from ONBUILD triggers), then the ARGs.
+        let mut env: Vec<String> = cfg.env.clone().unwrap_or_default();
+        for (k, v) in step
             .run_env()
             .into_iter()
             .chain(self.proxy_env.iter().cloned())
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+        {
+            if !env
+                .iter()
+                .any(|e| e.split_once('=').map(|x| x.0) == Some(k.as_str()))
+            {
+                env.push(format!("{k}={v}"));
+            }
+        }
         if !env.iter().any(|e| e.starts_with("PATH=")) {
             env.insert(0, format!("PATH={}", plan::DEFAULT_PATH));
         }

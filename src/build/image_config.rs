@@ -74,12 +74,21 @@ pub fn resolve_workdir(current: &str, wd: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-fn port(p: &str) -> String {
-    if p.contains('/') {
-        p.to_ascii_lowercase()
-    } else {
-        format!("{p}/tcp")
+/// `80` → `80/tcp`; a range (`8000-8002/udp`) gives one entry per port, as Docker's
+/// `nat.ParsePortSpecs` does.
+fn ports(p: &str) -> Vec<String> {
+    let (num, proto) = match p.split_once('/') {
+        Some((n, pr)) => (n, pr.to_ascii_lowercase()),
+        None => (p, "tcp".to_string()),
+    };
+    if let Some((a, b)) = num.split_once('-') {
+        if let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) {
+            if a <= b && b - a < 65536 {
+                return (a..=b).map(|n| format!("{n}/{proto}")).collect();
+            }
+        }
     }
+    vec![format!("{num}/{proto}")]
 }
 
 /// Applies a config-only instruction (or the config part of WORKDIR) to `cfg`.
@@ -112,8 +121,8 @@ pub fn apply(cfg: &mut ImageConfig, inst: &Instruction) {
         Command::Shell(s) => c.shell = Some(s.clone()),
         Command::Expose(ports) => {
             let ex = c.exposed_ports.get_or_insert_with(BTreeMap::new);
-            for p in ports {
-                ex.insert(port(p), serde_json::json!({}));
+            for p in ports.iter().flat_map(|p| self::ports(p)) {
+                ex.insert(p, serde_json::json!({}));
             }
         }
         Command::Volume(vols) => {
@@ -201,7 +210,8 @@ mod tests {
 
     #[test]
     fn exposed_ports_get_a_protocol() {
-        assert_eq!(port("80"), "80/tcp");
-        assert_eq!(port("53/UDP"), "53/udp");
+        assert_eq!(ports("80"), ["80/tcp"]);
+        assert_eq!(ports("53/UDP"), ["53/udp"]);
+        assert_eq!(ports("8000-8002"), ["8000/tcp", "8001/tcp", "8002/tcp"]);
     }
 }
