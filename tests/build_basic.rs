@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const APPLETS: &[&str] = &[
-    "sh", "echo", "cat", "mkdir", "rm", "id", "ls", "touch", "true", "false", "test",
+    "sh", "echo", "cat", "mkdir", "rm", "id", "ls", "touch", "true", "false", "test", "yes", "head",
 ];
 
 /// A gzipped layer with busybox, its applet links and a passwd/group with a user `app`.
@@ -172,6 +172,7 @@ fn run_copy_whiteout_and_config() {
         "FROM BASE\n\
          RUN mkdir -p /data && echo one > /data/a && echo two > /data/b\n\
          RUN rm /data/b\n\
+         RUN yes | head -c 4 > /yes.txt\n\
          ENV GREETING=hello\n\
          WORKDIR /work\n\
          RUN echo \"$GREETING from $(pwd)\" > out.txt\n\
@@ -191,6 +192,8 @@ fn run_copy_whiteout_and_config() {
     let (_, cfg, rootfs) = fx.build(&ctx, "single", &["-t", "single:1"]);
     assert_eq!(read(rootfs.join("data/a")), "one\n");
     assert!(!rootfs.join("data/b").exists(), "deleted file came back");
+    // SIGPIPE is back to its default in RUN, so `yes` ends when `head` does.
+    assert_eq!(read(rootfs.join("yes.txt")), "y\ny\n");
     assert_eq!(read(rootfs.join("work/out.txt")), "hello from /work\n");
     assert_eq!(read(rootfs.join("ctx/keep.txt")), "kept\n");
     assert_eq!(read(rootfs.join("ctx/sub/inner.txt")), "inner\n");
@@ -214,7 +217,7 @@ fn run_copy_whiteout_and_config() {
     assert_eq!(c["Labels"]["purpose"], "test");
     // One layer per RUN/COPY/WORKDIR on top of the base, matching the history.
     let layers = cfg["rootfs"]["diff_ids"].as_array().unwrap().len();
-    assert_eq!(layers, 1 + 6);
+    assert_eq!(layers, 1 + 7);
     let hist = cfg["history"].as_array().unwrap();
     let with_layer = hist.iter().filter(|h| h["empty_layer"] != true).count();
     assert_eq!(

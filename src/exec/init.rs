@@ -500,6 +500,11 @@ fn loopback_up() -> io::Result<()> {
 
 /// Finds the program as execvp would, with the command's own PATH, and execs it.
 fn exec(argv: &[CString], envp: &[CString], spec: &SandboxSpec) -> String {
+    // The Rust runtime ignores SIGPIPE, and an ignored signal stays ignored across exec: put
+    // it back so that `yes | head` ends as it does in any shell.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let prog = &spec.args[0];
     let candidates: Vec<PathBuf> = if prog.contains('/') {
         vec![PathBuf::from(prog)]
