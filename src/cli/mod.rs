@@ -1,6 +1,7 @@
 //! The command line: argument parsing and dispatch. One module per command family; each
 //! returns `anyhow::Result`, mapped here to docker's exit codes (0 ok, 1 failed, 2 usage).
 
+mod build;
 mod debug;
 mod images;
 mod inspect;
@@ -38,6 +39,11 @@ pub enum Command {
     /// The inside of the RUN sandbox (started by kiln itself).
     #[command(name = "__sandbox", hide = true)]
     Sandbox { spec: PathBuf },
+    /// The inside of a COPY/ADD/WORKDIR step (started by kiln itself).
+    #[command(name = "__copy", hide = true)]
+    CopyHelper { spec: PathBuf },
+    /// Build an image from a Dockerfile.
+    Build(build::BuildArgs),
     /// List images.
     Images(images::ImagesArgs),
     /// Manage images.
@@ -103,10 +109,14 @@ pub fn main() -> i32 {
     if let Command::Sandbox { spec } = &cli.command {
         return crate::exec::init::main(spec);
     }
+    if let Command::CopyHelper { spec } = &cli.command {
+        return crate::build::fsop::main(spec);
+    }
     init_logging(cli.debug);
     let result = match cli.command {
         Command::Debug(cmd) => debug::run(cmd),
-        Command::Sandbox { .. } => unreachable!("handled above"),
+        Command::Sandbox { .. } | Command::CopyHelper { .. } => unreachable!("handled above"),
+        Command::Build(a) => build::run(cli.root, a),
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(cli.root, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(cli.root, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(cli.root, a),

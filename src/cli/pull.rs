@@ -126,18 +126,35 @@ pub fn run(root: Option<PathBuf>, args: PullArgs) -> Result<()> {
     let reference = Reference::parse(&args.image)?;
     let platform: PlatformSpec = args.platform.parse()?;
     let store = open_store(root)?;
-    let _ingest = store.ingest()?;
-    let client = Client::new(
-        reference.domain(),
-        registry_options(&args.insecure_registry),
-    )?;
     let display = TransferProgress::new(args.quiet);
+    pull_into(
+        &store,
+        &reference,
+        &platform,
+        registry_options(&args.insecure_registry),
+        &display,
+    )?;
+    println!("{reference}");
+    Ok(())
+}
+
+/// Pulls `reference` into `store` (tagging it when the reference has a tag) and returns the
+/// manifest digest of the image for `platform`.
+pub(crate) fn pull_into(
+    store: &Store,
+    reference: &Reference,
+    platform: &PlatformSpec,
+    options: Options,
+    display: &TransferProgress,
+) -> Result<Digest> {
+    let _ingest = store.ingest()?;
+    let client = Client::new(reference.domain(), options)?;
     let what = reference
         .tag()
         .map_or_else(|| reference.api_reference(), |t| t.to_string());
     display.line(&format!("{what}: Pulling from {}", reference.path()));
 
-    let resolved = resolve(&client, &reference, &platform)?;
+    let resolved = resolve(&client, reference, platform)?;
     let layers: HashSet<Digest> = resolved
         .parsed
         .layers
@@ -169,7 +186,7 @@ pub fn run(root: Option<PathBuf>, args: PullArgs) -> Result<()> {
             _ => {}
         }
     };
-    let target = StoreTarget { store: &store };
+    let target = StoreTarget { store };
     let blobs = resolved.blobs();
     run_parallel(&blobs, client.options().parallel, &|desc| {
         pull_blob(&client, reference.path(), desc, &target, &progress)
@@ -226,6 +243,5 @@ pub fn run(root: Option<PathBuf>, args: PullArgs) -> Result<()> {
             reference.familiar()
         ));
     }
-    println!("{reference}");
-    Ok(())
+    Ok(resolved.manifest.digest.clone())
 }

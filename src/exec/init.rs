@@ -286,7 +286,7 @@ fn path_c(p: &Path) -> Result<CString, io::Error> {
     CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
 }
 
-fn mount_raw(
+pub(crate) fn mount_raw(
     source: Option<&Path>,
     target: impl AsRef<Path>,
     fstype: Option<&str>,
@@ -313,7 +313,7 @@ fn mount_raw(
     }
 }
 
-fn bind(source: &Path, target: &Path, readonly: bool) -> Result<(), String> {
+pub(crate) fn bind(source: &Path, target: &Path, readonly: bool) -> Result<(), String> {
     mount_raw(
         Some(source),
         target,
@@ -338,7 +338,7 @@ fn bind(source: &Path, target: &Path, readonly: bool) -> Result<(), String> {
 /// Mounts the overlay with the new mount API, one `lowerdir+` per layer, so that deep images
 /// never meet the page-size limit of the classic option string; falls back to that string on
 /// kernels without `lowerdir+` (before 6.8), failing clearly when it would be too long.
-fn mount_overlay(
+pub(crate) fn mount_overlay(
     lower: &[PathBuf],
     upper: &Path,
     work: &Path,
@@ -500,6 +500,11 @@ fn loopback_up() -> io::Result<()> {
 
 /// Finds the program as execvp would, with the command's own PATH, and execs it.
 fn exec(argv: &[CString], envp: &[CString], spec: &SandboxSpec) -> String {
+    // The Rust runtime ignores SIGPIPE, and an ignored signal stays ignored across exec: put
+    // it back so that `yes | head` ends as it does in any shell.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let prog = &spec.args[0];
     let candidates: Vec<PathBuf> = if prog.contains('/') {
         vec![PathBuf::from(prog)]

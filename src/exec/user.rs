@@ -104,7 +104,9 @@ pub fn resolve(root: &Path, spec: &str) -> Result<ExecUser, String> {
                 })?,
         };
     }
-    let mut groups = vec![gid];
+    // Supplementary groups are only those listing the user (runc's rule, as BuildKit runs
+    // it): the primary group is not repeated there.
+    let mut groups = Vec::new();
     if let Some(name) = &name {
         for g in &groups_db {
             if g.members.iter().any(|m| m == name) && !groups.contains(&g.gid) {
@@ -148,14 +150,14 @@ mod tests {
             ExecUser {
                 uid: 0,
                 gid: 0,
-                groups: vec![0],
+                groups: vec![],
                 home: "/root".into()
             }
         );
         let app = resolve(r.path(), "app").unwrap();
         assert_eq!(
             (app.uid, app.gid, app.groups.clone(), app.home.as_str()),
-            (1000, 1000, vec![1000, 50], "/home/app")
+            (1000, 1000, vec![50], "/home/app")
         );
         assert_eq!(resolve(r.path(), "1001").unwrap().gid, 1002);
         let unknown = resolve(r.path(), "4242").unwrap();

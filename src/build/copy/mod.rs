@@ -38,7 +38,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// One COPY or ADD instruction, after variable expansion.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CopyRequest {
     /// Sources as written (context-relative, or paths in the `--from` root, or URLs for ADD).
     pub sources: Vec<String>,
