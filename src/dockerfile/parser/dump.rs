@@ -1,8 +1,8 @@
 //! BuildKit's test dump of the node tree: `(from "ubuntu:14.04")` per instruction. Written into
 //! one buffer (BuildKit concatenates strings per level, which is quadratic on big files).
 
-use super::unicode::{go_lower, go_quote_into, is_space};
 use super::Node;
+use crate::dockerfile::go_text::{go_lower, go_quote_into, is_space};
 
 /// Renders a node in BuildKit's dump format.
 pub fn dump(node: &Node) -> String {

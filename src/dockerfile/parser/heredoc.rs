@@ -3,8 +3,8 @@
 //! each word shaped like `[fd]<<[-]NAME` as a heredoc opener. The lexer here is the part of
 //! that shell lexer this needs: word splitting, quotes, escapes and `$`/`${}` scanning.
 
-use super::unicode::{is_digit, is_letter, is_space};
 use super::Heredoc;
+use crate::dockerfile::go_text::{is_digit, is_letter, is_space};
 
 /// The heredocs opened on `line`, in order. An error means a heredoc name could not be lexed.
 pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
@@ -53,7 +53,12 @@ fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
         Err(_) if digits > 0 => u32::MAX, // overflow: Go's ParseUint saturates
         Err(_) => 0,
     };
-    let fail = |e: String| format!("failed to process {}: {e}", super::unicode::go_quote(rest));
+    let fail = |e: String| {
+        format!(
+            "failed to process {}: {e}",
+            crate::dockerfile::go_text::go_quote(rest)
+        )
+    };
     let words = Lexer::new(rest, false, false).words().map_err(fail)?;
     if words.len() != 1 {
         return Ok(None);

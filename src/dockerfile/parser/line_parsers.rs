@@ -2,8 +2,10 @@
 //! each keyword uses (BuildKit's `splitCommand` and its dispatch table of line parsers).
 
 use super::json::{parse_array, JsonArray};
-use super::unicode::{go_lower, go_quote, is_space, is_space_byte, trim_left_space, trim_space};
 use super::Node;
+use crate::dockerfile::go_text::{
+    go_lower, go_quote, is_space, is_space_byte, trim_left_space, trim_space,
+};
 use std::borrow::Cow;
 
 /// ONBUILD may wrap ONBUILD; the parser accepts it (later stages reject it) but bounds the

@@ -16,16 +16,15 @@ mod heredoc;
 mod json;
 mod line_parsers;
 mod lines;
-mod unicode;
 
+pub use crate::dockerfile::go_text::go_quote;
 pub use dump::dump;
 pub use heredoc::{chomp_heredoc_content, parse_heredoc};
-pub use unicode::go_quote;
 
 use super::error::DockerfileError;
+use crate::dockerfile::go_text::trim_left_space;
 use directives::DirectiveParser;
 use lines::{trim_continuation, trim_newline, LineReader};
-use unicode::trim_left_space;
 
 /// One node of the tree, as in BuildKit: the root has one child per instruction; an
 /// instruction node has its keyword (as written) in `value`, its `--flags` in `flags` and its
@@ -142,7 +141,7 @@ impl<'a> Parser<'a> {
             if is_comment {
                 // BuildKit slices the untrimmed line after its first byte.
                 let comment = String::from_utf8_lossy(&raw[1..]);
-                let comment = unicode::trim_space(&comment);
+                let comment = crate::dockerfile::go_text::trim_space(&comment);
                 if comment.is_empty() {
                     comments.clear();
                 } else {

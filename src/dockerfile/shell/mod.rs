@@ -5,7 +5,6 @@
 //! including its quirks (see [`scanner`]), so that a Dockerfile expands to the same strings
 //! as under `docker build`. Pattern operators (`#`, `%`, `/`) live in [`pattern`].
 
-mod chars;
 mod pattern;
 mod scanner;
 

@@ -231,7 +231,11 @@ fn go_extract(s: &str) -> Option<(Option<u64>, &str)> {
     };
     let name_len: usize = body
         .chars()
-        .take_while(|&c| super::chars::is_go_letter(c) || super::chars::is_go_digit(c) || c == '_')
+        .take_while(|&c| {
+            crate::dockerfile::go_text::is_letter(c)
+                || crate::dockerfile::go_text::is_digit(c)
+                || c == '_'
+        })
         .map(char::len_utf8)
         .sum();
     if name_len == 0 {

@@ -10,9 +10,9 @@
 
 use std::collections::BTreeSet;
 
-use super::chars::{is_go_digit, is_go_letter, is_go_print, is_go_space};
 use super::pattern::{PatternCache, GO_EOF_CHAR};
 use super::{Env, Expansion, Lexer, ShellError};
+use crate::dockerfile::go_text::{is_digit, is_letter, is_print, is_space};
 
 /// How deeply `${v:-${w:-…}}` may nest. Go grows its stack; a Rust thread does not, so an
 /// adversarial word gets an error here instead of a stack overflow. Real Dockerfiles nest a
@@ -202,7 +202,7 @@ impl<'a> Scanner<'a> {
         if !self.split {
             return;
         }
-        if is_go_space(c) {
+        if is_space(c) {
             self.flush_word(words);
         } else {
             self.words_buf.push(c);
@@ -410,8 +410,8 @@ impl<'a> Scanner<'a> {
     fn process_name(&mut self) -> String {
         let mut name = String::new();
         while let Some(ch) = self.peek() {
-            if name.is_empty() && is_go_digit(ch) {
-                while let Some(d) = self.peek().filter(|&c| is_go_digit(c)) {
+            if name.is_empty() && is_digit(ch) {
+                while let Some(d) = self.peek().filter(|&c| is_digit(c)) {
                     self.pos += 1;
                     name.push(d);
                 }
@@ -421,7 +421,7 @@ impl<'a> Scanner<'a> {
                 self.pos += 1;
                 return ch.to_string();
             }
-            if !is_go_letter(ch) && !is_go_digit(ch) && ch != '_' {
+            if !is_letter(ch) && !is_digit(ch) && ch != '_' {
                 break;
             }
             self.pos += 1;
@@ -459,7 +459,7 @@ pub(super) fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
-            c if is_go_print(c) => out.push(c),
+            c if is_print(c) => out.push(c),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }

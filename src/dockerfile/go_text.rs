@@ -1,5 +1,7 @@
-//! Go's notion of character classes and case, which BuildKit's parser inherits. The general
-//! categories come from Unicode 15.0, the version Go's `unicode` package carries.
+//! Go's notion of character classes, case and quoting, which BuildKit's parser and shell lexer
+//! inherit (where a variable name ends, what counts as a space, how the dump quotes). Rust's
+//! `char::is_alphabetic`/`is_numeric` are wider than Go's `unicode.IsLetter`/`IsDigit`. The
+//! general categories come from Unicode 15.0, the version Go's `unicode` package carries.
 
 use unicode_general_category::{get_general_category, GeneralCategory as Gc};
 
@@ -158,5 +160,22 @@ mod tests {
         assert_eq!(go_lower("WOR\u{212a}DIR"), "workdir");
         assert_eq!(go_lower("\u{130}"), "i");
         assert_eq!(go_lower("ΣΣ"), "σσ");
+    }
+}
+
+#[cfg(test)]
+mod class_tests {
+    use super::*;
+
+    #[test]
+    fn classes_match_go() {
+        assert!(is_letter('a') && is_letter('한') && is_letter('é'));
+        assert!(!is_letter('_') && !is_letter('1') && !is_letter('Ⅷ'));
+        assert!(is_digit('7') && is_digit('٣'));
+        assert!(!is_digit('²') && !is_digit('Ⅷ') && !is_digit('a'));
+        assert!(is_space('\u{85}') && is_space('\u{a0}') && is_space('\u{3000}'));
+        assert!(!is_space('\u{200b}'));
+        assert!(is_print('☃') && is_print('é') && is_print(' '));
+        assert!(!is_print('\u{a0}') && !is_print('\u{feff}') && !is_print('\t'));
     }
 }
