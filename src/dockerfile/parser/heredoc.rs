@@ -4,7 +4,7 @@
 //! that shell lexer this needs: word splitting, quotes, escapes and `$`/`${}` scanning.
 
 use super::Heredoc;
-use crate::dockerfile::go_text::{is_digit, is_letter, is_space};
+use crate::dockerfile::go_text::is_space;
 
 /// The heredocs opened on `line`, in order. An error means a heredoc name could not be lexed.
 pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
@@ -385,26 +385,7 @@ impl Lexer {
     }
 
     fn name(&mut self) -> String {
-        let mut name = String::new();
-        while let Some(c) = self.peek() {
-            if name.is_empty() && is_digit(c) {
-                while let Some(d) = self.peek().filter(|&d| is_digit(d)) {
-                    self.pos += 1;
-                    name.push(d);
-                }
-                return name;
-            }
-            if name.is_empty() && matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
-                self.pos += 1;
-                return c.to_string();
-            }
-            if !is_letter(c) && !is_digit(c) && c != '_' {
-                break;
-            }
-            self.pos += 1;
-            name.push(c);
-        }
-        name
+        crate::dockerfile::shell::scan_name(&self.chars, &mut self.pos)
     }
 }
 

@@ -8,6 +8,33 @@
 mod pattern;
 mod scanner;
 
+/// Reads a variable name at `chars[*pos]`, as BuildKit's `processName`: a run of letters,
+/// digits and `_`; a run of digits only when it starts with a digit; or one special parameter
+/// character. Shared with the parser's heredoc detection, which lexes words the same way.
+pub(crate) fn scan_name(chars: &[char], pos: &mut usize) -> String {
+    use crate::dockerfile::go_text::{is_digit, is_letter};
+    let mut name = String::new();
+    while let Some(&c) = chars.get(*pos) {
+        if name.is_empty() && is_digit(c) {
+            while let Some(&d) = chars.get(*pos).filter(|&&d| is_digit(d)) {
+                *pos += 1;
+                name.push(d);
+            }
+            return name;
+        }
+        if name.is_empty() && matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
+            *pos += 1;
+            return c.to_string();
+        }
+        if !is_letter(c) && !is_digit(c) && c != '_' {
+            break;
+        }
+        *pos += 1;
+        name.push(c);
+    }
+    name
+}
+
 #[cfg(test)]
 mod tests;
 

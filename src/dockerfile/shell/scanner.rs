@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use super::pattern::{PatternCache, GO_EOF_CHAR};
 use super::{Env, Expansion, Lexer, ShellError};
-use crate::dockerfile::go_text::{is_digit, is_letter, is_print, is_space};
+use crate::dockerfile::go_text::{is_print, is_space};
 
 /// How deeply `${v:-${w:-…}}` may nest. Go grows its stack; a Rust thread does not, so an
 /// adversarial word gets an error here instead of a stack overflow. Real Dockerfiles nest a
@@ -408,26 +408,7 @@ impl<'a> Scanner<'a> {
     /// A run of letters, digits and `_`; a run of digits only if it starts with a digit; or
     /// one special parameter character.
     fn process_name(&mut self) -> String {
-        let mut name = String::new();
-        while let Some(ch) = self.peek() {
-            if name.is_empty() && is_digit(ch) {
-                while let Some(d) = self.peek().filter(|&c| is_digit(c)) {
-                    self.pos += 1;
-                    name.push(d);
-                }
-                return name;
-            }
-            if name.is_empty() && matches!(ch, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0') {
-                self.pos += 1;
-                return ch.to_string();
-            }
-            if !is_letter(ch) && !is_digit(ch) && ch != '_' {
-                break;
-            }
-            self.pos += 1;
-            name.push(ch);
-        }
-        name
+        super::scan_name(&self.chars, &mut self.pos)
     }
 
     fn get_env(&mut self, name: &str) -> Option<String> {
