@@ -13,12 +13,10 @@ use crate::dockerfile::instructions::{
 use crate::dockerfile::parser;
 use crate::exec::{self, MountKind, RootFs, SandboxSpec};
 use crate::image::digest::Digest;
-use crate::image::oci::{
-    Descriptor, ImageConfig, Manifest, MEDIA_OCI_CONFIG, MEDIA_OCI_LAYER, MEDIA_OCI_MANIFEST,
-};
+use crate::image::oci::{Descriptor, ImageConfig, Manifest, MEDIA_OCI_CONFIG, MEDIA_OCI_MANIFEST};
 use crate::plan::{self, Base, PlanOptions, Stage, StageRef, Step};
 use crate::snapshot::upper::{write_layer, LayerOptions};
-use crate::store::{Image, LayerBlob, Store};
+use crate::store::{Image, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -344,16 +342,7 @@ impl Ctx<'_> {
         };
         let writer = self.store.blob_writer()?;
         let writer = write_layer(upper, writer, &lopts)?;
-        let (digest, size) = writer.commit(None)?;
-        let rec = self.store.record_layer(
-            &digest,
-            size,
-            LayerBlob {
-                digest: digest.clone(),
-                media_type: MEDIA_OCI_LAYER.to_string(),
-                size,
-            },
-        )?;
+        let rec = self.store.commit_layer_tar(writer)?;
         self.store.commit_snapshot(&rec.diff_id, upper)?;
         let blob = rec
             .uncompressed()

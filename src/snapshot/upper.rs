@@ -75,6 +75,20 @@ impl<W: Write> Walker<'_, W> {
         })
     }
 
+    /// An empty OCI marker file (`.wh.<name>` or `.wh..wh..opq`) owned by root.
+    fn marker(&mut self, name: Vec<u8>, md: &Metadata) -> io::Result<()> {
+        let e = Entry {
+            name,
+            kind: Kind::File { size: 0 },
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            mtime: self.mtime(md),
+            xattrs: vec![],
+        };
+        self.tar.append(&e, Some(&mut io::empty()))
+    }
+
     fn entry(&mut self, path: &Path, name: &[u8], md: &Metadata) -> io::Result<()> {
         let ft = md.file_type();
         // Whiteouts first: overlay may give every whiteout the same inode, which must not be
@@ -84,16 +98,7 @@ impl<W: Write> Walker<'_, W> {
             let mut wh = dir.to_vec();
             wh.extend_from_slice(b".wh.");
             wh.extend_from_slice(base);
-            let e = Entry {
-                name: wh,
-                kind: Kind::File { size: 0 },
-                mode: 0,
-                uid: 0,
-                gid: 0,
-                mtime: self.mtime(md),
-                xattrs: vec![],
-            };
-            return self.tar.append(&e, Some(&mut io::empty()));
+            return self.marker(wh, md);
         }
         if ft.is_dir() {
             let e = self.base(name, Kind::Dir, md, path)?;
@@ -101,16 +106,7 @@ impl<W: Write> Walker<'_, W> {
             if get_xattr(path, OPAQUE_XATTR)?.as_deref() == Some(b"y") {
                 let mut opq = name.to_vec();
                 opq.extend_from_slice(b"/.wh..wh..opq");
-                let o = Entry {
-                    name: opq,
-                    kind: Kind::File { size: 0 },
-                    mode: 0,
-                    uid: 0,
-                    gid: 0,
-                    mtime: self.mtime(md),
-                    xattrs: vec![],
-                };
-                self.tar.append(&o, Some(&mut io::empty()))?;
+                self.marker(opq, md)?;
             }
             return self.dir(path, name);
         }

@@ -234,6 +234,12 @@ impl Store {
         let _g = self.ingest()?;
         let mut w = self.blob_writer()?;
         io::copy(&mut r, &mut w).ctx(|| "storing a layer".to_string())?;
+        self.commit_layer_tar(w)
+    }
+
+    /// Commits a blob writer that received an uncompressed layer tar and records the layer
+    /// (its digest is its diff_id). The caller holds [`Store::ingest`].
+    pub fn commit_layer_tar(&self, w: BlobWriter) -> Result<LayerRecord> {
         let (digest, size) = w.commit(None)?;
         self.record_layer(
             &digest,

@@ -12,7 +12,8 @@ use std::collections::BTreeSet;
 
 use super::pattern::{PatternCache, GO_EOF_CHAR};
 use super::{Env, Expansion, Lexer, ShellError};
-use crate::dockerfile::go_text::{is_print, is_space};
+pub(super) use crate::dockerfile::go_text::go_quote;
+use crate::dockerfile::go_text::is_space;
 
 /// How deeply `${v:-${w:-…}}` may nest. Go grows its stack; a Rust thread does not, so an
 /// adversarial word gets an error here instead of a stack overflow. Real Dockerfiles nest a
@@ -423,31 +424,4 @@ impl<'a> Scanner<'a> {
         }
         value
     }
-}
-
-/// Go's `%q` for the error prefix: printable characters as they are, the rest escaped.
-pub(super) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if is_print(c) => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push_str(&format!("\\U{:08x}", c as u32)),
-        }
-    }
-    out.push('"');
-    out
 }
