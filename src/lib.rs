@@ -14,6 +14,7 @@ pub mod exec;
 pub mod fsops;
 pub mod image;
 pub mod plan;
+pub mod progress;
 pub mod registry;
 pub mod snapshot;
 pub mod store;
