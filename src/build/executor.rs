@@ -1,24 +1,23 @@
-//! The executor: stages in Dockerfile order, steps in order, each on the snapshots of the
-//! step before it. A step that changes files leaves a layer (stored uncompressed, hashed while
-//! written) and its upper dir becomes that layer's snapshot as it is.
+//! The executor: every stage of the plan on its own thread, started as soon as the stages it
+//! reads from are done (independent stages build in parallel), each step looked up in the
+//! layer cache by its key before it is run (see [`crate::cache`]).
 
-use super::copy::CopyRequest;
-use super::fsop::{self, CopySource, FsOp, FsSpec};
-use super::image_config::{self as ic, default_shell};
+use super::inputs::{instruction_text, ContextInputs};
 use super::options::BuildOptions;
+use crate::cache::{self, explain, Cache, Entry, Inputs, StepState};
 use crate::dockerfile::error::DockerfileError;
-use crate::dockerfile::instructions::{
-    chomp_heredoc, heredoc_marker, Command, Instruction, MountType, Network as RunNetwork,
-};
+use crate::dockerfile::instructions::{Command, Instruction, MountType, Network as RunNetwork};
 use crate::dockerfile::parser;
-use crate::exec::{self, MountKind, RootFs, SandboxSpec};
 use crate::image::digest::Digest;
-use crate::image::oci::{Descriptor, ImageConfig, Manifest, MEDIA_OCI_CONFIG, MEDIA_OCI_MANIFEST};
+use crate::image::oci::{Descriptor, Manifest, MEDIA_OCI_CONFIG, MEDIA_OCI_MANIFEST};
 use crate::plan::{self, Base, PlanOptions, Stage, StageRef, Step};
-use crate::snapshot::upper::{write_layer, LayerOptions};
+use crate::progress::{Event, Progress, StepId};
 use crate::store::{Image, Store};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -37,37 +36,45 @@ pub enum BuildError {
 }
 
 /// Where a stage's filesystem and config stand after a step.
-#[derive(Debug, Clone)]
-struct State {
-    config: ImageConfig,
-    /// Manifest descriptors, parallel to `config.rootfs.diff_ids`.
-    layers: Vec<Descriptor>,
-}
+pub(super) type State = StepState;
 
 /// Fetches an image into the store (by reference as written) and returns its manifest digest.
 pub type Fetch<'a> = dyn Fn(&str) -> anyhow::Result<Digest> + 'a;
 
-struct Ctx<'a> {
-    store: &'a Store,
-    opts: &'a BuildOptions,
-    exe: PathBuf,
-    created: String,
-    file_name: String,
-    images: HashMap<String, Image>,
-    results: HashMap<usize, State>,
-    proxy_env: Vec<(String, String)>,
-    out: &'a mut dyn FnMut(&str),
-    counter: usize,
+/// A finished stage: its state and the cache key of its last step.
+#[derive(Debug, Clone)]
+pub(super) struct Built {
+    pub state: State,
+    pub key: Digest,
+}
+
+pub(super) struct Ctx<'a> {
+    pub store: &'a Store,
+    pub cache: Cache,
+    pub opts: &'a BuildOptions,
+    pub exe: PathBuf,
+    pub created: String,
+    pub file_name: String,
+    pub images: HashMap<String, Image>,
+    pub results: Mutex<HashMap<usize, Built>>,
+    pub done: Condvar,
+    pub failed: AtomicBool,
+    pub proxy_env: Vec<(String, String)>,
+    pub progress: &'a dyn Progress,
+    context: OnceLock<Result<ContextInputs, String>>,
+    next_id: AtomicUsize,
 }
 
 /// Builds the Dockerfile of `opts` into `store` and returns the stored image. `fetch` gets a
-/// base image that is not in the store yet; `out` receives progress lines.
+/// base image that is not in the store yet (or every base, with `opts.pull`); `progress`
+/// receives the build's events.
 pub fn build(
     store: &Store,
     opts: &BuildOptions,
     fetch: &Fetch<'_>,
-    out: &mut dyn FnMut(&str),
+    progress: &dyn Progress,
 ) -> Result<Image, BuildError> {
+    let started = Instant::now();
     let file_name = opts.dockerfile.file_name().map_or_else(
         || "Dockerfile".to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -88,7 +95,7 @@ pub fn build(
     let _ingest = store.ingest().map_err(anyhow::Error::from)?;
     let mut images = HashMap::new();
     for r in first.images() {
-        let img = ensure_image(store, &r, fetch)?;
+        let img = ensure_image(store, &r, fetch, opts.pull)?;
         let env = img
             .config
             .config
@@ -106,7 +113,7 @@ pub fn build(
     }
     let plan = plan::plan(&parsed, &popts).map_err(|e| e.in_file(&file_name))?;
     for w in &plan.warnings {
-        out(w);
+        progress.event(Event::Warning(w));
     }
     let created = match opts.source_date_epoch {
         Some(e) => chrono::DateTime::from_timestamp(e, 0)
@@ -114,39 +121,56 @@ pub fn build(
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         None => chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
     };
-    let mut ctx = Ctx {
+    let ctx = Ctx {
         store,
+        cache: Cache::open(store).map_err(|e| anyhow::anyhow!("opening the build cache: {e}"))?,
         opts,
         exe: std::env::current_exe()
             .map_err(|e| anyhow::anyhow!("finding the kiln binary: {e}"))?,
         created,
         file_name,
         images,
-        results: HashMap::new(),
+        results: Mutex::new(HashMap::new()),
+        done: Condvar::new(),
+        failed: AtomicBool::new(false),
         proxy_env: plan.proxy_env.clone(),
-        out,
-        counter: 0,
+        progress,
+        context: OnceLock::new(),
+        next_id: AtomicUsize::new(0),
     };
+    // Step numbers as docker counts them: every instruction of every stage built, FROM
+    // included, in Dockerfile order.
     let total: usize = plan.stages.iter().map(|s| s.steps.len() + 1).sum();
-    let mut k = 0;
-    for stage in &plan.stages {
-        k += 1;
-        let state = ctx.run_stage(stage, &mut k, total)?;
-        ctx.results.insert(stage.index, state);
+    progress.event(Event::Start { total });
+    let mut first_number = Vec::with_capacity(plan.stages.len());
+    let mut n = 1;
+    for s in &plan.stages {
+        first_number.push(n);
+        n += s.steps.len() + 1;
     }
+    ctx.run_stages(&plan.stages, &first_number, total)?;
     let target = plan
         .target()
         .ok_or_else(|| anyhow::anyhow!("no stage to build"))?;
-    let state = ctx
+    let built = ctx
         .results
+        .lock()
+        .map_err(|_| anyhow::anyhow!("a stage thread panicked"))?
         .remove(&target.index)
         .ok_or_else(|| anyhow::anyhow!("target stage was not built"))?;
-    Ok(commit_image(store, state, &ctx.created, &opts.tags)?)
+    let image = commit_image(store, built.state, &ctx.created, &opts.tags)?;
+    let id = image.id.to_string();
+    progress.event(Event::Finished {
+        id: &id,
+        tags: &opts.tags,
+        elapsed: started.elapsed(),
+    });
+    Ok(image)
 }
 
-fn ensure_image(store: &Store, r: &str, fetch: &Fetch<'_>) -> anyhow::Result<Image> {
+fn ensure_image(store: &Store, r: &str, fetch: &Fetch<'_>, pull: bool) -> anyhow::Result<Image> {
     let reference = crate::image::reference::Reference::parse(r)?;
-    if reference.digest().is_none() {
+    if reference.digest().is_none() && !pull {
         if let Ok(res) = store.resolve(&reference.to_string()) {
             return Ok(store.image(&res.manifest)?);
         }
@@ -155,14 +179,23 @@ fn ensure_image(store: &Store, r: &str, fetch: &Fetch<'_>) -> anyhow::Result<Ima
     Ok(store.image(&d)?)
 }
 
-/// Writes the config and manifest of `state` and names the image.
+/// Writes the config and manifest of `state` and names the image. The image's creation
+/// time is that of its last step, so a rebuild that hits the cache all the way gives the
+/// same image id.
 fn commit_image(
     store: &Store,
     mut state: State,
     created: &str,
     tags: &[String],
 ) -> anyhow::Result<Image> {
-    state.config.created = Some(created.to_string());
+    state.config.created = Some(
+        state
+            .config
+            .history
+            .last()
+            .and_then(|h| h.created.clone())
+            .unwrap_or_else(|| created.to_string()),
+    );
     let config_bytes = serde_json::to_vec(&state.config)?;
     let config_digest = store.put_blob(&config_bytes, None)?;
     let manifest = Manifest {
@@ -183,12 +216,15 @@ fn commit_image(
     Ok(store.add_image(&bytes, tags)?)
 }
 
-impl Ctx<'_> {
-    fn say(&mut self, line: &str) {
-        (self.out)(line);
-    }
+/// Docker's intermediate image id: the digest of the config as it stands.
+fn config_id(state: &State) -> String {
+    serde_json::to_vec(&state.config)
+        .map(|b| Digest::of(&b).to_string())
+        .unwrap_or_default()
+}
 
-    fn step_error(&self, inst: &Instruction, message: String) -> BuildError {
+impl Ctx<'_> {
+    pub(super) fn step_error(&self, inst: &Instruction, message: String) -> BuildError {
         BuildError::Step {
             message,
             file: self.file_name.clone(),
@@ -197,17 +233,107 @@ impl Ctx<'_> {
         }
     }
 
-    fn base_state(&self, stage: &Stage) -> Result<State, BuildError> {
+    fn new_id(&self) -> StepId {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Runs every stage on its own thread once its dependencies are built. The first error
+    /// stops stages that have not started and is the one returned.
+    fn run_stages(
+        &self,
+        stages: &[Stage],
+        first_number: &[usize],
+        total: usize,
+    ) -> Result<(), BuildError> {
+        if stages.len() == 1 {
+            let built = self.run_stage(&stages[0], first_number[0], total)?;
+            self.finish_stage(stages[0].index, built);
+            return Ok(());
+        }
+        let errors: Mutex<Vec<BuildError>> = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for (stage, &number) in stages.iter().zip(first_number) {
+                let errors = &errors;
+                s.spawn(move || {
+                    let r = self
+                        .wait_for(&stage.deps)
+                        .and_then(|()| self.run_stage(stage, number, total));
+                    match r {
+                        Ok(built) => self.finish_stage(stage.index, built),
+                        Err(e) => {
+                            self.failed.store(true, Ordering::SeqCst);
+                            if let Ok(mut errs) = errors.lock() {
+                                errs.push(e);
+                            }
+                            self.done.notify_all();
+                        }
+                    }
+                });
+            }
+        });
+        let mut errs = errors.into_inner().unwrap_or_default();
+        // The error that stopped the build, not the "stopped" of stages that never ran.
+        errs.sort_by_key(|e| matches!(e, BuildError::Other(_)));
+        match errs.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn finish_stage(&self, index: usize, built: Built) {
+        if let Ok(mut r) = self.results.lock() {
+            r.insert(index, built);
+        }
+        self.done.notify_all();
+    }
+
+    /// Blocks until every stage in `deps` is built (or the build failed).
+    fn wait_for(&self, deps: &[usize]) -> Result<(), BuildError> {
+        let mut r = self
+            .results
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a stage thread panicked"))?;
+        loop {
+            if self.failed.load(Ordering::SeqCst) {
+                return Err(anyhow::anyhow!("stopped: another stage failed").into());
+            }
+            if deps.iter().all(|d| r.contains_key(d)) {
+                return Ok(());
+            }
+            r = self
+                .done
+                .wait(r)
+                .map_err(|_| anyhow::anyhow!("a stage thread panicked"))?;
+        }
+    }
+
+    /// The state a stage starts from, its key and (for explanations) what the base is.
+    fn base_state(&self, stage: &Stage) -> Result<(State, Digest, String), BuildError> {
+        let epoch = self
+            .opts
+            .source_date_epoch
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        let platform = format!("{}|epoch={epoch}", stage.platform.as_deref().unwrap_or(""));
         Ok(match &stage.base {
-            Base::Scratch => State {
-                config: ic::scratch_config(),
-                layers: Vec::new(),
-            },
-            Base::Stage(j) => self
-                .results
-                .get(j)
-                .cloned()
-                .ok_or_else(|| anyhow::anyhow!("stage {j} was not built"))?,
+            Base::Scratch => (
+                State {
+                    config: super::image_config::scratch_config(),
+                    layers: Vec::new(),
+                },
+                cache::base_key("scratch", "", &platform),
+                "scratch".to_string(),
+            ),
+            Base::Stage(j) => {
+                let b = self
+                    .results
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("a stage thread panicked"))?
+                    .get(j)
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("stage {j} was not built"))?;
+                (b.state, b.key, format!("stage {j}"))
+            }
             Base::Image(r) => {
                 let img = self
                     .images
@@ -215,28 +341,52 @@ impl Ctx<'_> {
                     .ok_or_else(|| anyhow::anyhow!("image {r} was not pulled"))?;
                 let mut config = img.config.clone();
                 config.created = None;
-                State {
-                    config,
-                    layers: img.manifest.layers.clone(),
-                }
+                (
+                    State {
+                        config,
+                        layers: img.manifest.layers.clone(),
+                    },
+                    cache::base_key("image", &img.id.to_string(), &platform),
+                    format!("{r} ({})", crate::progress::short_id(&img.id.to_string())),
+                )
             }
         })
     }
 
-    fn run_stage(
-        &mut self,
-        stage: &Stage,
-        k: &mut usize,
-        total: usize,
-    ) -> Result<State, BuildError> {
+    fn run_stage(&self, stage: &Stage, number: usize, total: usize) -> Result<Built, BuildError> {
         let name = stage.display_name();
-        self.counter += 1;
-        let line = format!(
-            "#{} [{name} {k}/{total}] {}",
-            self.counter, stage.from.original
-        );
-        self.say(&line);
-        let mut state = self.base_state(stage)?;
+        let use_cache = !self.opts.no_cache
+            && !self
+                .opts
+                .no_cache_filter
+                .iter()
+                .any(|f| *f == name || *f == stage.index.to_string());
+        let started = Instant::now();
+        let id = self.new_id();
+        self.progress.event(Event::Step {
+            id,
+            number,
+            total,
+            stage: &name,
+            text: &stage.from.original,
+        });
+        let (mut state, mut key, base) = self.base_state(stage)?;
+        let image = match &stage.base {
+            Base::Scratch => "scratch".to_string(),
+            _ => config_id(&state),
+        };
+        self.progress.event(Event::Done {
+            id,
+            image: &image,
+            elapsed: started.elapsed(),
+        });
+        let mut walk = Walk {
+            stage: &name,
+            use_cache,
+            explained: false,
+            base_key: key.clone(),
+            base: &base,
+        };
         // The base's ONBUILD triggers run first, and are consumed.
         let triggers = state
             .config
@@ -245,220 +395,282 @@ impl Ctx<'_> {
             .and_then(|c| c.on_build.take())
             .unwrap_or_default();
         for t in triggers {
-            let line = format!("#{} [{name}] ONBUILD {t}", self.counter);
-            self.say(&line);
             let parsed = parser::parse(t.as_bytes()).map_err(|e| e.in_file(&self.file_name))?;
             let instrs = crate::dockerfile::instructions::lower_all(&parsed.ast)
                 .map_err(|e| e.in_file(&self.file_name))?;
             for mut instruction in instrs {
                 instruction.line = stage.from.line;
+                let text = format!("ONBUILD {}", instruction.original);
                 let step = Step {
                     instruction,
                     env: Default::default(),
                     args: Default::default(),
                     deps: Vec::new(),
                 };
-                self.run_step(&mut state, &step)?;
+                self.step(&mut walk, &mut state, &mut key, &step, &text, number, total)?;
             }
         }
-        for step in &stage.steps {
-            *k += 1;
-            self.counter += 1;
-            let line = format!(
-                "#{} [{name} {k}/{total}] {}",
-                self.counter, step.instruction.original
-            );
-            self.say(&line);
-            self.run_step(&mut state, step)?;
+        for (i, step) in stage.steps.iter().enumerate() {
+            if self.failed.load(Ordering::SeqCst) {
+                return Err(anyhow::anyhow!("stopped: another stage failed").into());
+            }
+            let text = step.instruction.original.clone();
+            self.step(
+                &mut walk,
+                &mut state,
+                &mut key,
+                step,
+                &text,
+                number + 1 + i,
+                total,
+            )?;
         }
-        Ok(state)
+        Ok(Built { state, key })
     }
 
-    /// The snapshot dirs of `state`, top-most first.
-    fn lowers(&self, state: &State) -> anyhow::Result<Vec<PathBuf>> {
-        let mut v = Vec::new();
-        for d in &state.config.rootfs.diff_ids {
-            v.push(self.store.snapshot(d)?);
-        }
-        v.reverse();
-        Ok(v)
-    }
-
-    fn run_step(&mut self, state: &mut State, step: &Step) -> Result<(), BuildError> {
-        let inst = &step.instruction;
-        let shell = state
-            .config
-            .config
-            .as_ref()
-            .and_then(|c| c.shell.clone())
-            .unwrap_or_else(default_shell);
-        match &inst.command {
-            Command::Run(r) => {
-                let created_by = format!("RUN {}", run_args(&r.cmd, &shell).join(" "));
-                self.run(state, step, r, &shell)?;
-                self.push_history(state, created_by, true);
-            }
-            Command::Copy(c) | Command::Add(c) => {
-                let is_add = matches!(inst.command, Command::Add(_));
-                self.copy(state, step, c, is_add)?;
-                let kw = if is_add { "ADD" } else { "COPY" };
-                let mut words: Vec<String> = c.sources.clone();
-                words.extend(c.contents.iter().map(|x| x.path.clone()));
-                let created_by = format!("{kw} {} {}", words.join(" "), c.dest);
-                self.push_history(state, created_by, true);
-            }
-            Command::Workdir(_) => {
-                ic::apply(&mut state.config, inst);
-                let wd = state
-                    .config
-                    .config
-                    .as_ref()
-                    .and_then(|c| c.working_dir.clone())
-                    .unwrap_or_else(|| "/".to_string());
-                self.fs_step(state, inst, FsOp::Mkdir { path: wd.clone() })?;
-                self.push_history(state, format!("WORKDIR {wd}"), true);
-            }
-            Command::Arg(_) | Command::From(_) => {}
-            _ => {
-                ic::apply(&mut state.config, inst);
-                let created_by = config_created_by(inst, &shell);
-                self.push_history(state, created_by, false);
-            }
-        }
-        Ok(())
-    }
-
-    fn push_history(&self, state: &mut State, created_by: String, layer: bool) {
-        state
-            .config
-            .history
-            .push(ic::history(created_by, layer, &self.created));
-    }
-
-    /// Writes the layer of `upper`, adopts `upper` as its snapshot and appends it to `state`.
-    fn commit_layer(&self, state: &mut State, upper: &Path) -> anyhow::Result<()> {
-        let lopts = LayerOptions {
-            source_date_epoch: self.opts.source_date_epoch,
+    /// One step: its key, then the cache, else running it and filing the result.
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &self,
+        walk: &mut Walk<'_>,
+        state: &mut State,
+        key: &mut Digest,
+        step: &Step,
+        text: &str,
+        number: usize,
+        total: usize,
+    ) -> Result<(), BuildError> {
+        let started = Instant::now();
+        let id = self.new_id();
+        self.progress.event(Event::Step {
+            id,
+            number,
+            total,
+            stage: walk.stage,
+            text,
+        });
+        let inputs = self.inputs(state, step)?;
+        let new_key = inputs.key(key);
+        let hit = |state: &mut State, key: &mut Digest, entry: Entry| {
+            self.progress.event(Event::Cached { id });
+            *state = entry.state;
+            *key = new_key.clone();
+            let image = config_id(state);
+            self.progress.event(Event::Done {
+                id,
+                image: &image,
+                elapsed: started.elapsed(),
+            });
         };
-        let writer = self.store.blob_writer()?;
-        let writer = write_layer(upper, writer, &lopts)?;
-        let rec = self.store.commit_layer_tar(writer)?;
-        self.store.commit_snapshot(&rec.diff_id, upper)?;
-        let blob = rec
-            .uncompressed()
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("layer {} has no uncompressed blob", rec.diff_id))?;
-        state.config.rootfs.diff_ids.push(rec.diff_id.clone());
-        state.layers.push(Descriptor {
-            media_type: blob.media_type,
-            digest: blob.digest,
-            size: blob.size,
-            platform: None,
-            annotations: BTreeMap::new(),
-            urls: Vec::new(),
+        if walk.use_cache {
+            if let Some(entry) = self.cache.get(&new_key) {
+                hit(state, key, entry);
+                return Ok(());
+            }
+            if self.opts.explain_cache && !walk.explained {
+                walk.explained = true;
+                let base = (*key == walk.base_key).then_some(walk.base);
+                let reason = explain::explain(&self.cache, key, &inputs, base);
+                self.progress.event(Event::Explain {
+                    id,
+                    reason: &reason,
+                });
+            }
+        }
+        // Another build may be making this very step: wait for it, then use its result.
+        let _lock = self
+            .cache
+            .lock(&new_key)
+            .map_err(|e| anyhow::anyhow!("locking the cache entry: {e}"))?;
+        if walk.use_cache {
+            if let Some(entry) = self.cache.get(&new_key) {
+                hit(state, key, entry);
+                return Ok(());
+            }
+        }
+        self.progress.event(Event::Running { id });
+        let layers_before = state.layers.len();
+        if let Err(e) = self.execute(state, step, id) {
+            let message = e.to_string();
+            self.progress.event(Event::Failed {
+                id,
+                message: &message,
+            });
+            return Err(e);
+        }
+        let layer = (state.layers.len() > layers_before)
+            .then(|| state.config.rootfs.diff_ids.last().cloned())
+            .flatten();
+        let entry = Entry {
+            key: new_key.clone(),
+            parent: key.clone(),
+            inputs,
+            text: text.to_string(),
+            state: state.clone(),
+            layer,
+            created: cache::unix_now(),
+        };
+        // A cache that cannot be written costs the next build time, not this build.
+        if let Err(e) = self.cache.put(&entry) {
+            tracing::warn!("writing cache entry {}: {e}", entry.key);
+        }
+        *key = new_key;
+        let image = config_id(state);
+        self.progress.event(Event::Done {
+            id,
+            image: &image,
+            elapsed: started.elapsed(),
         });
         Ok(())
     }
 
-    /// Runs a filesystem op through the helper on top of `state` and commits its layer.
-    fn fs_step(
-        &mut self,
-        state: &mut State,
-        inst: &Instruction,
-        op: FsOp,
-    ) -> Result<(), BuildError> {
-        let work = self.store.work_dir().map_err(anyhow::Error::from)?;
-        let (upper, wdir, merged, empty) = dirs(work.path()).map_err(anyhow::Error::from)?;
-        let mut lower = self.lowers(state)?;
-        if lower.is_empty() {
-            lower.push(empty);
-        }
-        let spec = FsSpec {
-            lower,
-            upper: upper.clone(),
-            work: wdir,
-            merged,
-            op,
-        };
-        fsop::run(&spec, &self.exe, &work.path().join("spec.json"))
-            .map_err(|m| self.step_error(inst, m))?;
-        self.commit_layer(state, &upper)?;
-        Ok(())
+    /// The scanned context, made on first use and shared by every stage.
+    fn context(&self) -> Result<&ContextInputs, BuildError> {
+        let c = self.context.get_or_init(|| {
+            ContextInputs::scan(
+                &self.cache.dir().join("context-index"),
+                &self.opts.context,
+                &self.opts.dockerfile,
+            )
+            .inspect(|c| tracing::debug!("context scanned: {} files read", c.files_hashed))
+            .map_err(|e| format!("{e:#}"))
+        });
+        c.as_ref()
+            .map_err(|e| anyhow::anyhow!("reading the build context: {e}").into())
     }
 
-    fn copy(
-        &mut self,
-        state: &mut State,
-        step: &Step,
-        c: &crate::dockerfile::instructions::Copy,
-        is_add: bool,
-    ) -> Result<(), BuildError> {
+    /// Everything the result of `step` on `state` depends on (see [`crate::cache`]).
+    fn inputs(&self, state: &State, step: &Step) -> Result<Inputs, BuildError> {
         let inst = &step.instruction;
-        let cfg = state.config.config.clone().unwrap_or_default();
-        let mut request = CopyRequest {
-            sources: c.sources.clone(),
-            dest: c.dest.clone(),
-            workdir: cfg.working_dir.clone().unwrap_or_default(),
-            chown: c.chown.clone(),
-            chmod: c.chmod.clone(),
-            excludes: c.excludes.clone(),
-            parents: c.parents,
-            is_add,
-            checksum: c.checksum.clone(),
-            keep_git_dir: c.keep_git_dir,
-            link: c.link,
+        let mut inputs = Inputs {
+            instruction: instruction_text(&inst.command),
+            ..Default::default()
         };
-        let holder = self.store.work_dir().map_err(anyhow::Error::from)?;
-        let source = if !c.contents.is_empty() {
-            let dir = holder.path().join("heredocs");
-            std::fs::create_dir(&dir).map_err(anyhow::Error::from)?;
-            request.sources.clear();
-            for content in &c.contents {
-                std::fs::write(dir.join(&content.path), &content.data)
-                    .map_err(anyhow::Error::from)?;
-                request.sources.push(content.path.clone());
+        match &inst.command {
+            Command::Run(r) => {
+                let cfg = state.config.config.clone().unwrap_or_default();
+                inputs.env = cfg.env.clone().unwrap_or_default();
+                for (k, v) in step.run_env() {
+                    if !inputs
+                        .env
+                        .iter()
+                        .any(|e| e.split_once('=').map(|x| x.0) == Some(&k))
+                    {
+                        inputs.env.push(format!("{k}={v}"));
+                    }
+                }
+                let network = match r.network {
+                    RunNetwork::None => crate::exec::Network::None,
+                    RunNetwork::Host => crate::exec::Network::Host,
+                    RunNetwork::Default => self.opts.network,
+                };
+                inputs
+                    .parts
+                    .push(("network".to_string(), format!("{network:?}")));
+                for (i, m) in r.mounts.iter().enumerate() {
+                    if m.kind != MountType::Bind {
+                        continue;
+                    }
+                    if m.from.is_empty() {
+                        let req = super::copy::CopyRequest {
+                            sources: vec![m.source.clone()],
+                            dest: "/".to_string(),
+                            ..Default::default()
+                        };
+                        let part = self.listing_part(&req, inst)?;
+                        inputs.parts.push((format!("files of mount {i}"), part));
+                    } else {
+                        let (_, from_key) = self.source_state(step, &m.from)?;
+                        inputs
+                            .parts
+                            .push((format!("mount {i} from {}", m.from), from_key));
+                    }
+                }
             }
-            CopySource::Plain(dir)
-        } else if let Some(from) = &c.from {
-            let src = self.source_state(step, from)?;
-            let mut lower = self.lowers(&src)?;
-            let mount = holder.path().join("from");
-            std::fs::create_dir(&mount).map_err(anyhow::Error::from)?;
-            if lower.len() == 1 && src.config.rootfs.diff_ids.is_empty() {
-                lower.clear();
+            Command::Copy(c) | Command::Add(c) => {
+                if let Some(from) = &c.from {
+                    let (_, from_key) = self.source_state(step, from)?;
+                    inputs.parts.push((format!("--from={from}"), from_key));
+                } else if c.contents.is_empty() {
+                    let req = super::copy::CopyRequest {
+                        sources: c.sources.clone(),
+                        dest: c.dest.clone(),
+                        excludes: c.excludes.clone(),
+                        parents: c.parents,
+                        is_add: matches!(inst.command, Command::Add(_)),
+                        ..Default::default()
+                    };
+                    if c.sources.iter().any(|s| !super::copy::is_url(s)) {
+                        let part = self.listing_part(&req, inst)?;
+                        inputs.parts.push(("files".to_string(), part));
+                    }
+                    if req.is_add {
+                        for (i, s) in c.sources.iter().enumerate() {
+                            if super::copy::is_url(s) {
+                                let f = super::copy::url_fingerprint(s, c.checksum.as_deref())
+                                    .map_err(|e| self.step_error(inst, e.to_string()))?;
+                                inputs.parts.push((format!("url {i}"), f));
+                            }
+                        }
+                    }
+                }
             }
-            CopySource::Layers { lower, mount }
-        } else {
-            CopySource::Context {
-                dir: self.opts.context.clone(),
-                dockerfile: Some(self.opts.dockerfile.clone()),
-            }
-        };
-        self.fs_step(
-            state,
-            inst,
-            FsOp::Copy {
-                request: Box::new(request),
-                source,
-            },
-        )
+            _ => {}
+        }
+        Ok(inputs)
     }
 
-    /// The state a `--from` names: a stage of this build or an image.
-    fn source_state(&self, step: &Step, from: &str) -> Result<State, BuildError> {
+    /// The digest of the listing of what `req` reads from the context, the listing kept for
+    /// explanations.
+    fn listing_part(
+        &self,
+        req: &super::copy::CopyRequest,
+        inst: &Instruction,
+    ) -> Result<String, BuildError> {
+        let listing = self
+            .context()?
+            .listing(req)
+            .map_err(|e| self.step_error(inst, format!("{e:#}")))?;
+        let digest = Digest::of(&listing);
+        if self.opts.explain_cache
+            || !self
+                .cache
+                .dir()
+                .join("listings")
+                .join(digest.hex())
+                .exists()
+        {
+            let _ = self.cache.put_listing(&digest, &listing);
+        }
+        Ok(digest.to_string())
+    }
+
+    /// The state a `--from` names (a stage of this build or an image) and its key.
+    pub(super) fn source_state(
+        &self,
+        step: &Step,
+        from: &str,
+    ) -> Result<(State, String), BuildError> {
         for d in &step.deps {
             match d {
                 StageRef::Stage(j) => {
-                    if let Some(s) = self.results.get(j) {
-                        return Ok(s.clone());
+                    let results = self
+                        .results
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("a stage thread panicked"))?;
+                    if let Some(b) = results.get(j) {
+                        return Ok((b.state.clone(), b.key.to_string()));
                     }
                 }
                 StageRef::Image(r) if r == from => {
                     if let Some(img) = self.images.get(r) {
-                        return Ok(State {
-                            config: img.config.clone(),
-                            layers: img.manifest.layers.clone(),
-                        });
+                        return Ok((
+                            State {
+                                config: img.config.clone(),
+                                layers: img.manifest.layers.clone(),
+                            },
+                            img.id.to_string(),
+                        ));
                     }
                 }
                 StageRef::Image(_) => {}
@@ -466,258 +678,14 @@ impl Ctx<'_> {
         }
         Err(anyhow::anyhow!("--from={from}: not found").into())
     }
-
-    fn run(
-        &mut self,
-        state: &mut State,
-        step: &Step,
-        r: &crate::dockerfile::instructions::Run,
-        shell: &[String],
-    ) -> Result<(), BuildError> {
-        let inst = &step.instruction;
-        let args = run_args(&r.cmd, shell);
-        let cfg = state.config.config.clone().unwrap_or_default();
-        // The config's Env (which also holds ENV from ONBUILD triggers), then the ARGs.
-        let mut env: Vec<String> = cfg.env.clone().unwrap_or_default();
-        for (k, v) in step
-            .run_env()
-            .into_iter()
-            .chain(self.proxy_env.iter().cloned())
-        {
-            if !env
-                .iter()
-                .any(|e| e.split_once('=').map(|x| x.0) == Some(k.as_str()))
-            {
-                env.push(format!("{k}={v}"));
-            }
-        }
-        if !env.iter().any(|e| e.starts_with("PATH=")) {
-            env.insert(0, format!("PATH={}", plan::DEFAULT_PATH));
-        }
-        let work = self.store.work_dir().map_err(anyhow::Error::from)?;
-        let (upper, wdir, merged, empty) = dirs(work.path()).map_err(anyhow::Error::from)?;
-        let mut lower = self.lowers(state)?;
-        if lower.is_empty() {
-            lower.push(empty);
-        }
-        let hostname = "buildkitsandbox".to_string();
-        let hosts = work.path().join("hosts");
-        std::fs::write(
-            &hosts,
-            format!("127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
-        )
-        .map_err(anyhow::Error::from)?;
-        let resolv = work.path().join("resolv.conf");
-        let host_resolv = std::fs::read("/etc/resolv.conf").unwrap_or_default();
-        std::fs::write(&resolv, host_resolv).map_err(anyhow::Error::from)?;
-        let network = match r.network {
-            RunNetwork::None => exec::Network::None,
-            RunNetwork::Host => exec::Network::Host,
-            RunNetwork::Default => self.opts.network,
-        };
-        let mut mounts = Vec::new();
-        for m in &r.mounts {
-            let target = if m.target.starts_with('/') {
-                m.target.clone()
-            } else {
-                ic::resolve_workdir(cfg.working_dir.as_deref().unwrap_or("/"), &m.target)
-            };
-            let kind = match m.kind {
-                MountType::Cache => {
-                    let id = if m.id.is_empty() { &target } else { &m.id };
-                    let name: String = id
-                        .chars()
-                        .map(|c| {
-                            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                                c
-                            } else {
-                                '_'
-                            }
-                        })
-                        .collect();
-                    let dir = self.store.root().join("cache-mounts").join(name);
-                    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
-                    MountKind::Bind {
-                        source: dir,
-                        readonly: false,
-                    }
-                }
-                MountType::Tmpfs => MountKind::Tmpfs {
-                    size: u64::try_from(m.size_limit).ok().filter(|s| *s > 0),
-                },
-                MountType::Bind => {
-                    let source = self.bind_source(step, m, work.path())?;
-                    MountKind::Bind {
-                        source,
-                        readonly: true,
-                    }
-                }
-                MountType::Secret | MountType::Ssh => {
-                    return Err(self.step_error(
-                        inst,
-                        format!("--mount=type={} is not supported yet", m.kind.as_str()),
-                    ))
-                }
-            };
-            mounts.push(exec::Mount {
-                target,
-                kind,
-                remove_created: true,
-            });
-        }
-        let spec = SandboxSpec {
-            root: RootFs::Overlay {
-                lower,
-                upper: upper.clone(),
-                work: wdir,
-                merged,
-            },
-            args: args.clone(),
-            env,
-            cwd: cfg.working_dir.clone().unwrap_or_else(|| "/".to_string()),
-            user: cfg.user.clone().unwrap_or_default(),
-            hostname,
-            network,
-            mounts,
-            hosts_file: Some(hosts),
-            resolv_file: Some(resolv),
-            created_log: work.path().join("created.log"),
-        };
-        let counter = self.counter;
-        let out = &mut self.out;
-        let code = exec::run(&spec, &self.exe, |line| {
-            let text = String::from_utf8_lossy(line);
-            out(&format!("#{counter} {}", text.trim_end_matches('\n')));
-        })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        if code != 0 {
-            let shown = serde_json::to_string(&args.join(" ")).unwrap_or_default();
-            return Err(self.step_error(
-                inst,
-                format!("process {shown} did not complete successfully: exit code: {code}"),
-            ));
-        }
-        self.commit_layer(state, &upper)?;
-        Ok(())
-    }
-
-    /// The host directory a `--mount=type=bind` shows: in the context, or a copy of the
-    /// path from a stage or image.
-    fn bind_source(
-        &mut self,
-        step: &Step,
-        m: &crate::dockerfile::instructions::Mount,
-        work: &Path,
-    ) -> Result<PathBuf, BuildError> {
-        let rel = ic::resolve_workdir("/", &m.source);
-        if m.from.is_empty() {
-            let p = self.opts.context.join(rel.trim_start_matches('/'));
-            return Ok(p);
-        }
-        let src = self.source_state(step, &m.from)?;
-        let lower = self.lowers(&src)?;
-        let base = work.join("bind-src");
-        let (upper, wdir, merged, empty) = dirs(&base).map_err(anyhow::Error::from)?;
-        let mount = base.join("from");
-        std::fs::create_dir(&mount).map_err(anyhow::Error::from)?;
-        let request = CopyRequest {
-            sources: vec![rel.clone()],
-            dest: "/".to_string(),
-            ..Default::default()
-        };
-        let spec = FsSpec {
-            lower: vec![empty],
-            upper: upper.clone(),
-            work: wdir,
-            merged,
-            op: FsOp::Copy {
-                request: Box::new(request),
-                source: CopySource::Layers { lower, mount },
-            },
-        };
-        fsop::run(&spec, &self.exe, &base.join("spec.json"))
-            .map_err(|msg| self.step_error(&step.instruction, msg))?;
-        let name = Path::new(&rel).file_name().map(|n| upper.join(n));
-        Ok(match name {
-            Some(f) if f.is_file() => f,
-            _ => upper,
-        })
-    }
 }
 
-/// Fresh `upper`, `work`, `merged` and an empty lower dir under `base`.
-fn dirs(base: &Path) -> std::io::Result<(PathBuf, PathBuf, PathBuf, PathBuf)> {
-    std::fs::create_dir_all(base)?;
-    let v: Vec<PathBuf> = ["upper", "work", "merged", "empty"]
-        .iter()
-        .map(|n| base.join(n))
-        .collect();
-    for d in &v {
-        std::fs::create_dir(d)?;
-    }
-    Ok((v[0].clone(), v[1].clone(), v[2].clone(), v[3].clone()))
-}
-
-/// The argv of a RUN, with heredocs handled as BuildKit does: a lone heredoc is the script
-/// given to the shell, anything else is passed to the shell with the heredocs in place.
-fn run_args(cmd: &crate::dockerfile::instructions::CommandLine, shell: &[String]) -> Vec<String> {
-    let mut args = cmd.args.clone();
-    if !cmd.files.is_empty() && cmd.prepend_shell && args.len() == 1 {
-        let data = |f: &crate::dockerfile::instructions::InlineFile| {
-            if f.chomp {
-                chomp_heredoc(&f.data)
-            } else {
-                f.data.clone()
-            }
-        };
-        if heredoc_marker(&args[0]).is_some() {
-            args = vec![data(&cmd.files[0])];
-        } else {
-            let mut full = args[0].clone();
-            for f in &cmd.files {
-                full.push('\n');
-                full.push_str(&data(f));
-                full.push_str(&f.name);
-            }
-            args = vec![full];
-        }
-    }
-    if cmd.prepend_shell {
-        let mut v = shell.to_vec();
-        v.extend(args);
-        v
-    } else {
-        args
-    }
-}
-
-/// `created_by` of a config-only instruction.
-fn config_created_by(inst: &Instruction, shell: &[String]) -> String {
-    let json = |v: &[String]| serde_json::to_string(v).unwrap_or_default();
-    match &inst.command {
-        Command::Cmd(c) => format!("CMD {}", json(&ic::argv(c, shell))),
-        Command::Entrypoint(c) => format!("ENTRYPOINT {}", json(&ic::argv(c, shell))),
-        Command::Env(kvs) => format!(
-            "ENV {}",
-            kvs.iter()
-                .map(|kv| format!("{}={}", kv.key, kv.value))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        Command::Label(kvs) => format!(
-            "LABEL {}",
-            kvs.iter()
-                .map(|kv| format!("{}={}", kv.key, kv.value))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
-        Command::Shell(s) => format!("SHELL {}", json(s)),
-        Command::User(u) => format!("USER {u}"),
-        Command::Expose(p) => format!("EXPOSE map[{}]", p.join(" ")),
-        Command::Volume(v) => format!("VOLUME {}", json(v)),
-        Command::StopSignal(s) => format!("STOPSIGNAL {s}"),
-        Command::Onbuild(o) => format!("ONBUILD {}", o.expression),
-        Command::Maintainer(m) => format!("MAINTAINER {m}"),
-        _ => inst.original.clone(),
-    }
+/// Where a stage's walk through its steps stands.
+struct Walk<'a> {
+    stage: &'a str,
+    use_cache: bool,
+    /// Only the first miss of a stage is explained: later ones follow from it.
+    explained: bool,
+    base_key: Digest,
+    base: &'a str,
 }

@@ -7,7 +7,9 @@ pub mod copy;
 pub mod executor;
 pub mod fsop;
 pub mod image_config;
+mod inputs;
 pub mod options;
+mod step_exec;
 
 pub use executor::{build, BuildError};
 pub use options::BuildOptions;

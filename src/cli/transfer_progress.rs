@@ -75,7 +75,7 @@ impl TransferProgress {
         }
         let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         // As docker: the bar only where the whole line fits.
-        let with_bar = terminal_columns().is_none_or(|c| c >= MIN_COLUMNS_FOR_BAR);
+        let with_bar = crate::progress::terminal_columns().is_none_or(|c| c >= MIN_COLUMNS_FOR_BAR);
         match Styles::new(colour, with_bar) {
             Some(styles) => TransferProgress {
                 kind: Kind::Bars(Box::new(Bars {
@@ -223,15 +223,6 @@ impl Rows {
 
 /// A line with a bar is about 110 columns wide; docker also drops the bar below that.
 const MIN_COLUMNS_FOR_BAR: u16 = 110;
-
-/// The width of the terminal on stdout, if it says.
-fn terminal_columns() -> Option<u16> {
-    // SAFETY: a zeroed winsize is a valid value of the plain C struct.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ writes one winsize through the pointer, which is valid for it.
-    let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
-    (r == 0 && ws.ws_col > 0).then_some(ws.ws_col)
-}
 
 impl Styles {
     /// `None` only if a template fails to parse, which the unit tests rule out.

@@ -4,6 +4,7 @@
 //! are shown, so stages running in parallel report through the same `&dyn Progress`.
 
 pub mod plain;
+pub mod tty;
 
 use std::time::Duration;
 
@@ -97,4 +98,13 @@ impl Progress for Recorder {
 pub fn short_id(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     &hex[..hex.len().min(12)]
+}
+
+/// The width of the terminal on stdout, if it is one.
+pub fn terminal_columns() -> Option<u16> {
+    // SAFETY: a zeroed winsize is a valid value of the plain C struct.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes one winsize through the pointer, which is valid for it.
+    let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col > 0).then_some(ws.ws_col)
 }

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! The lines docker prints are kept word for word (scripts grep for them); kiln adds the
-//! time a step took on the line after the step's output (` ---> Ran in 1.24s`), which no
+//! time a step took after its output (` ---> Ran in 1.24s`, before the step's image id), which no
 //! classic line uses. When stages run in parallel, lines of RUN output carry the stage's
 //! name so that interleaved output stays readable.
 
@@ -86,13 +86,10 @@ impl<W: Write + Send> Progress for Plain<W> {
                 o.write_all(line).and_then(|_| o.write_all(b"\n"))
             }
             Event::Done { id, image, elapsed } => {
-                let ran = inner.running.remove(&id).is_some();
-                let r = writeln!(o, " ---> {}", short_id(image));
-                if ran {
-                    writeln!(o, " ---> Ran in {:.2}s", elapsed.as_secs_f64())
-                } else {
-                    r
+                if inner.running.remove(&id).is_some() {
+                    let _ = writeln!(o, " ---> Ran in {:.2}s", elapsed.as_secs_f64());
                 }
+                writeln!(o, " ---> {}", short_id(image))
             }
             Event::Failed { id, .. } => {
                 inner.running.remove(&id);

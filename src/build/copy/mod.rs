@@ -26,6 +26,19 @@ mod remote;
 mod source;
 
 pub use list::list_sources;
+
+/// What a cache key needs to know of an ADD URL: the content's digest and `Last-Modified`
+/// (which becomes the file's mtime). BuildKit, too, downloads the URL to decide.
+pub fn url_fingerprint(url: &str, checksum: Option<&str>) -> Result<String, CopyError> {
+    let checksum = checksum.map(remote::parse_checksum).transpose()?;
+    let f = remote::fetch(url, checksum.as_deref())?;
+    Ok(format!("{} mtime={:?}", f.digest, f.mtime))
+}
+
+/// Whether an ADD source is a URL that is downloaded.
+pub fn is_url(src: &str) -> bool {
+    remote::is_http(src)
+}
 pub use owner::{parse_chmod, resolve_chown};
 pub use source::SourceRoot;
 

@@ -33,6 +33,8 @@ pub(crate) struct Fetched {
     /// `Last-Modified`, as seconds since the epoch.
     pub mtime: Option<i64>,
     pub size: u64,
+    /// `sha256:<hex>` of the content.
+    pub digest: String,
 }
 
 /// The name BuildKit gives a URL's file: the last segment of the (decoded) path.
@@ -130,6 +132,7 @@ pub(crate) fn fetch(url: &str, checksum: Option<&str>) -> Result<Fetched, CopyEr
         name: file_name(url),
         mtime,
         size,
+        digest: got,
     })
 }
 

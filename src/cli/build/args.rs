@@ -26,9 +26,22 @@ pub struct BuildArgs {
     /// Write the image ID to this file.
     #[arg(long)]
     pub iidfile: Option<PathBuf>,
-    /// Progress output type (only `plain`, `auto` and `tty` are accepted, all plain).
-    #[arg(long, default_value = "plain")]
+    /// Progress output: `auto` (tty on a terminal, else plain), `plain` (docker's classic
+    /// log), `tty` (live display), `quiet` (only the image ID).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "tty", "quiet"])]
     pub progress: String,
+    /// Do not use the cache when building the image.
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Do not use the cache for these stages (name or index; may be repeated or comma separated).
+    #[arg(long = "no-cache-filter", value_delimiter = ',')]
+    pub no_cache_filter: Vec<String>,
+    /// Always pull base images, even when the store has them.
+    #[arg(long)]
+    pub pull: bool,
+    /// Say why the first cache miss of each stage missed (which file, arg or instruction changed).
+    #[arg(long = "explain-cache")]
+    pub explain_cache: bool,
     /// Print only the image ID.
     #[arg(short, long)]
     pub quiet: bool,

@@ -4,6 +4,7 @@ use super::images::open_store;
 use super::pull::{pull_into, registry_options};
 use super::transfer_progress::TransferProgress;
 mod args;
+mod display;
 mod output;
 
 pub use args::BuildArgs;
@@ -14,7 +15,6 @@ use crate::image::reference::Reference;
 use crate::registry::PlatformSpec;
 use crate::store::names;
 use anyhow::{bail, Context, Result};
-use std::io::Write;
 use std::path::PathBuf;
 
 pub fn run(root: Option<PathBuf>, args: BuildArgs) -> Result<()> {
@@ -23,9 +23,6 @@ pub fn run(root: Option<PathBuf>, args: BuildArgs) -> Result<()> {
         "none" => crate::exec::Network::None,
         n => bail!("network mode {n:?} not supported (host or none)"),
     };
-    if !matches!(args.progress.as_str(), "plain" | "auto" | "tty") {
-        bail!("unsupported progress type {:?}", args.progress);
-    }
     let outputs = args
         .output
         .iter()
@@ -82,6 +79,10 @@ pub fn run(root: Option<PathBuf>, args: BuildArgs) -> Result<()> {
         target: args.target.clone(),
         network,
         source_date_epoch,
+        no_cache: args.no_cache,
+        no_cache_filter: args.no_cache_filter.clone(),
+        pull: args.pull,
+        explain_cache: args.explain_cache,
     };
     let store = open_store(root)?;
     let reg = registry_options(&args.insecure_registry);
@@ -96,19 +97,14 @@ pub fn run(root: Option<PathBuf>, args: BuildArgs) -> Result<()> {
             &TransferProgress::plain(true),
         )
     };
-    let quiet = args.quiet;
-    let mut say = |line: &str| {
-        if !quiet {
-            let mut o = std::io::stdout().lock();
-            let _ = writeln!(o, "{line}");
-            let _ = o.flush();
-        }
-    };
-    let image = match build::build(&store, &opts, &fetch, &mut say) {
+    let quiet = args.quiet || args.progress == "quiet";
+    let progress = display::for_build(&args.progress, quiet)?;
+    let image = match build::build(&store, &opts, &fetch, progress.as_ref()) {
         Ok(i) => i,
         Err(e @ BuildError::Dockerfile(_)) => bail!("{e}"),
         Err(e) => bail!("{e}"),
     };
+    drop(progress);
     for o in &outputs {
         write_archive(&store, &image, &opts.tags, o)?;
     }
@@ -118,11 +114,6 @@ pub fn run(root: Option<PathBuf>, args: BuildArgs) -> Result<()> {
     }
     if quiet {
         println!("{}", image.id);
-    } else {
-        println!("writing image {} done", image.id);
-        for t in &opts.tags {
-            println!("naming to {t} done");
-        }
     }
     Ok(())
 }

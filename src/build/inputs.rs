@@ -1,0 +1,193 @@
+//! The cache inputs of a step that reads the build context: the listing of the files a
+//! COPY/ADD (or a RUN bind mount) would read, one line per entry — path, type, permission
+//! bits, and the content digest or link text — built from the scanned context (whose
+//! metadata index means unchanged files are not read again). Owners are left out: context
+//! files are copied as 0:0, or as `--chown` says, which is part of the instruction.
+
+use super::copy::{list_sources, CopyRequest, SourceRoot};
+use crate::context::{
+    index_dir_for, load_ignore_rules, ContextIndex, EntryKind, LoadedIgnore, ScannedEntry,
+};
+use crate::dockerfile::instructions::Command;
+use crate::fsops::{FileKind, Root};
+use crate::image::digest::Digest;
+use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// The instruction in the canonical form that goes into a key: the typed instruction after
+/// expansion, without its line number or spelling (`run` and `RUN`, continuation lines and
+/// comments do not matter; an ONBUILD trigger counts by its text).
+pub fn instruction_text(cmd: &Command) -> String {
+    match cmd {
+        Command::Onbuild(o) => format!("Onbuild({:?})", o.expression),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A scanned build context, ready to list the inputs of steps.
+pub struct ContextInputs {
+    index: ContextIndex,
+    root: Root,
+    ignore: LoadedIgnore,
+    /// Entries the last scan read (for the build's debug log).
+    pub files_hashed: usize,
+}
+
+impl ContextInputs {
+    /// Scans `context` (reading only files whose metadata changed since the index in
+    /// `index_root` was written).
+    pub fn scan(index_root: &Path, context: &Path, dockerfile: &Path) -> anyhow::Result<Self> {
+        let ignore = load_ignore_rules(context, Some(dockerfile))?;
+        let mut index = ContextIndex::open(
+            context,
+            index_dir_for(index_root, context),
+            ignore.rules.clone(),
+        );
+        let stats = index.scan()?;
+        let root = Root::open(context)
+            .map_err(|e| anyhow::anyhow!("opening the context {}: {e}", context.display()))?;
+        Ok(ContextInputs {
+            index,
+            root,
+            ignore,
+            files_hashed: stats.files_hashed,
+        })
+    }
+
+    /// The listing of what `req` reads from the context. Errors are those the copy would
+    /// give (a missing source, a bad pattern).
+    pub fn listing(&self, req: &CopyRequest) -> anyhow::Result<Vec<u8>> {
+        let mut out = String::new();
+        for src in &req.sources {
+            if super::copy::is_url(src) {
+                continue;
+            }
+            if !self.fast_listing(src, req, &mut out)? {
+                return self.slow_listing(req);
+            }
+        }
+        Ok(out.into_bytes())
+    }
+
+    /// The listing of one literal source straight from the index. `false` when the source
+    /// needs the copier's own rules (wildcards, symlinks, excludes, `--parents`).
+    fn fast_listing(&self, src: &str, req: &CopyRequest, out: &mut String) -> anyhow::Result<bool> {
+        if !req.excludes.is_empty() || req.parents || src.contains(['*', '?', '[', '\\']) {
+            return Ok(false);
+        }
+        let rel = normalize(src);
+        let below: &[ScannedEntry] = if rel.as_os_str().is_empty() {
+            self.index.entries()?
+        } else {
+            let Some(e) = self.index.get(&rel)? else {
+                return Ok(false);
+            };
+            if e.entry.kind == EntryKind::Symlink {
+                return Ok(false);
+            }
+            line_of_scanned(e, out);
+            if e.entry.kind != EntryKind::Dir {
+                return Ok(true);
+            }
+            self.index.entries_under(&rel)?
+        };
+        for e in below {
+            line_of_scanned(e, out);
+        }
+        Ok(true)
+    }
+
+    fn slow_listing(&self, req: &CopyRequest) -> anyhow::Result<Vec<u8>> {
+        let from = SourceRoot::Context {
+            root: &self.root,
+            ignore: Some(self.ignore.rules.matcher()),
+        };
+        let mut out = String::new();
+        for e in list_sources(req, from)? {
+            let content = match e.kind {
+                FileKind::File => match self.index.content_digest(&e.path)? {
+                    Some(d) => d.to_string(),
+                    None => self.hash_file(&e.path)?.to_string(),
+                },
+                FileKind::Symlink => format!("-> {}", e.link_target.unwrap_or_default()),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "{}\t{}\t{:04o}\t{content}",
+                e.path,
+                kind_name_fs(e.kind),
+                e.mode & 0o7777
+            );
+        }
+        Ok(out.into_bytes())
+    }
+
+    fn hash_file(&self, rel: &str) -> anyhow::Result<Digest> {
+        let f = self.root.open_read(Path::new(rel))?;
+        Ok(Digest::of_reader(f)?.0)
+    }
+}
+
+fn normalize(src: &str) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in Path::new(src).components() {
+        match c {
+            std::path::Component::Normal(n) => out.push(n),
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn line_of_scanned(e: &ScannedEntry, out: &mut String) {
+    let entry = &e.entry;
+    let content = match entry.kind {
+        EntryKind::File => e.digest.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+        EntryKind::Symlink => format!(
+            "-> {}",
+            entry
+                .link_target
+                .as_deref()
+                .map(|p| String::from_utf8_lossy(p.as_os_str().as_bytes()).into_owned())
+                .unwrap_or_default()
+        ),
+        EntryKind::CharDevice | EntryKind::BlockDevice => format!("dev {}", entry.rdev),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "{}\t{}\t{:04o}\t{content}",
+        String::from_utf8_lossy(entry.path.as_os_str().as_bytes()),
+        kind_name(entry.kind),
+        entry.mode & 0o7777
+    );
+}
+
+fn kind_name(k: EntryKind) -> &'static str {
+    match k {
+        EntryKind::File => "file",
+        EntryKind::Dir => "dir",
+        EntryKind::Symlink => "symlink",
+        EntryKind::Fifo => "fifo",
+        EntryKind::Socket => "socket",
+        EntryKind::CharDevice => "chardev",
+        EntryKind::BlockDevice => "blockdev",
+    }
+}
+
+fn kind_name_fs(k: FileKind) -> &'static str {
+    match k {
+        FileKind::File => "file",
+        FileKind::Dir => "dir",
+        FileKind::Symlink => "symlink",
+        FileKind::Fifo => "fifo",
+        FileKind::Socket => "socket",
+        FileKind::CharDevice => "chardev",
+        FileKind::BlockDevice => "blockdev",
+    }
+}
