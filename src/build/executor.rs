@@ -470,7 +470,7 @@ impl Ctx<'_> {
             if self.opts.explain_cache && !walk.explained {
                 walk.explained = true;
                 let base = (*key == walk.base_key).then_some(walk.base);
-                let reason = explain::explain(&self.cache, key, &inputs, base);
+                let reason = explain::explain(&self.cache, key, &inputs, text, base);
                 self.progress.event(Event::Explain {
                     id,
                     reason: &reason,
@@ -543,7 +543,7 @@ impl Ctx<'_> {
     fn inputs(&self, state: &State, step: &Step) -> Result<Inputs, BuildError> {
         let inst = &step.instruction;
         let mut inputs = Inputs {
-            instruction: instruction_text(&inst.command),
+            instruction: instruction_text(inst),
             ..Default::default()
         };
         match &inst.command {

@@ -8,7 +8,7 @@ use super::copy::{list_sources, CopyRequest, SourceRoot};
 use crate::context::{
     index_dir_for, load_ignore_rules, ContextIndex, EntryKind, LoadedIgnore, ScannedEntry,
 };
-use crate::dockerfile::instructions::Command;
+use crate::dockerfile::instructions::{Command, Instruction};
 use crate::fsops::{FileKind, Root};
 use crate::image::digest::Digest;
 use std::fmt::Write as _;
@@ -17,10 +17,12 @@ use std::path::{Path, PathBuf};
 
 /// The instruction in the canonical form that goes into a key: the typed instruction after
 /// expansion, without its line number or spelling (`run` and `RUN`, continuation lines and
-/// comments do not matter; an ONBUILD trigger counts by its text).
-pub fn instruction_text(cmd: &Command) -> String {
-    match cmd {
+/// comments do not matter; an ONBUILD trigger counts by its text). An ARG counts as
+/// written: a new value misses at the steps that use it, as docker has it, not at the ARG.
+pub fn instruction_text(inst: &Instruction) -> String {
+    match &inst.command {
         Command::Onbuild(o) => format!("Onbuild({:?})", o.expression),
+        Command::Arg(_) => format!("Arg({:?})", inst.original),
         other => format!("{other:?}"),
     }
 }

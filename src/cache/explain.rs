@@ -12,7 +12,13 @@ const MAX_NAMES: usize = 5;
 
 /// Explains a miss of a step with `inputs` on `parent`. `base` describes the stage's base
 /// when `parent` is the key a stage starts from.
-pub fn explain(cache: &Cache, parent: &Digest, inputs: &Inputs, base: Option<&str>) -> String {
+pub fn explain(
+    cache: &Cache,
+    parent: &Digest,
+    inputs: &Inputs,
+    text: &str,
+    base: Option<&str>,
+) -> String {
     let children = cache.children(parent);
     let Some(old) = closest(&children, inputs) else {
         return match base {
@@ -21,6 +27,9 @@ pub fn explain(cache: &Cache, parent: &Digest, inputs: &Inputs, base: Option<&st
         };
     };
     if old.inputs.instruction != inputs.instruction {
+        if old.text == text {
+            return "a variable the instruction uses has a new value".to_string();
+        }
         let was = if old.text.is_empty() {
             old.inputs.instruction.clone()
         } else {

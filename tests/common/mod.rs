@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod big_image;
+pub mod build_env;
 pub mod registry;

@@ -1,0 +1,344 @@
+//! The layer cache as docker users expect it: which steps print `Using cache` after which
+//! change, explanations of misses, concurrency, and damaged or interrupted caches.
+
+mod common;
+
+use common::build_env::{built_id, cached, steps, write, BuildEnv};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+const APP: &str = "FROM BASE
+WORKDIR /app
+COPY requirements.txt .
+RUN cat requirements.txt > /installed && echo installing
+COPY . /app
+RUN cat /app/app.py
+";
+
+fn app(env: &BuildEnv, name: &str) -> std::path::PathBuf {
+    let ctx = env.context(
+        name,
+        APP,
+        &[
+            ("requirements.txt", "flask==3.0\n"),
+            ("app.py", "print('hello')\n"),
+            ("static/style.css", "body {}\n"),
+        ],
+    );
+    write(&ctx, ".dockerignore", "*.log\n");
+    write(&ctx, "debug.log", "one\n");
+    ctx
+}
+
+#[test]
+fn the_rules_of_the_layer_cache() {
+    let env = BuildEnv::new();
+    let ctx = app(&env, "app");
+
+    let first = env.build_ok(&ctx, "app:1", &[]);
+    assert!(
+        steps(&first.stdout).iter().all(|(_, c)| !c),
+        "{}",
+        first.stdout
+    );
+    let id = built_id(&first.stdout);
+
+    // Nothing changed: every step after FROM is cached, and the image is the same.
+    let again = env.build_ok(&ctx, "app:1", &[]);
+    for (text, c) in steps(&again.stdout).iter().skip(1) {
+        assert!(c, "{text} not cached:\n{}", again.stdout);
+    }
+    assert_eq!(built_id(&again.stdout), id);
+
+    // touch only: times never go into a key.
+    let t = filetime::FileTime::from_unix_time(1_800_000_000, 0);
+    filetime::set_file_mtime(ctx.join("app.py"), t).unwrap();
+    filetime::set_file_mtime(ctx.join("requirements.txt"), t).unwrap();
+    let touched = env.build_ok(&ctx, "app:1", &[]);
+    assert_eq!(built_id(&touched.stdout), id, "{}", touched.stdout);
+
+    // A file that .dockerignore excludes changes: no miss.
+    write(&ctx, "debug.log", "two\n");
+    let ignored = env.build_ok(&ctx, "app:1", &[]);
+    assert_eq!(built_id(&ignored.stdout), id, "{}", ignored.stdout);
+
+    // app.py changes: everything before `COPY . /app` is cached, it and what follows are not.
+    write(&ctx, "app.py", "print('changed')\n");
+    let edit = env.build_ok(&ctx, "app:1", &["--explain-cache"]);
+    let out = &edit.stdout;
+    assert!(cached(out, "WORKDIR"), "{out}");
+    assert!(cached(out, "COPY requirements.txt"), "{out}");
+    assert!(cached(out, "RUN cat requirements.txt"), "{out}");
+    assert!(!cached(out, "COPY . /app"), "{out}");
+    assert!(!cached(out, "RUN cat /app/app.py"), "{out}");
+    assert!(out.contains("changed"), "{out}");
+    assert!(
+        out.contains(" ---> Cache miss: the copied files changed: changed app.py (content)"),
+        "{out}"
+    );
+
+    // requirements.txt changes: the install step runs again.
+    write(&ctx, "requirements.txt", "flask==3.1\n");
+    let req = env.build_ok(&ctx, "app:1", &[]);
+    assert!(cached(&req.stdout, "WORKDIR"), "{}", req.stdout);
+    assert!(
+        !cached(&req.stdout, "COPY requirements.txt"),
+        "{}",
+        req.stdout
+    );
+    assert!(
+        !cached(&req.stdout, "RUN cat requirements.txt"),
+        "{}",
+        req.stdout
+    );
+    assert!(req.stdout.contains("installing"), "{}", req.stdout);
+
+    // chmod +x on a copied file: that COPY misses, and the explanation names the mode.
+    let p = ctx.join("app.py");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let chmod = env.build_ok(&ctx, "app:1", &["--explain-cache"]);
+    assert!(
+        cached(&chmod.stdout, "RUN cat requirements.txt"),
+        "{}",
+        chmod.stdout
+    );
+    assert!(!cached(&chmod.stdout, "COPY . /app"), "{}", chmod.stdout);
+    assert!(
+        chmod.stdout.contains("app.py (mode 0644 → 0755)"),
+        "{}",
+        chmod.stdout
+    );
+
+    // --no-cache runs everything; the next build hits again.
+    let nc = env.build_ok(&ctx, "app:1", &["--no-cache"]);
+    assert!(!nc.stdout.contains("Using cache"), "{}", nc.stdout);
+    let after = env.build_ok(&ctx, "app:1", &[]);
+    assert!(
+        cached(&after.stdout, "RUN cat /app/app.py"),
+        "{}",
+        after.stdout
+    );
+}
+
+#[test]
+fn build_args_and_stages() {
+    let env = BuildEnv::new();
+    let ctx = env.context(
+        "args",
+        "FROM BASE AS one
+ARG V=default
+RUN echo first
+RUN echo value=$V > /v
+FROM BASE AS two
+RUN echo two > /two
+FROM BASE
+COPY --from=one /v /v
+COPY --from=two /two /two
+",
+        &[],
+    );
+    env.build_ok(&ctx, "args:1", &["--build-arg", "V=1"]);
+    // Same value: all cached. An unused build arg: no miss, and a warning.
+    let same = env.build_ok(
+        &ctx,
+        "args:1",
+        &["--build-arg", "V=1", "--build-arg", "UNUSED=x"],
+    );
+    assert!(!same.stdout.contains(" ---> Ran in"), "{}", same.stdout);
+    assert!(same.all().contains("UNUSED"), "{}", same.all());
+    // The arg a RUN sees changes: the RUNs after the ARG miss (both see it in their
+    // environment, as BuildKit gives ARGs to every RUN), the explanation names it, and
+    // stage `two` stays cached.
+    let changed = env.build_ok(&ctx, "args:1", &["--build-arg", "V=2", "--explain-cache"]);
+    let out = &changed.stdout;
+    assert!(!cached(out, "RUN echo first"), "{out}");
+    assert!(!cached(out, "RUN echo value"), "{out}");
+    assert!(cached(out, "RUN echo two"), "{out}");
+    assert!(!cached(out, "COPY --from=one"), "{out}");
+    assert!(out.contains(r#"V="1" → V="2""#), "{out}");
+    // --no-cache-filter: only that stage runs again.
+    let f = env.build_ok(
+        &ctx,
+        "args:1",
+        &["--build-arg", "V=2", "--no-cache-filter", "two"],
+    );
+    assert!(cached(&f.stdout, "RUN echo value"), "{}", f.stdout);
+    assert!(!cached(&f.stdout, "RUN echo two"), "{}", f.stdout);
+}
+
+#[test]
+fn dockerfiles_that_share_a_prefix_share_the_cache() {
+    let env = BuildEnv::new();
+    let a = env.context("a", "FROM BASE\nRUN echo shared > /s\nRUN echo a\n", &[]);
+    let b = env.context("b", "FROM BASE\nRUN echo shared > /s\nRUN echo b\n", &[]);
+    env.build_ok(&a, "a:1", &[]);
+    let rb = env.build_ok(&b, "b:1", &[]);
+    assert!(cached(&rb.stdout, "RUN echo shared"), "{}", rb.stdout);
+    assert!(!cached(&rb.stdout, "RUN echo b"), "{}", rb.stdout);
+}
+
+#[test]
+fn concurrent_builds_agree() {
+    let env = BuildEnv::new();
+    let ctx = env.context(
+        "conc",
+        "FROM BASE\nCOPY f /f\nRUN sleep 1 && cat /f > /g\nRUN echo done\n",
+        &[("f", "content\n")],
+    );
+    // Pull first so that both builds race on the steps, not on the pull.
+    let pull = env.kiln(&["pull", &env.base()]);
+    assert_eq!(pull.code, 0, "{}", pull.all());
+    let (r1, r2) = std::thread::scope(|s| {
+        let h1 = s.spawn(|| env.build_ok(&ctx, "conc:1", &[]));
+        let h2 = s.spawn(|| env.build_ok(&ctx, "conc:2", &[]));
+        (h1.join().unwrap(), h2.join().unwrap())
+    });
+    assert_eq!(built_id(&r1.stdout), built_id(&r2.stdout));
+    // Each step was made once: one of the builds used the other's result.
+    let ran = |s: &str| s.matches(" ---> Ran in").count();
+    assert_eq!(
+        ran(&r1.stdout) + ran(&r2.stdout),
+        3,
+        "{}\n{}",
+        r1.stdout,
+        r2.stdout
+    );
+}
+
+/// Every cache entry's layers exist in the store (what a killed build must not break).
+fn entries_complete(store: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(store.join("cache/entries")).unwrap() {
+        let e = e.unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        for l in v["state"]["layers"].as_array().unwrap() {
+            let d = l["digest"].as_str().unwrap();
+            let hex = d.strip_prefix("sha256:").unwrap();
+            assert!(
+                store.join("blobs/sha256").join(hex).exists(),
+                "entry {:?} names missing blob {d}",
+                e.path()
+            );
+        }
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn damaged_and_interrupted_caches() {
+    let env = BuildEnv::new();
+    let ctx = env.context(
+        "dmg",
+        "FROM BASE\nRUN echo one > /one\nRUN echo two > /two\n",
+        &[],
+    );
+    let first = env.build_ok(&ctx, "dmg:1", &[]);
+    let id = built_id(&first.stdout);
+    // Remove the layer blob of the first RUN: its entry no longer verifies, the step runs
+    // again, and the entry is repaired.
+    let store = env.store();
+    let mut removed = 0;
+    for e in std::fs::read_dir(store.join("cache/entries")).unwrap() {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
+        if v["text"].as_str() == Some("RUN echo one > /one") {
+            let d = v["state"]["layers"].as_array().unwrap().last().unwrap()["digest"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            std::fs::remove_file(
+                store
+                    .join("blobs/sha256")
+                    .join(d.strip_prefix("sha256:").unwrap()),
+            )
+            .unwrap();
+            removed += 1;
+        }
+    }
+    assert_eq!(removed, 1);
+    let repaired = env.build_ok(&ctx, "dmg:1", &[]);
+    assert!(
+        !cached(&repaired.stdout, "RUN echo one"),
+        "{}",
+        repaired.stdout
+    );
+    let third = env.build_ok(&ctx, "dmg:1", &[]);
+    assert!(cached(&third.stdout, "RUN echo one"), "{}", third.stdout);
+    assert!(cached(&third.stdout, "RUN echo two"), "{}", third.stdout);
+    let _ = id;
+
+    // A build killed in the middle of a step leaves no entry for that step, and no entry
+    // that names missing data; the next build completes.
+    let slow = env.context(
+        "slow",
+        "FROM BASE\nRUN echo before > /b\nRUN sleep 30 && echo never > /n\n",
+        &[],
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kiln"))
+        .arg("--root")
+        .arg(&store)
+        .args(["build", "--progress", "plain", "-t", "slow:1"])
+        .arg(&slow)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("RUN sleep 30") {
+        use std::io::Read;
+        let n = out.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "build ended early: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(entries_complete(&store) >= 3);
+    let fixed = env.context(
+        "slow",
+        "FROM BASE\nRUN echo before > /b\nRUN echo quick > /n\n",
+        &[],
+    );
+    let done = env.build_ok(&fixed, "slow:1", &[]);
+    assert!(cached(&done.stdout, "RUN echo before"), "{}", done.stdout);
+    entries_complete(&store);
+}
+
+#[test]
+fn cache_mounts_persist_and_stay_out_of_layers() {
+    let env = BuildEnv::new();
+    let ctx = env.context(
+        "cm",
+        "FROM BASE\nRUN --mount=type=cache,target=/c echo x >> /c/count && wc -l < /c/count > /seen\n",
+        &[],
+    );
+    env.build_ok(&ctx, "cm:1", &[]);
+    env.build_ok(&ctx, "cm:1", &["--no-cache"]);
+    let oci = env.tmp.path().join("cm.tar");
+    let r = env.kiln(&[
+        "save",
+        "--format",
+        "oci",
+        "-o",
+        oci.to_str().unwrap(),
+        "cm:1",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let names = common::build_env::archive_files(&oci);
+    let seen = names
+        .iter()
+        .find(|(n, _)| n == "seen")
+        .map(|(_, c)| String::from_utf8_lossy(c).trim().to_string());
+    assert_eq!(seen.as_deref(), Some("2"), "{names:?}");
+    assert!(
+        !names.iter().any(|(n, _)| n.starts_with("c/") || n == "c"),
+        "cache mount contents leaked into a layer: {names:?}"
+    );
+}
