@@ -342,3 +342,56 @@ fn cache_mounts_persist_and_stay_out_of_layers() {
         "cache mount contents leaked into a layer: {names:?}"
     );
 }
+
+#[test]
+fn pruning_the_cache() {
+    let env = BuildEnv::new();
+    let ctx = env.context(
+        "pr",
+        "FROM BASE\nRUN --mount=type=cache,target=/c echo x > /c/f && echo one > /one\nRUN echo two > /two\n",
+        &[],
+    );
+    env.build_ok(&ctx, "pr:1", &[]);
+    let df = env.kiln(&["system", "df"]);
+    assert_eq!(df.code, 0, "{}", df.all());
+    let line = |name: &str| {
+        df.stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {}", df.stdout))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(line("Build Cache")[2], "2", "{}", df.stdout); // 2 entries (RUN, RUN)
+    assert_eq!(line("Cache mounts")[2], "1", "{}", df.stdout);
+
+    // Entries that the tagged image was built from are not dangling: kept, still hit.
+    let recent = env.kiln(&["builder", "prune", "-f", "--filter", "until=24h"]);
+    assert_eq!(recent.code, 0, "{}", recent.all());
+    let p = env.kiln(&["builder", "prune", "-f"]);
+    assert_eq!(p.code, 0, "{}", p.all());
+    assert!(cached(
+        &env.build_ok(&ctx, "pr:1", &[]).stdout,
+        "RUN echo two"
+    ));
+
+    // Without the image, `image prune` keeps the layers the cache holds...
+    assert_eq!(env.kiln(&["rmi", "pr:1"]).code, 0);
+    assert_eq!(env.kiln(&["image", "prune", "-f"]).code, 0);
+    let r = env.build_ok(&ctx, "pr:1", &[]);
+    assert!(cached(&r.stdout, "RUN echo two"), "{}", r.stdout);
+    // ...and `builder prune --all` removes them: everything runs again.
+    assert_eq!(env.kiln(&["rmi", "pr:1"]).code, 0);
+    let all = env.kiln(&["builder", "prune", "--all", "-f"]);
+    assert_eq!(all.code, 0, "{}", all.all());
+    assert!(all.stdout.contains("Total:"), "{}", all.stdout);
+    let entries = std::fs::read_dir(env.store().join("cache/entries"))
+        .unwrap()
+        .count();
+    assert_eq!(entries, 0);
+    let again = env.build_ok(&ctx, "pr:1", &[]);
+    assert!(!again.stdout.contains("Using cache"), "{}", again.stdout);
+    let bad = env.kiln(&["builder", "prune", "--filter", "since=1h"]);
+    assert_eq!(bad.code, 1, "{}", bad.all());
+}

@@ -25,6 +25,7 @@
 
 pub mod explain;
 mod key;
+pub mod prune;
 
 pub use key::KeyHasher;
 

@@ -2,6 +2,7 @@
 //! returns `anyhow::Result`, mapped here to docker's exit codes (0 ok, 1 failed, 2 usage).
 
 mod build;
+mod builder;
 mod debug;
 mod images;
 mod inspect;
@@ -67,6 +68,12 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Log out from a registry.
     Logout(login::LogoutArgs),
+    /// Manage the build cache.
+    #[command(subcommand)]
+    Builder(builder::BuilderCommand),
+    /// Manage kiln's storage.
+    #[command(subcommand)]
+    System(builder::SystemCommand),
 }
 
 /// `kiln image …`, docker's image management commands.
@@ -128,6 +135,8 @@ pub fn main() -> i32 {
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(cli.root, a),
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
+        Command::Builder(c) => builder::run_builder(cli.root, c),
+        Command::System(c) => builder::run_system(cli.root, c),
     };
     match result {
         Ok(()) => 0,

@@ -1,5 +1,5 @@
 //! Garbage collection (`image prune`): untagged images, then every blob, layer record and
-//! snapshot that no index entry reaches, then the junk that dead processes left in `tmp/`.
+//! snapshot that neither an index entry nor a build-cache entry reaches, then the junk that dead processes left in `tmp/`.
 //! Runs under the exclusive `gc.lock`, so no import is half-way while it looks.
 
 use super::error::{IoContext, Result};
@@ -76,6 +76,10 @@ impl Store {
                 }
             }
         }
+        // Layers that build-cache entries hold (see `kiln builder prune`).
+        let (cache_blobs, cache_diff_ids) = crate::cache::Cache::roots(self);
+        blobs.extend(cache_blobs.iter().map(|d| d.hex().to_string()));
+        diff_ids.extend(cache_diff_ids.iter().map(|d| d.hex().to_string()));
         for name in list(&self.blobs_dir())? {
             if !blobs.contains(&name) {
                 report.reclaimed += remove_all(&self.blobs_dir().join(&name))?;

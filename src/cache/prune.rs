@@ -1,0 +1,218 @@
+//! `kiln builder prune` and the build-cache half of `kiln system df`.
+//!
+//! What docker calls dangling build cache is, here, a cache entry that no stored image was
+//! built from: its layers are not a prefix of any image's layers (an abandoned edit, a
+//! removed image). `--all` removes the rest too. Cache mounts (`RUN --mount=type=cache`)
+//! are cache as well and go in either case. Removing entries frees nothing by itself: the
+//! store's collector then removes the layers and snapshots that nothing references.
+
+use super::Cache;
+use crate::image::digest::Digest;
+use crate::image::oci::ImageConfig;
+use crate::store::{self, Store};
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, Clone, Default)]
+pub struct PruneOptions {
+    /// Remove entries that images were built from, too.
+    pub all: bool,
+    /// Only what was last used longer ago than this.
+    pub until: Option<Duration>,
+    /// Keep the most recently used entries while the cache's own storage stays under this.
+    pub keep_storage: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PruneReport {
+    /// Keys of the removed entries.
+    pub removed: Vec<Digest>,
+    /// Cache mounts removed, by directory name.
+    pub mounts: Vec<String>,
+    pub reclaimed: u64,
+}
+
+/// What the cache holds, for `system df`.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    pub entries: usize,
+    /// Entries some stored image was built from.
+    pub in_use: usize,
+    /// Bytes of layers that only the cache keeps.
+    pub size: u64,
+    /// Bytes `builder prune` (without `--all`) would free.
+    pub reclaimable: u64,
+    pub mounts: usize,
+    pub mounts_size: u64,
+}
+
+/// The diff_id lists of the store's images.
+fn image_chains(store: &Store) -> store::Result<Vec<Vec<Digest>>> {
+    let mut out = Vec::new();
+    for e in store.entries()? {
+        if let Ok(img) = store.image(&e.manifest.digest) {
+            out.push(img.config.rootfs.diff_ids.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn used_by_image(config: &ImageConfig, chains: &[Vec<Digest>]) -> bool {
+    let mine = &config.rootfs.diff_ids;
+    chains
+        .iter()
+        .any(|c| c.len() >= mine.len() && c[..mine.len()] == mine[..])
+}
+
+/// Uncompressed size of each layer blob the store's images reference.
+fn image_blobs(store: &Store) -> store::Result<BTreeSet<Digest>> {
+    let mut set = BTreeSet::new();
+    for e in store.entries()? {
+        if let Ok(img) = store.image(&e.manifest.digest) {
+            set.extend(img.manifest.layers.iter().map(|l| l.digest.clone()));
+        }
+    }
+    Ok(set)
+}
+
+fn last_used(path: &Path) -> SystemTime {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+fn dir_size(path: &Path) -> u64 {
+    walkdir::WalkDir::new(path)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Removes cache entries (and cache mounts) as `opts` says, then collects the data nothing
+/// references any more.
+pub fn prune(store: &Store, opts: &PruneOptions) -> anyhow::Result<PruneReport> {
+    let cache = Cache::open(store)?;
+    let mut report = PruneReport::default();
+    // Hold off builds' ingestion while entries go, so that no build files an entry for a
+    // layer being collected.
+    let gc = store::lock::exclusive(&store.root().join("gc.lock"))?;
+    let chains = image_chains(store)?;
+    let image_blobs = image_blobs(store)?;
+    let now = SystemTime::now();
+    let old_enough = |p: &Path| match opts.until {
+        Some(d) => now.duration_since(last_used(p)).unwrap_or_default() >= d,
+        None => true,
+    };
+    let mut entries = cache.entries();
+    // Least recently used first, so `--keep-storage` keeps the newest.
+    entries.sort_by_key(|(p, _)| last_used(p));
+    let mut cache_bytes: HashMap<Digest, u64> = HashMap::new();
+    for (_, e) in &entries {
+        for l in &e.state.layers {
+            if !image_blobs.contains(&l.digest) {
+                cache_bytes.insert(l.digest.clone(), l.size);
+            }
+        }
+    }
+    let mut total: u64 = cache_bytes.values().sum();
+    for (path, e) in &entries {
+        let dangling = !used_by_image(&e.state.config, &chains);
+        let eligible = (opts.all || dangling) && old_enough(path);
+        let over = opts.keep_storage.is_none_or(|k| total > k);
+        if !eligible || !over {
+            continue;
+        }
+        fs::remove_file(path)?;
+        let _ = fs::remove_file(
+            cache
+                .dir()
+                .join("children")
+                .join(e.parent.hex())
+                .join(e.key.hex()),
+        );
+        if let Some(l) = &e.layer {
+            if let Some(pos) = e.state.config.rootfs.diff_ids.iter().position(|d| d == l) {
+                if let Some(desc) = e.state.layers.get(pos) {
+                    if let Some(b) = cache_bytes.remove(&desc.digest) {
+                        total = total.saturating_sub(b);
+                    }
+                }
+            }
+        }
+        report.removed.push(e.key.clone());
+    }
+    // Listings and child records of entries that are gone.
+    let kept = cache.entries();
+    let listed: BTreeSet<String> = kept
+        .iter()
+        .flat_map(|(_, e)| e.inputs.parts.iter().map(|(_, v)| v.clone()))
+        .collect();
+    if let Ok(rd) = fs::read_dir(cache.dir().join("listings")) {
+        for f in rd.flatten() {
+            let name = format!("sha256:{}", f.file_name().to_string_lossy());
+            if !listed.contains(&name) {
+                let _ = fs::remove_file(f.path());
+            }
+        }
+    }
+    if opts.all {
+        let _ = fs::remove_dir_all(cache.dir().join("context-index"));
+    }
+    let mounts = store.root().join("cache-mounts");
+    if let Ok(rd) = fs::read_dir(&mounts) {
+        for m in rd.flatten() {
+            if old_enough(&m.path()) {
+                report.reclaimed += dir_size(&m.path());
+                fs::remove_dir_all(m.path())?;
+                report
+                    .mounts
+                    .push(m.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    drop(gc);
+    report.reclaimed += store.prune(false)?.reclaimed;
+    Ok(report)
+}
+
+/// What the cache holds and what pruning it would free.
+pub fn usage(store: &Store) -> anyhow::Result<Usage> {
+    let cache = Cache::open(store)?;
+    let chains = image_chains(store)?;
+    let image_blobs = image_blobs(store)?;
+    let mut u = Usage::default();
+    let mut only_cache: HashMap<Digest, (u64, bool)> = HashMap::new();
+    for (_, e) in cache.entries() {
+        u.entries += 1;
+        let used = used_by_image(&e.state.config, &chains);
+        if used {
+            u.in_use += 1;
+        }
+        for l in &e.state.layers {
+            if image_blobs.contains(&l.digest) {
+                continue;
+            }
+            let slot = only_cache.entry(l.digest.clone()).or_insert((l.size, true));
+            slot.1 &= !used;
+        }
+    }
+    u.size = only_cache.values().map(|(s, _)| s).sum();
+    u.reclaimable = only_cache
+        .values()
+        .filter(|(_, r)| *r)
+        .map(|(s, _)| s)
+        .sum();
+    let mounts = store.root().join("cache-mounts");
+    if let Ok(rd) = fs::read_dir(&mounts) {
+        for m in rd.flatten() {
+            u.mounts += 1;
+            u.mounts_size += dir_size(&m.path());
+        }
+    }
+    Ok(u)
+}
