@@ -125,7 +125,7 @@ pub fn run_system(root: Option<PathBuf>, cmd: SystemCommand) -> Result<()> {
         .filter(|(d, _)| !tagged_blobs.contains(*d))
         .map(|(_, s)| s)
         .sum();
-    let pct = |part: u64, whole: u64| if whole == 0 { 0 } else { part * 100 / whole };
+    let pct = |part: u64, whole: u64| (part * 100).checked_div(whole).unwrap_or(0);
     println!(
         "{:<16}{:<10}{:<10}{:<12}RECLAIMABLE",
         "TYPE", "TOTAL", "ACTIVE", "SIZE"
