@@ -102,9 +102,14 @@ pub fn short_id(id: &str) -> &str {
 
 /// The width of the terminal on stdout, if it is one.
 pub fn terminal_columns() -> Option<u16> {
+    terminal_size().map(|(c, _)| c)
+}
+
+/// Columns and rows of the terminal on stdout, if it is one.
+pub fn terminal_size() -> Option<(u16, u16)> {
     // SAFETY: a zeroed winsize is a valid value of the plain C struct.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: TIOCGWINSZ writes one winsize through the pointer, which is valid for it.
     let r = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
-    (r == 0 && ws.ws_col > 0).then_some(ws.ws_col)
+    (r == 0 && ws.ws_col > 0).then_some((ws.ws_col, ws.ws_row))
 }
