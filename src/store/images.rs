@@ -134,8 +134,12 @@ impl Store {
     pub(crate) fn update_index<T>(&self, f: impl FnOnce(&mut Index) -> Result<T>) -> Result<T> {
         let _g = self.lock_index()?;
         let mut index = self.read_index()?;
+        let before = serde_json::to_vec(&index).ok();
         let out = f(&mut index)?;
-        self.write_index(&index)?;
+        // A rebuild that names the same image again changes nothing: no write, no fsync.
+        if before.is_none() || before != serde_json::to_vec(&index).ok() {
+            self.write_index(&index)?;
+        }
         Ok(out)
     }
 
@@ -445,6 +449,13 @@ fn entry(desc: &Descriptor, id: &Digest, name: Option<&str>) -> Descriptor {
 /// Moves `name` to `desc`. An image that loses its last name stays, untagged (docker's
 /// `<none>`), and an untagged entry for `desc` is dropped now that it has a name.
 fn set_name(index: &mut Index, name: &str, desc: &Descriptor, id: &Digest) {
+    let already = |e: &Descriptor| {
+        e.digest == desc.digest
+            && e.annotations.get(ANNOTATION_REF_NAME).map(String::as_str) == Some(name)
+    };
+    if index.manifests.iter().any(already) {
+        return;
+    }
     let mut orphans = Vec::new();
     index.manifests.retain(|e| {
         if e.annotations.get(ANNOTATION_REF_NAME).map(String::as_str) == Some(name) {
