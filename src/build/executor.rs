@@ -85,6 +85,7 @@ pub fn build(
         image_env: HashMap::new(),
     };
     let first = plan::plan(&parsed, &popts).map_err(|e| e.in_file(&file_name))?;
+    super::platform::check_stages(&first.stages, &file_name)?;
     let _ingest = store.ingest().map_err(anyhow::Error::from)?;
     let mut images = HashMap::new();
     for r in first.images() {
@@ -137,10 +138,11 @@ pub fn build(
     let target = plan
         .target()
         .ok_or_else(|| anyhow::anyhow!("no stage to build"))?;
-    let state = ctx
+    let mut state = ctx
         .results
         .remove(&target.index)
         .ok_or_else(|| anyhow::anyhow!("target stage was not built"))?;
+    opts.apply_labels(&mut state.config);
     Ok(commit_image(store, state, &ctx.created, &opts.tags)?)
 }
 
@@ -552,7 +554,21 @@ impl Ctx<'_> {
                         readonly: true,
                     }
                 }
-                MountType::Secret | MountType::Ssh => {
+                MountType::Secret => {
+                    let wd = cfg.working_dir.as_deref().unwrap_or("/");
+                    let secrets = &self.opts.secrets;
+                    super::secrets::add_secret_mount(
+                        m,
+                        secrets,
+                        wd,
+                        work.path(),
+                        &mut mounts,
+                        &mut env,
+                    )
+                    .map_err(|e| self.step_error(inst, e))?;
+                    continue;
+                }
+                MountType::Ssh => {
                     return Err(self.step_error(
                         inst,
                         format!("--mount=type={} is not supported yet", m.kind.as_str()),

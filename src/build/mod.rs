@@ -8,6 +8,8 @@ pub mod executor;
 pub mod fsop;
 pub mod image_config;
 pub mod options;
+pub mod platform;
+pub mod secrets;
 
 pub use executor::{build, BuildError};
 pub use options::BuildOptions;
