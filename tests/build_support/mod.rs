@@ -36,6 +36,9 @@ const APPLETS: &[&str] = &[
     "grep",
     "true",
     "env",
+    "ln",
+    "chmod",
+    "pwd",
 ];
 
 /// busybox with its applet links, /etc/passwd and /etc/group (user `app`), /tmp, plus `extra`.
