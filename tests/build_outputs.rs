@@ -238,3 +238,45 @@ fn platform_other_than_the_machine_is_refused() {
 fn common_skopeo(args: &[&str]) -> String {
     build_support::common_store::run_tool("skopeo", args)
 }
+
+#[test]
+fn local_export_never_follows_links_of_the_image() {
+    use build_support::common_store::{add_image_with, layer_tar, Entry};
+    let env = Env::new();
+    let victim = env.path("victim");
+    std::fs::create_dir(&victim).unwrap();
+    let victim_s = victim.display().to_string();
+    // Layer 1: `x` and `y` link out of the image; layer 2 puts a directory and a file there.
+    let base = build_support::base_layer(vec![
+        Entry::Symlink("x", &victim_s),
+        Entry::Symlink("y", &victim_s),
+    ]);
+    let top = layer_tar(&[
+        Entry::Dir("x"),
+        Entry::File("x/inside", b"dir replaced the link\n", 0o644),
+        Entry::File("y", b"file replaced the link\n", 0o600),
+    ]);
+    add_image_with(
+        &env.store(),
+        &[base, top],
+        &["docker.io/library/links-out:1"],
+        "2024-01-02T03:04:05Z",
+        true,
+    );
+    let ctx = env.context("linksout", "FROM links-out:1\nLABEL x=y\n", &[]);
+    let out = env.path("out");
+    env.kiln(&[
+        "build",
+        "-o",
+        &out.display().to_string(),
+        &ctx.display().to_string(),
+    ])
+    .ok();
+    assert_eq!(read(&out.join("x/inside")), "dir replaced the link\n");
+    assert_eq!(read(&out.join("y")), "file replaced the link\n");
+    assert_eq!(
+        std::fs::read_dir(&victim).unwrap().count(),
+        0,
+        "wrote through a link"
+    );
+}

@@ -11,6 +11,12 @@ fn context_tar(files: &[(&str, &str)]) -> Vec<u8> {
     for (p, c) in files {
         let mut h = tar::Header::new_gnu();
         h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
         h.set_size(c.len() as u64);
         h.set_entry_type(tar::EntryType::Regular);
         b.append_data(&mut h, p, c.as_bytes()).unwrap();
@@ -97,6 +103,9 @@ fn context_tar_from_stdin_plain_and_gzip() {
     let mut evil = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_gnu();
     h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(1_700_000_000);
     h.set_size(1);
     h.set_entry_type(tar::EntryType::Regular);
     let name = b"../escape";

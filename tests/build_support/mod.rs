@@ -136,7 +136,8 @@ impl Env {
         Store::open(self.root()).unwrap()
     }
 
-    /// A context dir `name` with a Dockerfile (`BASE` stands for the base image) and `files`.
+    /// A context dir `name` with a Dockerfile and `files` (in Dockerfiles, `BASE` stands for
+    /// the base image).
     pub fn context(&self, name: &str, dockerfile: &str, files: &[(&str, &str)]) -> PathBuf {
         let dir = self.path(name);
         std::fs::create_dir_all(&dir).unwrap();
@@ -144,6 +145,11 @@ impl Env {
         for (p, c) in files {
             let f = dir.join(p);
             std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            let c = if p.ends_with("Dockerfile") {
+                c.replace("BASE", BASE)
+            } else {
+                c.to_string()
+            };
             std::fs::write(f, c).unwrap();
         }
         dir
