@@ -22,18 +22,21 @@ pub enum SecretSource {
 }
 
 impl SecretSource {
-    fn read(&self, id: &str) -> Result<Vec<u8>, String> {
+    /// The value; `None` when it comes from an environment variable that is not set (then
+    /// the secret counts as not provided, as in BuildKit).
+    fn read(&self, id: &str) -> Result<Option<Vec<u8>>, String> {
         let value = match self {
             SecretSource::File(p) => std::fs::read(p)
                 .map_err(|e| format!("reading secret {id} from {}: {e}", p.display()))?,
-            SecretSource::Env(var) => std::env::var_os(var)
-                .ok_or_else(|| format!("secret {id}: environment variable {var} is not set"))?
-                .into_encoded_bytes(),
+            SecretSource::Env(var) => match std::env::var_os(var) {
+                Some(v) => v.into_encoded_bytes(),
+                None => return Ok(None),
+            },
         };
         if value.len() as u64 > MAX_SECRET_SIZE {
             return Err(format!("secret {id} too big. max size 500KB"));
         }
-        Ok(value)
+        Ok(Some(value))
     }
 }
 
@@ -120,7 +123,11 @@ pub fn add_secret_mount(
     } else {
         None
     };
-    let Some(source) = secrets.get(&id) else {
+    let value = match secrets.get(&id) {
+        Some(source) => source.read(&id)?,
+        None => None,
+    };
+    let Some(value) = value else {
         if m.required {
             return Err(format!(
                 "secret {id}: not found (it is required: pass --secret id={id},src=FILE)"
@@ -128,7 +135,6 @@ pub fn add_secret_mount(
         }
         return Ok(());
     };
-    let value = source.read(&id)?;
     if let Some(var) = &m.env {
         let text = String::from_utf8(value.clone())
             .map_err(|_| format!("secret {id}: env={var} needs a UTF-8 value"))?;
@@ -292,6 +298,33 @@ mod tests {
             assert_eq!(std::fs::read(source).unwrap(), b"abc");
             assert_eq!(std::fs::metadata(source).unwrap().mode() & 0o7777, mode);
         }
+        // From an unset environment variable: not provided.
+        let unset: BTreeMap<_, _> = [(
+            "e".to_string(),
+            SecretSource::Env("KILN_TEST_UNSET_SECRET_VAR".into()),
+        )]
+        .into();
+        let mut none = Vec::new();
+        add_secret_mount(
+            &mount("type=secret,id=e"),
+            &unset,
+            "/",
+            work.path(),
+            &mut none,
+            &mut env,
+        )
+        .unwrap();
+        assert!(none.is_empty());
+        let err = add_secret_mount(
+            &mount("type=secret,id=e,required"),
+            &unset,
+            "/",
+            work.path(),
+            &mut none,
+            &mut env,
+        )
+        .unwrap_err();
+        assert!(err.contains("secret e: not found"), "{err}");
         // env only: no file.
         let (mut mounts, mut env) = (Vec::new(), vec!["TOK=old".to_string()]);
         add_secret_mount(

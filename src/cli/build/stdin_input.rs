@@ -151,3 +151,31 @@ fn is_tar_header(block: &[u8]) -> bool {
         .sum();
     sum == want
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tar_or_dockerfile() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(2);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "Dockerfile", &b"x\n"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        assert!(is_tar_header(&tar[..512]));
+        let mut text = b"FROM scratch\n".repeat(64);
+        assert!(!is_tar_header(&text[..512]));
+        // A text whose checksum field happens to parse is still not a tar.
+        text[148..156].copy_from_slice(b"0000000\0");
+        assert!(!is_tar_header(&text[..512]));
+        assert!(!is_tar_header(b"short"));
+
+        let (head, mut all) = peek(&b"abcdef"[..], 2).unwrap();
+        assert_eq!(head, b"ab");
+        let mut v = Vec::new();
+        all.read_to_end(&mut v).unwrap();
+        assert_eq!(v, b"abcdef");
+    }
+}
