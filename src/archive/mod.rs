@@ -3,10 +3,11 @@
 //! bounded whatever the layer sizes.
 
 pub mod load;
+pub mod rootfs;
 pub mod save;
 
 pub use load::{load, Loaded};
-pub use save::{save, Format, SaveItem};
+pub use save::{save, save_oci_dir, Format, SaveItem};
 
 /// The annotation containerd and docker use for an image's full name in an OCI layout
 /// (`org.opencontainers.image.ref.name` holding only the tag).

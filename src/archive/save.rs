@@ -18,7 +18,10 @@ use crate::store::error::{IoContext, Result, StoreError};
 use crate::store::{names, Image, Store};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
 use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -36,6 +39,31 @@ pub struct SaveItem {
 /// Writes `items` to `out` as one archive.
 pub fn save(store: &Store, items: &[SaveItem], format: Format, out: impl Write) -> Result<()> {
     let _g = store.ingest()?;
+    let images = collect(store, items)?;
+    let mut tar = tar::Builder::new(out);
+    match format {
+        Format::Docker => write_docker(store, &images, &mut tar)?,
+        Format::Oci => write_oci(store, &images, &mut tar)?,
+    }
+    tar.into_inner()
+        .and_then(|mut w| w.flush())
+        .ctx(|| "finishing the archive".to_string())
+}
+
+/// Writes `items` as an OCI image layout directory at `dir` (created when missing; its
+/// `index.json` is replaced, blobs already there are kept).
+pub fn save_oci_dir(store: &Store, items: &[SaveItem], dir: &Path) -> Result<()> {
+    let _g = store.ingest()?;
+    let images = collect(store, items)?;
+    fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
+    let mut sink = DirSink {
+        root: dir.to_path_buf(),
+    };
+    write_oci(store, &images, &mut sink)
+}
+
+/// The images of `items`, each once, with the names asked for it.
+fn collect(store: &Store, items: &[SaveItem]) -> Result<Vec<(Image, Vec<String>)>> {
     let mut images: Vec<(Image, Vec<String>)> = Vec::new();
     for it in items {
         let img = store.image(&it.manifest)?;
@@ -53,14 +81,69 @@ pub fn save(store: &Store, items: &[SaveItem], format: Format, out: impl Write) 
             None => images.push((img, it.names.clone())),
         }
     }
-    let mut tar = tar::Builder::new(out);
-    match format {
-        Format::Docker => write_docker(store, &images, &mut tar)?,
-        Format::Oci => write_oci(store, &images, &mut tar)?,
+    Ok(images)
+}
+
+/// Where the files of an OCI layout go: a tar, or a directory.
+trait Sink {
+    fn put(&mut self, path: &str, size: u64, data: &mut dyn Read) -> Result<()>;
+
+    fn put_bytes(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        self.put(path, bytes.len() as u64, &mut &bytes[..])
     }
-    tar.into_inner()
-        .and_then(|mut w| w.flush())
-        .ctx(|| "finishing the archive".to_string())
+}
+
+impl<W: Write> Sink for tar::Builder<W> {
+    fn put(&mut self, path: &str, size: u64, data: &mut dyn Read) -> Result<()> {
+        append(self, path, size, data)
+    }
+}
+
+/// A layout directory: each file written to a temporary name and renamed into place, so that
+/// a blob is never seen half-written; blobs already present (same name, same size) are kept.
+struct DirSink {
+    root: PathBuf,
+}
+
+impl Sink for DirSink {
+    fn put(&mut self, path: &str, size: u64, data: &mut dyn Read) -> Result<()> {
+        let dest = self.root.join(path);
+        let parent = dest.parent().unwrap_or(&self.root).to_path_buf();
+        if path.starts_with("blobs/")
+            && fs::symlink_metadata(&dest).is_ok_and(|m| m.is_file() && m.len() == size)
+        {
+            return Ok(());
+        }
+        fs::create_dir_all(&parent).ctx(|| format!("creating {}", parent.display()))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".kiln-")
+            .tempfile_in(&parent)
+            .ctx(|| format!("creating a file in {}", parent.display()))?;
+        io::copy(data, tmp.as_file_mut())
+            .map_err(|e| copy_error(path, || format!("writing {}", dest.display()), e))?;
+        tmp.as_file()
+            .sync_all()
+            .ctx(|| format!("syncing {}", dest.display()))?;
+        tmp.persist(&dest)
+            .map_err(|e| e.error)
+            .ctx(|| format!("writing {}", dest.display()))?;
+        let mode = fs::Permissions::from_mode(0o644);
+        fs::set_permissions(&dest, mode).ctx(|| format!("setting mode of {}", dest.display()))
+    }
+}
+
+/// A failed copy of store content: corruption when the store's verifying reader said so.
+fn copy_error(path: &str, context: impl FnOnce() -> String, e: io::Error) -> StoreError {
+    if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<StoreError>()) {
+        StoreError::corrupt(format!("store content for {path}"), inner)
+    } else if e.kind() == io::ErrorKind::InvalidData {
+        StoreError::corrupt(format!("store content for {path}"), e)
+    } else {
+        StoreError::Io {
+            context: context(),
+            source: e,
+        }
+    }
 }
 
 fn header(size: u64) -> tar::Header {
@@ -81,18 +164,8 @@ fn append<W: Write>(
     data: impl Read,
 ) -> Result<()> {
     let mut h = header(size);
-    tar.append_data(&mut h, path, data).map_err(|e| {
-        if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<StoreError>()) {
-            StoreError::corrupt(format!("store content for {path}"), inner)
-        } else if e.kind() == io::ErrorKind::InvalidData {
-            StoreError::corrupt(format!("store content for {path}"), e)
-        } else {
-            StoreError::Io {
-                context: format!("writing {path} to the archive"),
-                source: e,
-            }
-        }
-    })
+    tar.append_data(&mut h, path, data)
+        .map_err(|e| copy_error(path, || format!("writing {path} to the archive"), e))
 }
 
 fn append_bytes<W: Write>(tar: &mut tar::Builder<W>, path: &str, bytes: &[u8]) -> Result<()> {
@@ -159,12 +232,8 @@ fn write_docker<W: Write>(
     Ok(())
 }
 
-fn write_oci<W: Write>(
-    store: &Store,
-    images: &[(Image, Vec<String>)],
-    tar: &mut tar::Builder<W>,
-) -> Result<()> {
-    append_bytes(tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+fn write_oci(store: &Store, images: &[(Image, Vec<String>)], tar: &mut dyn Sink) -> Result<()> {
+    tar.put_bytes("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     let mut written = BTreeSet::new();
     let mut index = Index {
         schema_version: 2,
@@ -181,8 +250,8 @@ fn write_oci<W: Write>(
         {
             if written.insert(d.digest.clone()) {
                 let size = store.blob_size(&d.digest)?;
-                let reader = store.open_blob(&d.digest)?;
-                append(tar, &blob_path(&d.digest), size, reader)?;
+                let mut reader = store.open_blob(&d.digest)?;
+                tar.put(&blob_path(&d.digest), size, &mut reader)?;
             }
         }
         let (media_type, manifest) = if img.manifest_media_type == MEDIA_DOCKER_MANIFEST {
@@ -195,7 +264,7 @@ fn write_oci<W: Write>(
         };
         let manifest_digest = Digest::of(&manifest);
         if written.insert(manifest_digest.clone()) {
-            append_bytes(tar, &blob_path(&manifest_digest), &manifest)?;
+            tar.put_bytes(&blob_path(&manifest_digest), &manifest)?;
         }
         let desc = Descriptor {
             media_type,
@@ -220,7 +289,7 @@ fn write_oci<W: Write>(
         }
     }
     let json = serde_json::to_vec(&index).expect("index serialises");
-    append_bytes(tar, "index.json", &json)
+    tar.put_bytes("index.json", &json)
 }
 
 /// The OCI form of a Docker schema 2 manifest: the same config and layer blobs under OCI

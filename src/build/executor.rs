@@ -92,6 +92,7 @@ pub fn build(
         image_env: HashMap::new(),
     };
     let first = plan::plan(&parsed, &popts).map_err(|e| e.in_file(&file_name))?;
+    super::platform::check_stages(&first.stages, &file_name)?;
     let _ingest = store.ingest().map_err(anyhow::Error::from)?;
     let mut images = HashMap::new();
     for r in first.images() {
@@ -152,12 +153,13 @@ pub fn build(
     let target = plan
         .target()
         .ok_or_else(|| anyhow::anyhow!("no stage to build"))?;
-    let built = ctx
+    let mut built = ctx
         .results
         .lock()
         .map_err(|_| anyhow::anyhow!("a stage thread panicked"))?
         .remove(&target.index)
         .ok_or_else(|| anyhow::anyhow!("target stage was not built"))?;
+    opts.apply_labels(&mut built.state.config);
     let image = commit_image(store, built.state, &ctx.created, &opts.tags)?;
     let id = image.id.to_string();
     progress.event(Event::Finished {

@@ -9,6 +9,8 @@ pub mod fsop;
 pub mod image_config;
 mod inputs;
 pub mod options;
+pub mod platform;
+pub mod secrets;
 mod step_exec;
 
 pub use executor::{build, BuildError};

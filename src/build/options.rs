@@ -1,5 +1,7 @@
 //! What a build is asked to do.
 
+use super::secrets::SecretSource;
+use crate::image::oci::ImageConfig;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -22,4 +24,22 @@ pub struct BuildOptions {
     pub pull: bool,
     /// Say why the first cache miss of each stage missed.
     pub explain_cache: bool,
+    /// `--secret` values by id, read only by the steps that mount them.
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// `--label`s: set on the final image over the Dockerfile's own.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl BuildOptions {
+    /// Puts the `--label`s in the final image's config (no history entry, as buildx does).
+    pub fn apply_labels(&self, config: &mut ImageConfig) {
+        if self.labels.is_empty() {
+            return;
+        }
+        let c = config.config.get_or_insert_with(Default::default);
+        let labels = c.labels.get_or_insert_with(Default::default);
+        for (k, v) in &self.labels {
+            labels.insert(k.clone(), v.clone());
+        }
+    }
 }

@@ -276,7 +276,21 @@ impl Ctx<'_> {
                         readonly: true,
                     }
                 }
-                MountType::Secret | MountType::Ssh => {
+                MountType::Secret => {
+                    let wd = cfg.working_dir.as_deref().unwrap_or("/");
+                    let secrets = &self.opts.secrets;
+                    super::secrets::add_secret_mount(
+                        m,
+                        secrets,
+                        wd,
+                        work.path(),
+                        &mut mounts,
+                        &mut env,
+                    )
+                    .map_err(|e| self.step_error(inst, e))?;
+                    continue;
+                }
+                MountType::Ssh => {
                     return Err(self.step_error(
                         inst,
                         format!("--mount=type={} is not supported yet", m.kind.as_str()),

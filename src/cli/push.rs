@@ -9,7 +9,7 @@ use crate::image::oci::Descriptor;
 use crate::image::reference::Reference;
 use crate::registry::push::{push, ManifestUpload, PushImage, PushSource};
 use crate::registry::{BlobEvent, Client};
-use crate::store::{Store, StoreError};
+use crate::store::{Image, Store, StoreError};
 use anyhow::Result;
 use clap::Args;
 use std::collections::{HashMap, HashSet};
@@ -92,11 +92,26 @@ pub fn run(root: Option<PathBuf>, args: PushArgs) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     let image = store.image(&resolved.manifest)?;
-    let client = Client::new(
-        reference.domain(),
-        registry_options(&args.insecure_registry),
-    )?;
-    let display = TransferProgress::new(args.quiet);
+    push_image(
+        &store,
+        &reference,
+        &image,
+        &args.insecure_registry,
+        args.quiet,
+    )
+}
+
+/// Pushes the stored `image` as `reference`, with docker's progress (only the digest line
+/// when `quiet`). `kiln build --push` uses it for each tag.
+pub(crate) fn push_image(
+    store: &Store,
+    reference: &Reference,
+    image: &Image,
+    insecure_registry: &[String],
+    quiet: bool,
+) -> Result<()> {
+    let client = Client::new(reference.domain(), registry_options(insecure_registry))?;
+    let display = TransferProgress::new(quiet);
     display.line(&format!(
         "The push refers to repository [{}]",
         reference.name()
@@ -128,14 +143,14 @@ pub fn run(root: Option<PathBuf>, args: PushArgs) -> Result<()> {
         }
     };
     let source = StoreSource {
-        store: &store,
-        mounts: mount_sources(&store, reference.domain(), reference.path()),
+        store,
+        mounts: mount_sources(store, reference.domain(), reference.path()),
     };
     let mut blobs = vec![image.manifest.config.clone()];
     blobs.extend(image.manifest.layers.iter().rev().cloned());
     let digest = push(
         &client,
-        &reference,
+        reference,
         &PushImage {
             blobs,
             manifests: vec![ManifestUpload {
@@ -152,7 +167,7 @@ pub fn run(root: Option<PathBuf>, args: PushArgs) -> Result<()> {
         image.manifest_bytes.len()
     );
     display.finish();
-    if args.quiet {
+    if quiet {
         println!("{line}");
     } else {
         display.line(&line);

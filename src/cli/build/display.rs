@@ -5,9 +5,12 @@ use crate::progress::{plain::Plain, Progress, Silent};
 use anyhow::Result;
 use std::io::IsTerminal;
 
-pub(super) fn for_build(mode: &str, quiet: bool) -> Result<Box<dyn Progress>> {
+pub(super) fn for_build(mode: &str, quiet: bool, to_stderr: bool) -> Result<Box<dyn Progress>> {
     if quiet {
         return Ok(Box::new(Silent));
+    }
+    if to_stderr {
+        return Ok(Box::new(Plain::new(std::io::stderr())));
     }
     let tty =
         std::io::stdout().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");

@@ -6,9 +6,11 @@ use super::transfer_progress::TransferProgress;
 mod args;
 mod display;
 mod output;
+mod results;
+mod stdin_input;
 
 pub use args::BuildArgs;
-use output::{parse_output, write_archive};
+use output::parse_output;
 
 use crate::build::{self, BuildError, BuildOptions};
 use crate::image::reference::Reference;
@@ -28,6 +30,7 @@ pub fn run(root: Option<PathBuf>, args: BuildArgs) -> Result<()> {
         .iter()
         .map(|o| parse_output(o))
         .collect::<Result<Vec<_>>>()?;
+    args.check_platform()?;
     let mut tags = Vec::new();
     for t in &args.tags {
         tags.push(names::normalize_tagged(t).with_context(|| format!("invalid tag {t:?}"))?);
@@ -45,25 +48,18 @@ pub fn run(root: Option<PathBuf>, args: BuildArgs) -> Result<()> {
             }
         }
     }
-    let context = std::fs::canonicalize(&args.context).with_context(|| {
-        format!(
-            "unable to prepare context: path {:?} not found",
-            args.context
-        )
-    })?;
-    if !context.is_dir() {
-        bail!(
-            "unable to prepare context: {} is not a directory",
-            context.display()
-        );
-    }
-    let dockerfile = match &args.file {
-        Some(f) if f.as_os_str() == "-" => {
-            bail!("a Dockerfile from standard input is not supported yet")
-        }
-        Some(f) => std::path::absolute(f)?,
-        None => context.join("Dockerfile"),
+    let publish = results::Publish {
+        outputs: &outputs,
+        tags: &tags,
+        push: args.extra.push,
+        insecure_registry: &args.insecure_registry,
+        quiet: args.quiet,
+        metadata_file: args.extra.metadata_file.as_ref(),
     };
+    publish.check()?;
+    let secrets = args.secrets()?;
+    let store = open_store(root)?;
+    let input = stdin_input::build_input(&store, &args.context, args.file.as_deref())?;
     let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.is_empty() => Some(
             v.parse::<i64>()
@@ -72,9 +68,9 @@ pub fn run(root: Option<PathBuf>, args: BuildArgs) -> Result<()> {
         _ => None,
     };
     let opts = BuildOptions {
-        context,
-        dockerfile,
-        tags,
+        context: input.context.clone(),
+        dockerfile: input.dockerfile.clone(),
+        tags: tags.clone(),
         build_args,
         target: args.target.clone(),
         network,
@@ -83,10 +79,11 @@ pub fn run(root: Option<PathBuf>, args: BuildArgs) -> Result<()> {
         no_cache_filter: args.no_cache_filter.clone(),
         pull: args.pull,
         explain_cache: args.explain_cache,
+        secrets,
+        labels: args.labels(),
     };
-    let store = open_store(root)?;
     let reg = registry_options(&args.insecure_registry);
-    let platform: PlatformSpec = "linux/amd64".parse()?;
+    let platform: PlatformSpec = crate::build::platform::host_platform();
     let fetch = |r: &str| -> Result<crate::image::digest::Digest> {
         let reference = Reference::parse(r)?;
         pull_into(
@@ -98,22 +95,31 @@ pub fn run(root: Option<PathBuf>, args: BuildArgs) -> Result<()> {
         )
     };
     let quiet = args.quiet || args.progress == "quiet";
-    let progress = display::for_build(&args.progress, quiet)?;
+    // An image written to stdout moves the progress to stderr, as buildx does.
+    let to_stderr = outputs.iter().any(|o| o.uses_stdout());
+    let progress = display::for_build(&args.progress, quiet, to_stderr)?;
     let image = match build::build(&store, &opts, &fetch, progress.as_ref()) {
         Ok(i) => i,
         Err(e @ BuildError::Dockerfile(_)) => bail!("{e}"),
         Err(e) => bail!("{e}"),
     };
     drop(progress);
-    for o in &outputs {
-        write_archive(&store, &image, &opts.tags, o)?;
-    }
+    publish.run(&store, &image)?;
     if let Some(p) = &args.iidfile {
         std::fs::write(p, image.id.to_string())
             .with_context(|| format!("writing {}", p.display()))?;
     }
     if quiet {
-        println!("{}", image.id);
+        say_to(to_stderr, &image.id.to_string());
     }
     Ok(())
+}
+
+/// A final result line, on stderr when stdout carries an exported image.
+fn say_to(stderr: bool, line: &str) {
+    if stderr {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
 }
