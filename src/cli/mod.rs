@@ -11,6 +11,7 @@ mod prune;
 mod pull;
 mod push;
 mod rmi;
+mod run;
 mod save;
 mod tag;
 mod transfer_progress;
@@ -67,6 +68,12 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Log out from a registry.
     Logout(login::LogoutArgs),
+    /// Run a command in a new container from an image (containers are not kept).
+    #[command(
+        after_help = run::EXAMPLES,
+        override_usage = "kiln run [OPTIONS] IMAGE [COMMAND] [ARG...]"
+    )]
+    Run(run::RunArgs),
 }
 
 /// `kiln image …`, docker's image management commands.
@@ -128,6 +135,7 @@ pub fn main() -> i32 {
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(cli.root, a),
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
+        Command::Run(a) => return run::run(cli.root, a),
     };
     match result {
         Ok(()) => 0,
