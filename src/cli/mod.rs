@@ -2,6 +2,7 @@
 //! returns `anyhow::Result`, mapped here to docker's exit codes (0 ok, 1 failed, 2 usage).
 
 mod build;
+mod completion;
 mod debug;
 mod images;
 mod inspect;
@@ -15,6 +16,7 @@ mod run;
 mod save;
 mod tag;
 mod transfer_progress;
+mod version;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -74,6 +76,12 @@ pub enum Command {
         override_usage = "kiln run [OPTIONS] IMAGE [COMMAND] [ARG...]"
     )]
     Run(run::RunArgs),
+    /// Show the kiln version and what it was built from.
+    #[command(after_help = version::EXAMPLES)]
+    Version(version::VersionArgs),
+    /// Write a shell completion script (bash, zsh or fish) to standard output.
+    #[command(after_help = completion::EXAMPLES)]
+    Completion(completion::CompletionArgs),
 }
 
 /// `kiln image …`, docker's image management commands.
@@ -136,6 +144,8 @@ pub fn main() -> i32 {
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
         Command::Run(a) => return run::run(cli.root, a),
+        Command::Version(a) => version::run(a),
+        Command::Completion(a) => completion::run(a),
     };
     match result {
         Ok(()) => 0,
