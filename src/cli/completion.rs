@@ -4,13 +4,6 @@
 use anyhow::Result;
 use clap::{Args, CommandFactory, ValueEnum};
 
-pub const EXAMPLES: &str = "\
-Examples:
-  source <(kiln completion bash)
-  kiln completion bash > /etc/bash_completion.d/kiln
-  kiln completion zsh > \"${fpath[1]}/_kiln\"
-  kiln completion fish > ~/.config/fish/completions/kiln.fish";
-
 #[derive(Args, Debug)]
 pub struct CompletionArgs {
     /// The shell to write the script for.

@@ -4,6 +4,7 @@
 mod build;
 mod completion;
 mod debug;
+mod examples;
 mod images;
 mod inspect;
 mod load;
@@ -37,7 +38,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Tools for looking inside the front end.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::DEBUG)]
     Debug(debug::DebugCommand),
     /// The inside of the RUN sandbox (started by kiln itself).
     #[command(name = "__sandbox", hide = true)]
@@ -46,41 +47,52 @@ pub enum Command {
     #[command(name = "__copy", hide = true)]
     CopyHelper { spec: PathBuf },
     /// Build an image from a Dockerfile.
+    #[command(after_help = examples::BUILD)]
     Build(build::BuildArgs),
     /// List images.
+    #[command(after_help = examples::IMAGES)]
     Images(images::ImagesArgs),
     /// Manage images.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::IMAGE)]
     Image(ImageCommand),
     /// Create a tag TARGET that refers to SOURCE.
+    #[command(after_help = examples::TAG)]
     Tag(tag::TagArgs),
     /// Remove one or more images.
+    #[command(after_help = examples::RMI)]
     Rmi(rmi::RmiArgs),
     /// Display detailed information on images.
+    #[command(after_help = examples::INSPECT)]
     Inspect(inspect::InspectArgs),
     /// Save images to a tar archive (docker-archive or OCI layout).
+    #[command(after_help = examples::SAVE)]
     Save(save::SaveArgs),
     /// Load images from a tar archive.
+    #[command(after_help = examples::LOAD)]
     Load(load::LoadArgs),
     /// Download an image from a registry.
+    #[command(after_help = examples::PULL)]
     Pull(pull::PullArgs),
     /// Upload an image to a registry.
+    #[command(after_help = examples::PUSH)]
     Push(push::PushArgs),
     /// Log in to a registry.
+    #[command(after_help = examples::LOGIN)]
     Login(login::LoginArgs),
     /// Log out from a registry.
+    #[command(after_help = examples::LOGOUT)]
     Logout(login::LogoutArgs),
     /// Run a command in a new container from an image (containers are not kept).
     #[command(
-        after_help = run::EXAMPLES,
+        after_help = examples::RUN,
         override_usage = "kiln run [OPTIONS] IMAGE [COMMAND] [ARG...]"
     )]
     Run(run::RunArgs),
     /// Show the kiln version and what it was built from.
-    #[command(after_help = version::EXAMPLES)]
+    #[command(after_help = examples::VERSION)]
     Version(version::VersionArgs),
     /// Write a shell completion script (bash, zsh or fish) to standard output.
-    #[command(after_help = completion::EXAMPLES)]
+    #[command(after_help = examples::COMPLETION)]
     Completion(completion::CompletionArgs),
 }
 
@@ -88,24 +100,31 @@ pub enum Command {
 #[derive(Subcommand, Debug)]
 pub enum ImageCommand {
     /// List images.
-    #[command(visible_alias = "list")]
+    #[command(visible_alias = "list", after_help = examples::IMAGE_LS)]
     Ls(images::ImagesArgs),
     /// Remove untagged images and unused data.
+    #[command(after_help = examples::PRUNE)]
     Prune(prune::PruneArgs),
     /// Display detailed information on images.
+    #[command(after_help = examples::IMAGE_INSPECT)]
     Inspect(inspect::InspectArgs),
     /// Remove one or more images.
-    #[command(visible_alias = "remove")]
+    #[command(visible_alias = "remove", after_help = examples::IMAGE_RM)]
     Rm(rmi::RmiArgs),
     /// Create a tag TARGET that refers to SOURCE.
+    #[command(after_help = examples::IMAGE_TAG)]
     Tag(tag::TagArgs),
     /// Save images to a tar archive.
+    #[command(after_help = examples::IMAGE_SAVE)]
     Save(save::SaveArgs),
     /// Load images from a tar archive.
+    #[command(after_help = examples::IMAGE_LOAD)]
     Load(load::LoadArgs),
     /// Download an image from a registry.
+    #[command(after_help = examples::IMAGE_PULL)]
     Pull(pull::PullArgs),
     /// Upload an image to a registry.
+    #[command(after_help = examples::IMAGE_PUSH)]
     Push(push::PushArgs),
 }
 

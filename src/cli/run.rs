@@ -20,14 +20,6 @@ use streams::Streams;
 /// docker's exit code for a container that could not be run at all.
 const RUN_FAILED: i32 = 125;
 
-pub const EXAMPLES: &str = "\
-Examples:
-  kiln run --rm busybox echo hello
-  kiln run --rm -e GREETING=hi busybox sh -c 'echo $GREETING from $(hostname)'
-  kiln run --rm -w /tmp -u 1000 busybox pwd
-  kiln run --rm --entrypoint /bin/ls busybox -l /
-  kiln run --rm -it busybox sh";
-
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Remove the container when it exits (always so: kiln keeps no containers).

@@ -3,11 +3,6 @@
 use anyhow::Result;
 use clap::Args;
 
-pub const EXAMPLES: &str = "\
-Examples:
-  kiln version
-  kiln --version";
-
 #[derive(Args, Debug)]
 pub struct VersionArgs {}
 
