@@ -53,6 +53,8 @@ fn names_commands_and_flags(s: &str, flag: impl Fn(&str) -> String) {
     for f in ["build-arg", "entrypoint"] {
         assert!(s.contains(&flag(f)), "{} missing from the script", flag(f));
     }
+    // kiln's own helper commands are not offered.
+    assert!(!s.contains("__sandbox") && !s.contains("__copy"));
 }
 
 fn dashes(f: &str) -> String {

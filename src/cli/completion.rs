@@ -24,7 +24,25 @@ pub fn run(args: CompletionArgs) -> Result<()> {
         Shell::Zsh => clap_complete::Shell::Zsh,
         Shell::Fish => clap_complete::Shell::Fish,
     };
-    let mut cmd = super::Cli::command();
+    let mut cmd = visible(&super::Cli::command());
     clap_complete::generate(shell, &mut cmd, "kiln", &mut std::io::stdout());
     Ok(())
+}
+
+/// `cmd` without its hidden subcommands (kiln's own helpers, such as `__sandbox`), which the
+/// generators would otherwise offer.
+fn visible(cmd: &clap::Command) -> clap::Command {
+    let mut out = clap::Command::new(cmd.get_name().to_string())
+        .args(cmd.get_arguments().cloned())
+        .visible_aliases(cmd.get_visible_aliases().map(str::to_string));
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    if let Some(version) = cmd.get_version() {
+        out = out.version(version.to_string());
+    }
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        out = out.subcommand(visible(sub));
+    }
+    out
 }
