@@ -1,5 +1,6 @@
 //! The command line: argument parsing and dispatch. One module per command family; each
-//! returns `anyhow::Result`, mapped here to docker's exit codes (0 ok, 1 failed, 2 usage).
+//! returns `anyhow::Result`, mapped here to docker's exit codes (0 ok, 1 failed, 2 usage),
+//! except `kiln run`, whose exit code is the container's (or docker's 125/126/127).
 
 mod build;
 mod completion;
