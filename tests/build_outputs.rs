@@ -87,11 +87,7 @@ fn local_and_rootfs_tar_outputs() {
     let run = env.kiln(&["build", "-o", "-", &ctx_s]).ok();
     let entries = tar_entries(&run.stdout);
     assert_eq!(entries["d/keep"].as_deref(), Some(&b"keep\n"[..]));
-    assert!(
-        run.stderr.contains("Successfully built "),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("Successfully built "), "{}", run.stderr);
 
     // The `-o DIR` shorthand is type=local, and an existing dir is written into.
     let again = env.path("again");

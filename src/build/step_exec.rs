@@ -225,15 +225,7 @@ impl Ctx<'_> {
             lower.push(empty);
         }
         let hostname = "buildkitsandbox".to_string();
-        let hosts = work.path().join("hosts");
-        std::fs::write(
-            &hosts,
-            format!("127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
-        )
-        .map_err(anyhow::Error::from)?;
-        let resolv = work.path().join("resolv.conf");
-        let host_resolv = std::fs::read("/etc/resolv.conf").unwrap_or_default();
-        std::fs::write(&resolv, host_resolv).map_err(anyhow::Error::from)?;
+        let etc = exec::write_etc_files(work.path(), &hostname).map_err(anyhow::Error::from)?;
         let network = match r.network {
             RunNetwork::None => exec::Network::None,
             RunNetwork::Host => exec::Network::Host,
@@ -317,8 +309,8 @@ impl Ctx<'_> {
             hostname,
             network,
             mounts,
-            hosts_file: Some(hosts),
-            resolv_file: Some(resolv),
+            hosts_file: Some(etc.hosts),
+            resolv_file: Some(etc.resolv),
             created_log: work.path().join("created.log"),
         };
         let progress = self.progress;

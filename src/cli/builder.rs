@@ -10,9 +10,7 @@ use std::time::Duration;
 #[derive(Subcommand, Debug)]
 pub enum BuilderCommand {
     /// Remove build cache.
-    #[command(
-        after_help = "Examples:\n  kiln builder prune\n  kiln builder prune --all --force\n  kiln builder prune --filter until=24h\n  kiln builder prune --keep-storage 5GB"
-    )]
+    #[command(after_help = super::examples::BUILDER_PRUNE)]
     Prune(BuilderPruneArgs),
 }
 
@@ -36,7 +34,7 @@ pub struct BuilderPruneArgs {
 #[derive(Subcommand, Debug)]
 pub enum SystemCommand {
     /// Show kiln disk usage: images, build cache, cache mounts.
-    #[command(after_help = "Examples:\n  kiln system df")]
+    #[command(after_help = super::examples::SYSTEM)]
     Df,
 }
 

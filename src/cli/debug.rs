@@ -7,6 +7,7 @@ use std::path::PathBuf;
 #[derive(Subcommand, Debug)]
 pub enum DebugCommand {
     /// Print the syntax tree of a Dockerfile in BuildKit's dump format.
+    #[command(after_help = super::examples::DEBUG_PARSE)]
     Parse {
         /// Print the tree (the default; kept for BuildKit's `dockerfile-parse --dump` habit).
         #[arg(long)]
@@ -15,6 +16,7 @@ pub enum DebugCommand {
         file: PathBuf,
     },
     /// Print the build plan: stages (index, name, base, level, deps) and their expanded steps.
+    #[command(after_help = super::examples::DEBUG_PLAN)]
     Plan {
         /// The Dockerfile (`-` for standard input).
         file: PathBuf,

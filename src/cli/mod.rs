@@ -1,9 +1,12 @@
 //! The command line: argument parsing and dispatch. One module per command family; each
-//! returns `anyhow::Result`, mapped here to docker's exit codes (0 ok, 1 failed, 2 usage).
+//! returns `anyhow::Result`, mapped here to docker's exit codes (0 ok, 1 failed, 2 usage),
+//! except `kiln run`, whose exit code is the container's (or docker's 125/126/127).
 
 mod build;
 mod builder;
+mod completion;
 mod debug;
+mod examples;
 mod images;
 mod inspect;
 mod load;
@@ -12,9 +15,11 @@ mod prune;
 mod pull;
 mod push;
 mod rmi;
+mod run;
 mod save;
 mod tag;
 mod transfer_progress;
+mod version;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -35,7 +40,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Tools for looking inside the front end.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::DEBUG)]
     Debug(debug::DebugCommand),
     /// The inside of the RUN sandbox (started by kiln itself).
     #[command(name = "__sandbox", hide = true)]
@@ -44,60 +49,90 @@ pub enum Command {
     #[command(name = "__copy", hide = true)]
     CopyHelper { spec: PathBuf },
     /// Build an image from a Dockerfile.
+    #[command(after_help = examples::BUILD)]
     Build(build::BuildArgs),
     /// List images.
+    #[command(after_help = examples::IMAGES)]
     Images(images::ImagesArgs),
     /// Manage images.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::IMAGE)]
     Image(ImageCommand),
     /// Create a tag TARGET that refers to SOURCE.
+    #[command(after_help = examples::TAG)]
     Tag(tag::TagArgs),
     /// Remove one or more images.
+    #[command(after_help = examples::RMI)]
     Rmi(rmi::RmiArgs),
     /// Display detailed information on images.
+    #[command(after_help = examples::INSPECT)]
     Inspect(inspect::InspectArgs),
     /// Save images to a tar archive (docker-archive or OCI layout).
+    #[command(after_help = examples::SAVE)]
     Save(save::SaveArgs),
     /// Load images from a tar archive.
+    #[command(after_help = examples::LOAD)]
     Load(load::LoadArgs),
     /// Download an image from a registry.
+    #[command(after_help = examples::PULL)]
     Pull(pull::PullArgs),
     /// Upload an image to a registry.
+    #[command(after_help = examples::PUSH)]
     Push(push::PushArgs),
     /// Log in to a registry.
+    #[command(after_help = examples::LOGIN)]
     Login(login::LoginArgs),
     /// Log out from a registry.
+    #[command(after_help = examples::LOGOUT)]
     Logout(login::LogoutArgs),
     /// Manage the build cache.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::BUILDER)]
     Builder(builder::BuilderCommand),
     /// Manage kiln's storage.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::SYSTEM)]
     System(builder::SystemCommand),
+    /// Run a command in a new container from an image (containers are not kept).
+    #[command(
+        after_help = examples::RUN,
+        override_usage = "kiln run [OPTIONS] IMAGE [COMMAND] [ARG...]"
+    )]
+    Run(run::RunArgs),
+    /// Show the kiln version and what it was built from.
+    #[command(after_help = examples::VERSION)]
+    Version(version::VersionArgs),
+    /// Write a shell completion script (bash, zsh or fish) to standard output.
+    #[command(after_help = examples::COMPLETION)]
+    Completion(completion::CompletionArgs),
 }
 
 /// `kiln image …`, docker's image management commands.
 #[derive(Subcommand, Debug)]
 pub enum ImageCommand {
     /// List images.
-    #[command(visible_alias = "list")]
+    #[command(visible_alias = "list", after_help = examples::IMAGE_LS)]
     Ls(images::ImagesArgs),
     /// Remove untagged images and unused data.
+    #[command(after_help = examples::PRUNE)]
     Prune(prune::PruneArgs),
     /// Display detailed information on images.
+    #[command(after_help = examples::IMAGE_INSPECT)]
     Inspect(inspect::InspectArgs),
     /// Remove one or more images.
-    #[command(visible_alias = "remove")]
+    #[command(visible_alias = "remove", after_help = examples::IMAGE_RM)]
     Rm(rmi::RmiArgs),
     /// Create a tag TARGET that refers to SOURCE.
+    #[command(after_help = examples::IMAGE_TAG)]
     Tag(tag::TagArgs),
     /// Save images to a tar archive.
+    #[command(after_help = examples::IMAGE_SAVE)]
     Save(save::SaveArgs),
     /// Load images from a tar archive.
+    #[command(after_help = examples::IMAGE_LOAD)]
     Load(load::LoadArgs),
     /// Download an image from a registry.
+    #[command(after_help = examples::IMAGE_PULL)]
     Pull(pull::PullArgs),
     /// Upload an image to a registry.
+    #[command(after_help = examples::IMAGE_PUSH)]
     Push(push::PushArgs),
 }
 
@@ -137,6 +172,9 @@ pub fn main() -> i32 {
         Command::Logout(args) => login::logout(args),
         Command::Builder(c) => builder::run_builder(cli.root, c),
         Command::System(c) => builder::run_system(cli.root, c),
+        Command::Run(a) => return run::run(cli.root, a),
+        Command::Version(a) => version::run(a),
+        Command::Completion(a) => completion::run(a),
     };
     match result {
         Ok(()) => 0,

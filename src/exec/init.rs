@@ -83,10 +83,11 @@ fn wait_for(pid: libc::pid_t) -> i32 {
 fn child(spec: &SandboxSpec) -> String {
     match setup(spec) {
         Ok((argv, envp)) => {
-            let err = exec(&argv, &envp, spec);
-            // The command could not start: report as the shell would (127), not as setup.
+            let (err, code) = exec(&argv, &envp, spec);
+            // The command could not start: report as the shell would (127 not found, 126
+            // found but not runnable), not as setup.
             let _ = writeln!(io::stderr(), "{err}");
-            std::process::exit(127);
+            std::process::exit(code);
         }
         Err(e) => e,
     }
@@ -498,8 +499,10 @@ fn loopback_up() -> io::Result<()> {
     }
 }
 
-/// Finds the program as execvp would, with the command's own PATH, and execs it.
-fn exec(argv: &[CString], envp: &[CString], spec: &SandboxSpec) -> String {
+/// Finds the program as execvp would, with the command's own PATH, and execs it. Returns
+/// only on failure: the message and the shell's exit code for it (127 when there is no such
+/// program, 126 when it exists but cannot be run).
+fn exec(argv: &[CString], envp: &[CString], spec: &SandboxSpec) -> (String, i32) {
     // The Rust runtime ignores SIGPIPE, and an ignored signal stays ignored across exec: put
     // it back so that `yes | head` ends as it does in any shell.
     unsafe {
@@ -524,12 +527,18 @@ fn exec(argv: &[CString], envp: &[CString], spec: &SandboxSpec) -> String {
     argv_p.push(std::ptr::null());
     let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|c| c.as_ptr()).collect();
     envp_p.push(std::ptr::null());
+    let explicit = prog.contains('/');
     let mut last = None;
     for c in candidates {
         let Ok(md) = std::fs::metadata(&c) else {
+            if explicit {
+                return (format!("exec {prog}: no such file or directory"), 127);
+            }
             continue;
         };
-        if !md.is_file() || md.permissions().mode() & 0o111 == 0 {
+        // A PATH search passes over what cannot be run; a path named outright is tried
+        // as it is, so that the error says why it cannot run.
+        if !explicit && (!md.is_file() || md.permissions().mode() & 0o111 == 0) {
             continue;
         }
         let Ok(cpath) = path_c(&c) else { continue };
@@ -537,7 +546,11 @@ fn exec(argv: &[CString], envp: &[CString], spec: &SandboxSpec) -> String {
         last = Some(io::Error::last_os_error());
     }
     match last {
-        Some(e) => format!("exec {prog}: {e}"),
-        None => format!("exec: \"{prog}\": executable file not found in $PATH"),
+        Some(e) if e.kind() == io::ErrorKind::NotFound => (format!("exec {prog}: {e}"), 127),
+        Some(e) => (format!("exec {prog}: {e}"), 126),
+        None => (
+            format!("exec: \"{prog}\": executable file not found in $PATH"),
+            127,
+        ),
     }
 }

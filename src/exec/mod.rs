@@ -10,10 +10,14 @@
 //! every process in it dies with PID 1, so no mount or process outlives a run on any path:
 //! success, failure, Ctrl-C or a killed kiln (the helper and PID 1 carry `PDEATHSIG=SIGKILL`).
 
+pub mod attach;
+pub mod etc_files;
 pub mod init;
 pub mod run;
 pub mod spec;
 pub mod user;
 
+pub use attach::run_attached;
+pub use etc_files::{write_etc_files, EtcFiles};
 pub use run::{run, RunError};
 pub use spec::{Mount, MountKind, Network, RootFs, SandboxSpec};

@@ -6,9 +6,9 @@ use super::init::{err_path, SETUP_FAILED};
 use super::spec::{Network, RootFs, SandboxSpec};
 use std::io::{BufRead, BufReader};
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -31,42 +31,14 @@ pub fn run(
     helper: &Path,
     mut output: impl FnMut(&[u8]),
 ) -> Result<i32, RunError> {
-    let spec_path = spec.created_log.with_extension("spec.json");
-    let err_path = err_path(spec);
-    let _ = std::fs::remove_file(&err_path);
-    std::fs::write(
-        &spec_path,
-        serde_json::to_vec(spec).map_err(std::io::Error::other)?,
-    )?;
-
     let (read_end, write_end) = pipe()?;
-    let mut flags =
-        libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
-    if spec.network == Network::None {
-        flags |= libc::CLONE_NEWNET;
-    }
-    let mut cmd = Command::new(helper);
-    cmd.arg("__sandbox")
-        .arg(&spec_path)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(write_end.try_clone()?))
-        .stderr(Stdio::from(write_end));
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 || libc::unshare(flags) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().map_err(|source| RunError::Spawn {
-        helper: helper.display().to_string(),
-        source,
-    })?;
-    drop(cmd);
+    let mut child = start(
+        spec,
+        helper,
+        Stdio::null(),
+        Stdio::from(write_end.try_clone()?),
+        Stdio::from(write_end),
+    )?;
     let mut reader = BufReader::new(std::fs::File::from(read_end));
     let mut line = Vec::new();
     loop {
@@ -77,15 +49,73 @@ pub fn run(
         output(&line);
     }
     let status = child.wait()?;
-    let _ = std::fs::remove_file(&spec_path);
+    finish(spec, status)
+}
+
+/// Writes the spec and starts `helper __sandbox` with the namespaces unshared and the given
+/// standard streams; [`finish`] must follow once it has exited.
+pub(super) fn start(
+    spec: &SandboxSpec,
+    helper: &Path,
+    stdin: Stdio,
+    stdout: Stdio,
+    stderr: Stdio,
+) -> Result<Child, RunError> {
+    let spec_path = spec_path(spec);
+    let _ = std::fs::remove_file(err_path(spec));
+    std::fs::write(
+        &spec_path,
+        serde_json::to_vec(spec).map_err(std::io::Error::other)?,
+    )?;
+    let mut flags =
+        libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
+    if spec.network == Network::None {
+        flags |= libc::CLONE_NEWNET;
+    }
+    let mut cmd = Command::new(helper);
+    cmd.arg("__sandbox")
+        .arg(&spec_path)
+        .env_clear()
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 || libc::unshare(flags) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    // The Command (and with it the parent's copies of the child's pipe ends) is dropped on
+    // return, so that readers see end of file when the sandbox exits.
+    cmd.spawn().map_err(|source| RunError::Spawn {
+        helper: helper.display().to_string(),
+        source,
+    })
+}
+
+/// Cleans up after the helper started by [`start`] exited with `status`, and turns the
+/// status into the command's exit code or the sandbox's setup error.
+pub(super) fn finish(spec: &SandboxSpec, status: ExitStatus) -> Result<i32, RunError> {
+    let _ = std::fs::remove_file(spec_path(spec));
     remove_stubs(spec);
-    let code = status.code().unwrap_or(SETUP_FAILED);
+    let code = status
+        .code()
+        .unwrap_or_else(|| status.signal().map_or(SETUP_FAILED, |s| 128 + s));
+    let err_path = err_path(spec);
     let setup_error = std::fs::read_to_string(&err_path).unwrap_or_default();
     let _ = std::fs::remove_file(&err_path);
     if code == SETUP_FAILED && !setup_error.is_empty() {
         return Err(RunError::Setup(setup_error));
     }
     Ok(code)
+}
+
+fn spec_path(spec: &SandboxSpec) -> PathBuf {
+    spec.created_log.with_extension("spec.json")
 }
 
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
