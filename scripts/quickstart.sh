@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds kiln, then uses it as a user would on a machine without Docker Hub access:
 # a busybox base image from the machine's busybox-static, the two-stage example in
-# examples/hello on top of it, a container step that runs the result, and an OCI archive
-# that an independent reader (skopeo) inspects. The store lives in target/quickstart-store.
+# examples/hello on top of it, `kiln run` of the result, a rebuild that comes from the
+# layer cache, a build step that runs the image, and an OCI archive that an independent
+# reader (skopeo) inspects. The store lives in target/quickstart-store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -25,12 +26,18 @@ tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -cf 
 kiln build -t kiln-example/busybox:latest examples/busybox-base
 
 echo "== kiln build -t hello examples/hello"
-kiln build -t hello examples/hello
+kiln build --progress plain -t hello examples/hello
 
-echo "== running the image's command in a build step"
+echo "== kiln run --rm hello  (the hostname is the container's short id)"
+kiln run --rm hello
+
+echo "== the same build again: every step after FROM prints 'Using cache'"
+kiln build --progress plain -t hello examples/hello
+
+echo "== a build step that runs the image's command"
 step=$(mktemp -d)
 printf 'FROM hello\nRUN hello\n' > "$step/Dockerfile"
-kiln build "$step"
+kiln build --progress plain "$step"
 rm -rf "$step"
 
 echo "== kiln images"

@@ -190,14 +190,7 @@ fn commit_image(
     created: &str,
     tags: &[String],
 ) -> anyhow::Result<Image> {
-    state.config.created = Some(
-        state
-            .config
-            .history
-            .last()
-            .and_then(|h| h.created.clone())
-            .unwrap_or_else(|| created.to_string()),
-    );
+    set_created(&mut state.config, created);
     let config_bytes = serde_json::to_vec(&state.config)?;
     let config_digest = store.put_blob(&config_bytes, None)?;
     let manifest = Manifest {
@@ -218,9 +211,23 @@ fn commit_image(
     Ok(store.add_image(&bytes, tags)?)
 }
 
-/// Docker's intermediate image id: the digest of the config as it stands.
+/// An image's creation time is its last step's (`fallback` without history).
+fn set_created(config: &mut crate::image::oci::ImageConfig, fallback: &str) {
+    config.created = Some(
+        config
+            .history
+            .last()
+            .and_then(|h| h.created.clone())
+            .unwrap_or_else(|| fallback.to_string()),
+    );
+}
+
+/// Docker's intermediate image id: the id the image would have if the build ended here
+/// (so the last step's id is the one `Successfully built` prints).
 fn config_id(state: &State) -> String {
-    serde_json::to_vec(&state.config)
+    let mut config = state.config.clone();
+    set_created(&mut config, "");
+    serde_json::to_vec(&config)
         .map(|b| Digest::of(&b).to_string())
         .unwrap_or_default()
 }

@@ -45,7 +45,9 @@ impl Stamp {
     }
 }
 
-pub(crate) type Records = HashMap<Vec<u8>, (Stamp, [u8; 32])>;
+/// Keyed by path bytes. foldhash rather than the default SipHash: the keys are the
+/// context's own paths, and a no-op rebuild looks every file up here.
+pub(crate) type Records = HashMap<Vec<u8>, (Stamp, [u8; 32]), foldhash::fast::RandomState>;
 
 /// Loads the index in `dir`; anything unreadable yields an empty map and `false`.
 pub(crate) fn load(dir: &Path) -> (Records, bool) {
@@ -56,7 +58,7 @@ pub(crate) fn load(dir: &Path) -> (Records, bool) {
             if e.kind() != io::ErrorKind::NotFound {
                 tracing::warn!("context index {}: {e}; hashing again", path.display());
             }
-            return (Records::new(), false);
+            return (Records::default(), false);
         }
     };
     match decode(&bytes) {
@@ -66,7 +68,7 @@ pub(crate) fn load(dir: &Path) -> (Records, bool) {
                 "context index {} is damaged or of another version; hashing again",
                 path.display()
             );
-            (Records::new(), false)
+            (Records::default(), false)
         }
     }
 }
@@ -86,7 +88,7 @@ fn decode(bytes: &[u8]) -> Option<Records> {
     if count > (body.len() / (FIXED + 4)) as u64 {
         return None;
     }
-    let mut out = Records::with_capacity(count as usize);
+    let mut out = Records::with_capacity_and_hasher(count as usize, Default::default());
     for _ in 0..count {
         let len = r.u32()? as usize;
         let path = r.take(len)?.to_vec();

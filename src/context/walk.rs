@@ -118,56 +118,68 @@ pub fn walk(root: &Path, rules: &IgnoreRules) -> Result<Vec<Entry>, ContextError
     Ok(entries)
 }
 
+/// One directory: its children are stat'ed in order on this thread (a thread per file costs
+/// more than the `fstatat` it would run), its subdirectories are walked in parallel.
 fn walk_dir(root: &Path, rel: &Path, rules: &IgnoreRules) -> Result<Vec<Entry>, ContextError> {
     let abs = root.join(rel);
     let read = fs::read_dir(&abs).map_err(|e| ContextError::io(&abs, e))?;
-    let children = read
-        .collect::<Result<Vec<fs::DirEntry>, _>>()
-        .map_err(|e| ContextError::io(&abs, e))?;
-    let per_child: Vec<Vec<Entry>> = children
+    let mut out = Vec::new();
+    // Subdirectories to descend into, and whether each is itself excluded (kept only if
+    // something below it is re-included).
+    let mut subdirs: Vec<(Entry, bool)> = Vec::new();
+    for child in read {
+        let child = child.map_err(|e| ContextError::io(&abs, e))?;
+        if let Some((entry, ignored)) = visit(root, rel, &child, rules)? {
+            if entry.kind == EntryKind::Dir {
+                subdirs.push((entry, ignored));
+            } else {
+                out.push(entry);
+            }
+        }
+    }
+    let below: Vec<Vec<Entry>> = subdirs
         .par_iter()
-        .map(|child| visit(root, rel, child, rules))
+        .map(|(d, _)| walk_dir(root, &d.path, rules))
         .collect::<Result<_, _>>()?;
-    Ok(per_child.into_iter().flatten().collect())
+    for ((dir, ignored), entries) in subdirs.into_iter().zip(below) {
+        if ignored && entries.is_empty() {
+            continue;
+        }
+        out.extend(entries);
+        out.push(dir);
+    }
+    Ok(out)
 }
 
-/// One child of a directory: its entry, and for a directory everything kept below it.
+/// One child of a directory: its entry and whether the rules exclude it (`None` when it is
+/// excluded for good, or gone).
 fn visit(
     root: &Path,
     parent: &Path,
     child: &fs::DirEntry,
     rules: &IgnoreRules,
-) -> Result<Vec<Entry>, ContextError> {
+) -> Result<Option<(Entry, bool)>, ContextError> {
     let rel = parent.join(child.file_name());
     // `DirEntry::metadata` is an `fstatat` relative to the open directory, without following
     // a symlink: no path resolution from the root for every file.
     let md = match child.metadata() {
         Ok(md) => md,
         // Removed between the directory read and now: it is simply not part of the context.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ContextError::io(root.join(&rel), e)),
     };
-    let rel_str = rel.to_string_lossy();
-    let ignored = rules.is_ignored(&rel_str)?;
     let is_dir = md.file_type().is_dir();
-    if ignored && !(is_dir && rules.may_reinclude_below(&rel_str)) {
-        return Ok(Vec::new());
+    let ignored = rules.is_ignored(&rel.to_string_lossy())?;
+    if ignored && !(is_dir && rules.may_reinclude_below(&rel.to_string_lossy())) {
+        return Ok(None);
     }
-    let mut entry = Entry::from_metadata(rel.clone(), &md);
+    let mut entry = Entry::from_metadata(rel, &md);
     if entry.kind == EntryKind::Symlink {
         match fs::read_link(child.path()) {
             Ok(t) => entry.link_target = Some(t),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(ContextError::io(root.join(&rel), e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ContextError::io(root.join(&entry.path), e)),
         }
     }
-    let mut out = Vec::new();
-    if is_dir {
-        out = walk_dir(root, &rel, rules)?;
-        if ignored && out.is_empty() {
-            return Ok(out);
-        }
-    }
-    out.push(entry);
-    Ok(out)
+    Ok(Some((entry, ignored)))
 }
