@@ -640,16 +640,9 @@ impl Ctx<'_> {
             .context()?
             .listing(req)
             .map_err(|e| self.step_error(inst, format!("{e:#}")))?;
-        let digest = Digest::of(&listing);
-        if self.opts.explain_cache
-            || !self
-                .cache
-                .dir()
-                .join("listings")
-                .join(digest.hex())
-                .exists()
-        {
-            let _ = self.cache.put_listing(&digest, &listing);
+        let digest = listing.digest();
+        if !self.cache.has_listing(&digest) {
+            let _ = self.cache.put_listing(&digest, &listing.text());
         }
         Ok(digest.to_string())
     }

@@ -5,12 +5,14 @@
 //! files are copied as 0:0, or as `--chown` says, which is part of the instruction.
 
 use super::copy::{list_sources, CopyRequest, SourceRoot};
+use crate::cache::KeyHasher;
 use crate::context::{
     index_dir_for, load_ignore_rules, ContextIndex, EntryKind, LoadedIgnore, ScannedEntry,
 };
 use crate::dockerfile::instructions::{Command, Instruction};
 use crate::fsops::{FileKind, Root};
 use crate::image::digest::Digest;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -59,22 +61,27 @@ impl ContextInputs {
 
     /// The listing of what `req` reads from the context. Errors are those the copy would
     /// give (a missing source, a bad pattern).
-    pub fn listing(&self, req: &CopyRequest) -> anyhow::Result<Vec<u8>> {
-        let mut out = String::new();
+    pub fn listing(&self, req: &CopyRequest) -> anyhow::Result<Listing<'_>> {
+        let mut lines = Vec::new();
         for src in &req.sources {
             if super::copy::is_url(src) {
                 continue;
             }
-            if !self.fast_listing(src, req, &mut out)? {
+            if !self.fast_listing(src, req, &mut lines)? {
                 return self.slow_listing(req);
             }
         }
-        Ok(out.into_bytes())
+        Ok(Listing { lines })
     }
 
     /// The listing of one literal source straight from the index. `false` when the source
     /// needs the copier's own rules (wildcards, symlinks, excludes, `--parents`).
-    fn fast_listing(&self, src: &str, req: &CopyRequest, out: &mut String) -> anyhow::Result<bool> {
+    fn fast_listing<'a>(
+        &'a self,
+        src: &str,
+        req: &CopyRequest,
+        out: &mut Vec<Line<'a>>,
+    ) -> anyhow::Result<bool> {
         if !req.excludes.is_empty() || req.parents || src.contains(['*', '?', '[', '\\']) {
             return Ok(false);
         }
@@ -88,42 +95,41 @@ impl ContextInputs {
             if e.entry.kind == EntryKind::Symlink {
                 return Ok(false);
             }
-            line_of_scanned(e, out);
+            out.push(line_of_scanned(e));
             if e.entry.kind != EntryKind::Dir {
                 return Ok(true);
             }
             self.index.entries_under(&rel)?
         };
-        for e in below {
-            line_of_scanned(e, out);
-        }
+        out.extend(below.iter().map(line_of_scanned));
         Ok(true)
     }
 
-    fn slow_listing(&self, req: &CopyRequest) -> anyhow::Result<Vec<u8>> {
+    fn slow_listing(&self, req: &CopyRequest) -> anyhow::Result<Listing<'_>> {
         let from = SourceRoot::Context {
             root: &self.root,
             ignore: Some(self.ignore.rules.matcher()),
         };
-        let mut out = String::new();
+        let mut lines = Vec::new();
         for e in list_sources(req, from)? {
             let content = match e.kind {
                 FileKind::File => match self.index.content_digest(&e.path)? {
-                    Some(d) => d.to_string(),
-                    None => self.hash_file(&e.path)?.to_string(),
+                    Some(d) => Content::Digest(Cow::Borrowed(d)),
+                    None => Content::Digest(Cow::Owned(self.hash_file(&e.path)?)),
                 },
-                FileKind::Symlink => format!("-> {}", e.link_target.unwrap_or_default()),
-                _ => String::new(),
+                FileKind::Symlink => {
+                    Content::Link(Cow::Owned(e.link_target.unwrap_or_default().into_bytes()))
+                }
+                _ => Content::None,
             };
-            let _ = writeln!(
-                out,
-                "{}\t{}\t{:04o}\t{content}",
-                e.path,
-                kind_name_fs(e.kind),
-                e.mode & 0o7777
-            );
+            lines.push(Line {
+                path: Cow::Owned(e.path.into_bytes()),
+                kind: kind_name_fs(e.kind),
+                mode: e.mode & 0o7777,
+                content,
+            });
         }
-        Ok(out.into_bytes())
+        Ok(Listing { lines })
     }
 
     fn hash_file(&self, rel: &str) -> anyhow::Result<Digest> {
@@ -146,28 +152,89 @@ fn normalize(src: &str) -> PathBuf {
     out
 }
 
-fn line_of_scanned(e: &ScannedEntry, out: &mut String) {
+fn line_of_scanned(e: &ScannedEntry) -> Line<'_> {
     let entry = &e.entry;
     let content = match entry.kind {
-        EntryKind::File => e.digest.as_ref().map(|d| d.to_string()).unwrap_or_default(),
-        EntryKind::Symlink => format!(
-            "-> {}",
+        EntryKind::File => match &e.digest {
+            Some(d) => Content::Digest(Cow::Borrowed(d)),
+            None => Content::None,
+        },
+        EntryKind::Symlink => Content::Link(Cow::Borrowed(
             entry
                 .link_target
                 .as_deref()
-                .map(|p| String::from_utf8_lossy(p.as_os_str().as_bytes()).into_owned())
-                .unwrap_or_default()
-        ),
-        EntryKind::CharDevice | EntryKind::BlockDevice => format!("dev {}", entry.rdev),
-        _ => String::new(),
+                .map(|p| p.as_os_str().as_bytes())
+                .unwrap_or_default(),
+        )),
+        EntryKind::CharDevice | EntryKind::BlockDevice => Content::Dev(entry.rdev),
+        _ => Content::None,
     };
-    let _ = writeln!(
-        out,
-        "{}\t{}\t{:04o}\t{content}",
-        String::from_utf8_lossy(entry.path.as_os_str().as_bytes()),
-        kind_name(entry.kind),
-        entry.mode & 0o7777
-    );
+    Line {
+        path: Cow::Borrowed(entry.path_bytes()),
+        kind: kind_name(entry.kind),
+        mode: entry.mode & 0o7777,
+        content,
+    }
+}
+
+/// What a step reads from the context, one line per entry.
+pub struct Listing<'a> {
+    lines: Vec<Line<'a>>,
+}
+
+struct Line<'a> {
+    path: Cow<'a, [u8]>,
+    kind: &'static str,
+    mode: u32,
+    content: Content<'a>,
+}
+
+enum Content<'a> {
+    None,
+    Digest(Cow<'a, Digest>),
+    Link(Cow<'a, [u8]>),
+    Dev(u64),
+}
+
+impl Listing<'_> {
+    /// The digest that goes into the key: of the fields themselves, framed, so that a
+    /// no-op rebuild never formats the listing as text.
+    pub fn digest(&self) -> Digest {
+        let mut h = KeyHasher::new("kiln-listing-v1");
+        for l in &self.lines {
+            h.field("path", &l.path);
+            h.field("kind", l.kind.as_bytes());
+            h.field("mode", &l.mode.to_le_bytes());
+            match &l.content {
+                Content::None => h.field("none", b""),
+                Content::Digest(d) => h.field("digest", d.hex().as_bytes()),
+                Content::Link(t) => h.field("link", t),
+                Content::Dev(d) => h.field("dev", &d.to_le_bytes()),
+            }
+        }
+        h.finish()
+    }
+
+    /// `path\tkind\tmode\tcontent` lines, kept for explanations.
+    pub fn text(&self) -> Vec<u8> {
+        let mut out = String::new();
+        for l in &self.lines {
+            let content = match &l.content {
+                Content::None => String::new(),
+                Content::Digest(d) => d.to_string(),
+                Content::Link(t) => format!("-> {}", String::from_utf8_lossy(t)),
+                Content::Dev(d) => format!("dev {d}"),
+            };
+            let _ = writeln!(
+                out,
+                "{}\t{}\t{:04o}\t{content}",
+                String::from_utf8_lossy(&l.path),
+                l.kind,
+                l.mode
+            );
+        }
+        out.into_bytes()
+    }
 }
 
 fn kind_name(k: EntryKind) -> &'static str {

@@ -188,6 +188,10 @@ impl Cache {
         atomic::write_file(&self.store.tmp_dir(), &path, text).map_err(io::Error::other)
     }
 
+    pub fn has_listing(&self, digest: &Digest) -> bool {
+        self.dir.join("listings").join(digest.hex()).exists()
+    }
+
     pub fn listing(&self, digest: &Digest) -> Option<Vec<u8>> {
         fs::read(self.dir.join("listings").join(digest.hex())).ok()
     }
