@@ -265,7 +265,7 @@ impl Ctx<'_> {
                     let source = self.bind_source(step, m, work.path())?;
                     MountKind::Bind {
                         source,
-                        readonly: true,
+                        readonly: m.read_only,
                     }
                 }
                 MountType::Secret => {
@@ -330,8 +330,10 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// The host directory a `--mount=type=bind` shows: in the context, or a copy of the
-    /// path from a stage or image.
+    /// The host directory a `--mount=type=bind` shows. A read-only mount of the context
+    /// shows the context's own directory, the path resolved inside the context (a symlink
+    /// in it never leads out); anything else is a copy made by the COPY engine (with the
+    /// context's `.dockerignore`), so that writes to an `rw` mount are thrown away with it.
     fn bind_source(
         &self,
         step: &Step,
@@ -339,16 +341,36 @@ impl Ctx<'_> {
         work: &Path,
     ) -> Result<PathBuf, BuildError> {
         let rel = ic::resolve_workdir("/", &m.source);
-        if m.from.is_empty() {
-            let p = self.opts.context.join(rel.trim_start_matches('/'));
+        let context = &self.opts.context;
+        if m.from.is_empty() && m.read_only {
+            let root = crate::fsops::Root::open(context)
+                .map_err(|e| anyhow::anyhow!("opening the context: {e}"))?;
+            let canon = root.resolve(Path::new(&rel)).map_err(|e| {
+                self.step_error(&step.instruction, format!("bind source {rel}: {e}"))
+            })?;
+            let p = context.join(canon.strip_prefix("/").unwrap_or(&canon));
+            if std::fs::symlink_metadata(&p).is_err() {
+                return Err(self.step_error(
+                    &step.instruction,
+                    format!("bind source {rel}: not found in build context"),
+                ));
+            }
             return Ok(p);
         }
-        let src = self.source_state(step, &m.from)?.0;
-        let lower = self.lowers(&src)?;
         let base = work.join("bind-src");
         let (upper, wdir, merged, empty) = dirs(&base).map_err(anyhow::Error::from)?;
-        let mount = base.join("from");
-        std::fs::create_dir(&mount).map_err(anyhow::Error::from)?;
+        let source = if m.from.is_empty() {
+            CopySource::Context {
+                dir: context.clone(),
+                dockerfile: Some(self.opts.dockerfile.clone()),
+            }
+        } else {
+            let src = self.source_state(step, &m.from)?.0;
+            let lower = self.lowers(&src)?;
+            let mount = base.join("from");
+            std::fs::create_dir(&mount).map_err(anyhow::Error::from)?;
+            CopySource::Layers { lower, mount }
+        };
         let request = CopyRequest {
             sources: vec![rel.clone()],
             dest: "/".to_string(),
@@ -361,7 +383,7 @@ impl Ctx<'_> {
             merged,
             op: FsOp::Copy {
                 request: Box::new(request),
-                source: CopySource::Layers { lower, mount },
+                source,
             },
         };
         fsop::run(&spec, &self.exe, &base.join("spec.json"))
