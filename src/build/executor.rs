@@ -403,21 +403,9 @@ impl Ctx<'_> {
             .as_mut()
             .and_then(|c| c.on_build.take())
             .unwrap_or_default();
-        for t in triggers {
-            let parsed = parser::parse(t.as_bytes()).map_err(|e| e.in_file(&self.file_name))?;
-            let instrs = crate::dockerfile::instructions::lower_all(&parsed.ast)
-                .map_err(|e| e.in_file(&self.file_name))?;
-            for mut instruction in instrs {
-                instruction.line = stage.from.line;
-                let text = format!("ONBUILD {}", instruction.original);
-                let step = Step {
-                    instruction,
-                    env: Default::default(),
-                    args: Default::default(),
-                    deps: Vec::new(),
-                };
-                self.step(&mut walk, &mut state, &mut key, &step, &text, number, total)?;
-            }
+        for step in self.plan_triggers(&triggers, &state, stage)? {
+            let text = format!("ONBUILD {}", step.instruction.original);
+            self.step(&mut walk, &mut state, &mut key, &step, &text, number, total)?;
         }
         for (i, step) in stage.steps.iter().enumerate() {
             if self.failed.load(Ordering::SeqCst) {
@@ -435,6 +423,55 @@ impl Ctx<'_> {
             )?;
         }
         Ok(Built { state, key })
+    }
+
+    /// The base image's ONBUILD triggers as steps, planned as if they followed the FROM:
+    /// their words expanded with the base's environment, as BuildKit does.
+    fn plan_triggers(
+        &self,
+        triggers: &[String],
+        state: &State,
+        stage: &Stage,
+    ) -> Result<Vec<Step>, BuildError> {
+        if triggers.is_empty() {
+            return Ok(Vec::new());
+        }
+        const BASE: &str = "kiln-onbuild-base";
+        let mut text = format!("FROM {BASE}\n");
+        for t in triggers {
+            text.push_str(t);
+            text.push('\n');
+        }
+        let in_file = |e: DockerfileError| BuildError::from(e.in_file(&self.file_name));
+        let parsed = parser::parse(text.as_bytes()).map_err(in_file)?;
+        let env = state
+            .config
+            .config
+            .as_ref()
+            .and_then(|c| c.env.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| match e.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (e, String::new()),
+            })
+            .collect();
+        let opts = PlanOptions {
+            target: None,
+            build_args: BTreeMap::new(),
+            image_env: HashMap::from([(BASE.to_string(), env)]),
+        };
+        let plan = plan::plan(&parsed, &opts).map_err(in_file)?;
+        let mut steps: Vec<Step> = plan
+            .stages
+            .into_iter()
+            .next()
+            .map(|s| s.steps)
+            .unwrap_or_default();
+        for s in &mut steps {
+            s.instruction.line = stage.from.line;
+        }
+        Ok(steps)
     }
 
     /// One step: its key, then the cache, else running it and filing the result.
