@@ -395,3 +395,48 @@ fn pruning_the_cache() {
     let bad = env.kiln(&["builder", "prune", "--filter", "since=1h"]);
     assert_eq!(bad.code, 1, "{}", bad.all());
 }
+
+#[test]
+fn pull_re_resolves_the_base() {
+    use common::build_env::busybox_layer;
+    use common::registry::{build_oci_layout, layer_tar_gz, skopeo};
+    let env = BuildEnv::new();
+    let ctx = env.context(
+        "pull",
+        "FROM BASE\nRUN cat /version 2>/dev/null || echo none\n",
+        &[],
+    );
+    env.build_ok(&ctx, "pull:1", &[]);
+    // A new image under the same tag in the registry.
+    let img = build_oci_layout(
+        &env.tmp.path().join("base2"),
+        "amd64",
+        &[
+            busybox_layer(),
+            layer_tar_gz(&[("version", b"2\n".to_vec())]),
+        ],
+        "1",
+    );
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:1", img.dir.display()),
+        &format!("docker://{}", env.base()),
+    ]);
+    // Without --pull the stored base is used: all cached.
+    let same = env.build_ok(&ctx, "pull:1", &[]);
+    assert!(cached(&same.stdout, "RUN cat /version"), "{}", same.stdout);
+    // With --pull the new base is fetched and the step runs on it.
+    let pulled = env.build_ok(&ctx, "pull:1", &["--pull", "--explain-cache"]);
+    assert!(
+        !cached(&pulled.stdout, "RUN cat /version"),
+        "{}",
+        pulled.stdout
+    );
+    assert!(pulled.stdout.contains("\n2\n"), "{}", pulled.stdout);
+    assert!(
+        pulled.stdout.contains("a new or changed base image"),
+        "{}",
+        pulled.stdout
+    );
+}
