@@ -3,114 +3,31 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::registry::{build_oci_layout, busybox, skopeo, Registry, RegistryAuth};
-use std::io::Write;
+use common::build_env::BuildEnv;
+use common::registry::skopeo;
 use std::path::{Path, PathBuf};
 
-const APPLETS: &[&str] = &[
-    "sh", "echo", "cat", "mkdir", "rm", "id", "ls", "touch", "true", "false", "test", "yes", "head",
-];
-
-/// A gzipped layer with busybox, its applet links and a passwd/group with a user `app`.
-fn busybox_layer() -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    let dir = |tar: &mut tar::Builder<Vec<u8>>, p: &str| {
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(if p == "tmp" { 0o1777 } else { 0o755 });
-        h.set_size(0);
-        h.set_mtime(1_700_000_000);
-        tar.append_data(&mut h, p, &[][..]).unwrap();
-    };
-    let file = |tar: &mut tar::Builder<Vec<u8>>, p: &str, data: &[u8], mode: u32| {
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(mode);
-        h.set_size(data.len() as u64);
-        h.set_mtime(1_700_000_000);
-        tar.append_data(&mut h, p, data).unwrap();
-    };
-    for d in ["bin", "etc", "tmp", "home", "home/app"] {
-        dir(&mut tar, d);
-    }
-    file(&mut tar, "bin/busybox", &busybox(), 0o755);
-    for a in APPLETS {
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_mode(0o777);
-        h.set_size(0);
-        h.set_mtime(1_700_000_000);
-        tar.append_link(&mut h, format!("bin/{a}"), "busybox")
-            .unwrap();
-    }
-    file(
-        &mut tar,
-        "etc/passwd",
-        b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
-        0o644,
-    );
-    file(&mut tar, "etc/group", b"root:x:0:\napp:x:1000:\n", 0o644);
-    let raw = tar.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&raw).unwrap();
-    gz.finish().unwrap()
-}
-
-/// A registry holding `test/busybox:1`.
+/// The shared build environment, plus a build exported as an OCI archive and unpacked by
+/// umoci (an independent reader).
 struct Fixture {
-    reg: Registry,
-    tmp: tempfile::TempDir,
+    env: BuildEnv,
+    tmp: PathBuf,
 }
 
 impl Fixture {
     fn new() -> Fixture {
-        let reg = Registry::start(RegistryAuth::None);
-        let tmp = tempfile::tempdir().unwrap();
-        let img = build_oci_layout(&tmp.path().join("base"), "amd64", &[busybox_layer()], "1");
-        skopeo(&[
-            "copy",
-            "--dest-tls-verify=false",
-            &format!("oci:{}:1", img.dir.display()),
-            &format!("docker://{}/test/busybox:1", reg.host()),
-        ]);
-        Fixture { reg, tmp }
+        let env = BuildEnv::new();
+        let tmp = env.tmp.path().to_path_buf();
+        Fixture { env, tmp }
     }
 
-    fn base(&self) -> String {
-        format!("{}/test/busybox:1", self.reg.host())
-    }
-
-    /// A context dir with `Dockerfile` (where `BASE` stands for the base image) and `files`.
     fn context(&self, name: &str, dockerfile: &str, files: &[(&str, &str)]) -> PathBuf {
-        let dir = self.tmp.path().join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("Dockerfile"),
-            dockerfile.replace("BASE", &self.base()),
-        )
-        .unwrap();
-        for (p, c) in files {
-            let f = dir.join(p);
-            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-            std::fs::write(f, c).unwrap();
-        }
-        dir
+        self.env.context(name, dockerfile, files)
     }
 
     fn kiln(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::cargo_bin("kiln")
-            .unwrap()
-            .arg("--root")
-            .arg(self.tmp.path().join("store"))
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let r = self.env.kiln(args);
+        (r.code, r.stdout, r.stderr)
     }
 
     /// Builds `ctx` to an OCI archive (files named after `name`) and returns (archive, config JSON, unpacked rootfs).
@@ -120,7 +37,7 @@ impl Fixture {
         name: &str,
         extra: &[&str],
     ) -> (PathBuf, serde_json::Value, PathBuf) {
-        let archive = self.tmp.path().join(format!("{name}.tar"));
+        let archive = self.tmp.join(format!("{name}.tar"));
         let output = format!("type=oci,dest={}", archive.display());
         let mut args = vec!["build", "--output", &output];
         args.extend_from_slice(extra);
@@ -134,7 +51,7 @@ impl Fixture {
             &format!("oci-archive:{}", archive.display()),
         ]);
         let cfg: serde_json::Value = serde_json::from_str(&cfg).unwrap();
-        let layout = self.tmp.path().join(format!("{name}-layout"));
+        let layout = self.tmp.join(format!("{name}-layout"));
         std::fs::create_dir_all(&layout).unwrap();
         let mut t = tar::Archive::new(std::fs::File::open(&archive).unwrap());
         t.unpack(&layout).unwrap();
@@ -144,7 +61,7 @@ impl Fixture {
             .as_str()
             .unwrap_or("latest")
             .to_string();
-        let bundle = self.tmp.path().join(format!("{name}-bundle"));
+        let bundle = self.tmp.join(format!("{name}-bundle"));
         let out = std::process::Command::new("umoci")
             .args(["unpack", "--image"])
             .arg(format!("{}:{tag}", layout.display()))
@@ -244,7 +161,7 @@ fn multi_stage_copy_from_and_entrypoint() {
          ENTRYPOINT [\"/bin/cat\"]\n",
         &[],
     );
-    let iid = fx.tmp.path().join("iid");
+    let iid = fx.tmp.join("iid");
     let iid_s = iid.display().to_string();
     let (_, cfg, rootfs) = fx.build(&ctx, "multi", &["--iidfile", &iid_s, "-t", "multi:1"]);
     assert_eq!(read(rootfs.join("app/artifact")), "built\n");

@@ -321,22 +321,9 @@ fn cache_mounts_persist_and_stay_out_of_layers() {
     );
     env.build_ok(&ctx, "cm:1", &[]);
     env.build_ok(&ctx, "cm:1", &["--no-cache"]);
-    let oci = env.tmp.path().join("cm.tar");
-    let r = env.kiln(&[
-        "save",
-        "--format",
-        "oci",
-        "-o",
-        oci.to_str().unwrap(),
-        "cm:1",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    let names = common::build_env::archive_files(&oci);
-    let seen = names
-        .iter()
-        .find(|(n, _)| n == "seen")
-        .map(|(_, c)| String::from_utf8_lossy(c).trim().to_string());
-    assert_eq!(seen.as_deref(), Some("2"), "{names:?}");
+    let names = env.image_files("cm:1");
+    let seen = common::build_env::file_text(&names, "seen");
+    assert_eq!(seen.as_deref(), Some("2\n"), "{names:?}");
     assert!(
         !names.iter().any(|(n, _)| n.starts_with("c/") || n == "c"),
         "cache mount contents leaked into a layer: {names:?}"

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::build_env::{archive_files, BuildEnv};
+use common::build_env::{file_text, BuildEnv};
 
 #[test]
 fn bind_mounts_of_the_context() {
@@ -19,25 +19,9 @@ RUN --mount=type=bind,source=inside,target=/i cat /i/x.txt > /via-link
     );
     std::os::unix::fs::symlink("data", ctx.join("inside")).unwrap();
     env.build_ok(&ctx, "bind:1", &[]);
-    let oci = env.tmp.path().join("bind.tar");
-    let r = env.kiln(&[
-        "save",
-        "--format",
-        "oci",
-        "-o",
-        oci.to_str().unwrap(),
-        "bind:1",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.all());
-    let files = archive_files(&oci);
-    let get = |n: &str| {
-        files
-            .iter()
-            .rev()
-            .find(|(p, _)| p == n)
-            .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
-            .unwrap_or_else(|| panic!("{n} not in the image: {files:?}"))
-    };
+    let files = env.image_files("bind:1");
+    let get =
+        |n: &str| file_text(&files, n).unwrap_or_else(|| panic!("{n} not in the image: {files:?}"));
     assert_eq!(get("ro"), "original\n");
     assert_eq!(get("ro-write"), "refused\n");
     assert_eq!(get("rw"), "changed\n");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::build_env::{archive_files, BuildEnv};
+use common::build_env::{file_text, BuildEnv};
 
 #[test]
 fn triggers_run_in_the_child_with_the_base_environment() {
@@ -21,24 +21,8 @@ fn triggers_run_in_the_child_with_the_base_environment() {
     );
     let r = env.build_ok(&child, "ochild:1", &[]);
     assert!(r.stdout.contains("ONBUILD COPY"), "{}", r.stdout);
-    let oci = env.tmp.path().join("ochild.tar");
-    let s = env.kiln(&[
-        "save",
-        "--format",
-        "oci",
-        "-o",
-        oci.to_str().unwrap(),
-        "ochild:1",
-    ]);
-    assert_eq!(s.code, 0, "{}", s.all());
-    let files = archive_files(&oci);
-    let get = |n: &str| {
-        files
-            .iter()
-            .rev()
-            .find(|(p, _)| p == n)
-            .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
-    };
+    let files = env.image_files("ochild:1");
+    let get = |n: &str| file_text(&files, n);
     assert_eq!(
         get("etc/greeting").as_deref(),
         Some("hi from the context\n")

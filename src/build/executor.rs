@@ -97,19 +97,7 @@ pub fn build(
     let mut images = HashMap::new();
     for r in first.images() {
         let img = ensure_image(store, &r, fetch, opts.pull)?;
-        let env = img
-            .config
-            .config
-            .as_ref()
-            .and_then(|c| c.env.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| match e.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (e, String::new()),
-            })
-            .collect();
-        popts.image_env.insert(r.clone(), env);
+        popts.image_env.insert(r.clone(), env_pairs(&img.config));
         images.insert(r, img);
     }
     let plan = plan::plan(&parsed, &popts).map_err(|e| e.in_file(&file_name))?;
@@ -209,6 +197,21 @@ fn commit_image(
     };
     let bytes = serde_json::to_vec(&manifest)?;
     Ok(store.add_image(&bytes, tags)?)
+}
+
+/// An image config's Env as (key, value) pairs, for the planner.
+fn env_pairs(config: &crate::image::oci::ImageConfig) -> Vec<(String, String)> {
+    config
+        .config
+        .as_ref()
+        .and_then(|c| c.env.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| match e.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (e, String::new()),
+        })
+        .collect()
 }
 
 /// An image's creation time is its last step's (`fallback` without history).
@@ -444,22 +447,10 @@ impl Ctx<'_> {
         }
         let in_file = |e: DockerfileError| BuildError::from(e.in_file(&self.file_name));
         let parsed = parser::parse(text.as_bytes()).map_err(in_file)?;
-        let env = state
-            .config
-            .config
-            .as_ref()
-            .and_then(|c| c.env.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| match e.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (e, String::new()),
-            })
-            .collect();
         let opts = PlanOptions {
             target: None,
             build_args: BTreeMap::new(),
-            image_env: HashMap::from([(BASE.to_string(), env)]),
+            image_env: HashMap::from([(BASE.to_string(), env_pairs(&state.config))]),
         };
         let plan = plan::plan(&parsed, &opts).map_err(in_file)?;
         let mut steps: Vec<Step> = plan

@@ -150,6 +150,18 @@ impl BuildEnv {
         }
     }
 
+    /// Every file in the layers of the stored image `tag` (saved as an OCI archive and read
+    /// back), in layer order.
+    pub fn image_files(&self, tag: &str) -> Vec<(String, Vec<u8>)> {
+        let oci = self
+            .tmp
+            .path()
+            .join(format!("{}.oci.tar", tag.replace([':', '/'], "_")));
+        let r = self.kiln(&["save", "--format", "oci", "-o", oci.to_str().unwrap(), tag]);
+        assert_eq!(r.code, 0, "{}", r.all());
+        archive_files(&oci)
+    }
+
     /// `kiln build --progress plain -t TAG [extra…] CTX`, which must succeed.
     pub fn build_ok(&self, ctx: &Path, tag: &str, extra: &[&str]) -> Run {
         let ctx = ctx.to_str().unwrap();
@@ -254,4 +266,13 @@ pub fn archive_files(oci_tar: &Path) -> Vec<(String, Vec<u8>)> {
         }
     }
     out
+}
+
+/// The content of the top-most `name` in `files` (as [`BuildEnv::image_files`] lists them).
+pub fn file_text(files: &[(String, Vec<u8>)], name: &str) -> Option<String> {
+    files
+        .iter()
+        .rev()
+        .find(|(p, _)| p == name)
+        .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
 }
