@@ -203,8 +203,9 @@ pub(crate) fn pull_into(
             resolved.parsed.layers.len()
         );
     }
-    // docker's "Pull complete" follows extraction, layer by layer in order; here the
-    // equivalent step is checking the layer's diff_id and recording it.
+    // docker's "Pull complete" follows extraction, layer by layer in order: here the layer's
+    // diff_id is checked and recorded, and the layer unpacked into the snapshot that builds
+    // stack (so that the first build on a pulled base does not pay for it).
     for (l, diff_id) in resolved.parsed.layers.iter().zip(&config.rootfs.diff_ids) {
         let known = store
             .layer(diff_id)?
@@ -212,6 +213,11 @@ pub(crate) fn pull_into(
         store
             .register_layer_blob(&l.digest, &l.media_type, Some(diff_id))
             .with_context(|| format!("registering layer {}", l.digest))?;
+        if !store.snapshots_dir().join(diff_id.hex()).is_dir() {
+            store
+                .snapshot(diff_id)
+                .with_context(|| format!("extracting layer {}", l.digest))?;
+        }
         if !known {
             display.done(&l.digest, "Pull complete");
         }
