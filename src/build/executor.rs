@@ -500,7 +500,7 @@ impl Ctx<'_> {
             });
         };
         if walk.use_cache {
-            if let Some(entry) = self.cache.get(&new_key) {
+            if let Some(entry) = self.cache.get(&new_key, state) {
                 hit(state, key, entry);
                 return Ok(());
             }
@@ -520,7 +520,7 @@ impl Ctx<'_> {
             .lock(&new_key)
             .map_err(|e| anyhow::anyhow!("locking the cache entry: {e}"))?;
         if walk.use_cache {
-            if let Some(entry) = self.cache.get(&new_key) {
+            if let Some(entry) = self.cache.get(&new_key, state) {
                 hit(state, key, entry);
                 return Ok(());
             }

@@ -132,12 +132,15 @@ impl Cache {
         self.dir.join("entries").join(format!("{}.json", key.hex()))
     }
 
-    /// The entry for `key` if there is one whose layers are all in the store. A hit marks the
-    /// entry used now (its file time), which `builder prune --filter until=` goes by.
-    pub fn get(&self, key: &Digest) -> Option<Entry> {
+    /// The entry for `key` if there is one whose layers are all in the store. `parent` is
+    /// the state the step starts from, whose layers the caller already holds: the entry must
+    /// extend them, and only the layers it adds are checked on disk (so a hit costs one
+    /// small read, not one per layer of the image). A hit marks the entry used now (its
+    /// file time), which `builder prune --filter until=` goes by.
+    pub fn get(&self, key: &Digest, parent: &StepState) -> Option<Entry> {
         let path = self.entry_path(key);
         let entry = read_entry(&path)?;
-        if entry.key != *key || !self.layers_present(&entry.state) {
+        if entry.key != *key || !self.extends(&entry.state, parent) {
             return None;
         }
         let now = rustix::fs::Timestamps {
@@ -148,24 +151,26 @@ impl Cache {
         Some(entry)
     }
 
-    /// Whether every layer of `state` is in the store with its recorded size. Contents are
-    /// verified when they are read (export, push, unpack), not here: a no-op rebuild must
-    /// not read every layer.
-    fn layers_present(&self, state: &StepState) -> bool {
-        state
-            .config
-            .rootfs
-            .diff_ids
-            .iter()
-            .zip(&state.layers)
-            .all(|(diff_id, desc)| {
-                matches!(self.store.layer(diff_id), Ok(Some(_)))
-                    && self
-                        .store
-                        .blob_size(&desc.digest)
-                        .is_ok_and(|s| s == desc.size)
-            })
-            && state.config.rootfs.diff_ids.len() == state.layers.len()
+    /// Whether `state` is `parent` plus layers that are all in the store with their
+    /// recorded sizes. Contents are verified when they are read (export, push, unpack), not
+    /// here: a no-op rebuild must not read every layer.
+    fn extends(&self, state: &StepState, parent: &StepState) -> bool {
+        let (ids, layers) = (&state.config.rootfs.diff_ids, &state.layers);
+        let n = parent.layers.len();
+        if ids.len() != layers.len()
+            || layers.len() < n
+            || layers[..n] != parent.layers[..]
+            || ids[..n] != parent.config.rootfs.diff_ids[..]
+        {
+            return false;
+        }
+        ids[n..].iter().zip(&layers[n..]).all(|(diff_id, desc)| {
+            matches!(self.store.layer(diff_id), Ok(Some(_)))
+                && self
+                    .store
+                    .blob_size(&desc.digest)
+                    .is_ok_and(|s| s == desc.size)
+        })
     }
 
     /// Files `entry` (its layers must be committed already).

@@ -1,7 +1,8 @@
 //! The persisted metadata index: relative path → (size, mtime, ctime, inode, device, mode) →
 //! content digest. It is a cache and nothing else: a missing, truncated, corrupt or foreign
-//! file loads as empty (everything is hashed again), and it is replaced atomically (temporary
-//! file, fsync, rename, fsync of the directory) so a crash leaves the old or the new one.
+//! file loads as empty (everything is hashed again). It is replaced by a rename of a
+//! temporary file, not synced: after a crash the old, the new or a damaged file is there,
+//! and a damaged one fails its checksum.
 //!
 //! Layout (little-endian): magic `KILNCTXI`, version `u32`, count `u64`, then per record a
 //! `u32` path length, the path bytes, size `u64`, mtime ns `i64`, ctime ns `i64`, inode
@@ -12,7 +13,7 @@ use super::walk::Entry;
 use crate::image::digest::Digest;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -157,9 +158,11 @@ pub(crate) fn store<'a>(
         .tempfile_in(dir)?;
     tmp.write_all(&body)?;
     tmp.write_all(&sum)?;
-    tmp.as_file().sync_all()?;
+    // No fsync: the index is only a cache and carries its own checksum, so a file torn by a
+    // crash loads as empty (everything is hashed again). Waiting for the disk here would
+    // cost a rebuild more than the whole scan on a busy machine.
     tmp.persist(dir.join(FILE_NAME)).map_err(|e| e.error)?;
-    File::open(dir)?.sync_all()
+    Ok(())
 }
 
 /// The digest stored as raw bytes.
