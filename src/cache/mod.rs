@@ -17,10 +17,10 @@
 //!                               step do the work once
 //! ```
 //!
-//! An entry is written (temporary file, fsync, rename) only after its layers are committed to
-//! the store, so a killed build never leaves an entry that names missing data; an entry whose
-//! layers are gone anyway (removed by hand, damaged) reads as a miss and is rewritten by the
-//! build that runs the step again. Entries hold the store's layers against `image prune`:
+//! An entry is written (temporary file, rename) only after its layers are committed to the
+//! store, so a killed build never leaves an entry that names missing data; an entry whose
+//! layers are gone anyway (removed by hand, damaged, or lost in a crash) reads as a miss and
+//! is rewritten by the build that runs the step again. Entries hold the store's layers against `image prune`:
 //! [`Cache::roots`] feeds the store's collector; `kiln builder prune` removes entries.
 
 pub mod explain;
@@ -31,7 +31,7 @@ pub use key::KeyHasher;
 
 use crate::image::digest::Digest;
 use crate::image::oci::{Descriptor, ImageConfig};
-use crate::store::{atomic, lock, LockGuard, Store};
+use crate::store::{lock, LockGuard, Store};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io;
@@ -173,11 +173,18 @@ impl Cache {
         })
     }
 
-    /// Files `entry` (its layers must be committed already).
+    /// Files `entry` (its layers must be committed already). The entry is renamed into
+    /// place but not synced: losing it in a crash costs a miss, a torn one fails to parse
+    /// (a miss too), and one that outlives its layers fails [`Cache::get`]'s check, so the
+    /// build does not wait for the disk once more per step.
     pub fn put(&self, entry: &Entry) -> io::Result<()> {
         let json = serde_json::to_vec(entry).map_err(io::Error::other)?;
-        atomic::write_file(&self.store.tmp_dir(), &self.entry_path(&entry.key), &json)
-            .map_err(io::Error::other)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix("cache-entry-")
+            .tempfile_in(self.store.tmp_dir())?;
+        io::Write::write_all(&mut tmp, &json)?;
+        tmp.persist(self.entry_path(&entry.key))
+            .map_err(|e| e.error)?;
         let children = self.dir.join("children").join(entry.parent.hex());
         fs::create_dir_all(&children)?;
         fs::write(children.join(entry.key.hex()), b"")?;
@@ -190,7 +197,13 @@ impl Cache {
         if path.exists() {
             return Ok(());
         }
-        atomic::write_file(&self.store.tmp_dir(), &path, text).map_err(io::Error::other)
+        // Explanations only: not worth waiting for the disk (a torn listing explains less).
+        let mut tmp = tempfile::Builder::new()
+            .prefix("listing-")
+            .tempfile_in(self.store.tmp_dir())?;
+        io::Write::write_all(&mut tmp, text)?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
     }
 
     pub fn has_listing(&self, digest: &Digest) -> bool {
