@@ -258,13 +258,13 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                     .string("network", "default")
                     .string("security", "sandbox"),
             )?;
-            let network = match f.value("network").as_str() {
+            let network = match f.value_str("network") {
                 "default" => Network::Default,
                 "none" => Network::None,
                 "host" => Network::Host,
                 v => return Err(err(node, format!("unsupported network mode {v:?}"))),
             };
-            let security = match f.value("security").as_str() {
+            let security = match f.value_str("security") {
                 "sandbox" => Security::Sandbox,
                 "insecure" => Security::Insecure,
                 v => return Err(err(node, format!("unsupported security mode {v:?}"))),
@@ -626,14 +626,14 @@ fn healthcheck_command(node: &Node, args: &[&str]) -> Result<Command, Dockerfile
     let mut test = vec![if node.json { "CMD" } else { "CMD-SHELL" }.to_string()];
     test.extend(cmd);
     let iv =
-        |name: &str| healthcheck::parse_interval(name, &f.value(name)).map_err(|m| err(node, m));
+        |name: &str| healthcheck::parse_interval(name, f.value_str(name)).map_err(|m| err(node, m));
     Ok(Command::Healthcheck(Healthcheck::Check(HealthConfig {
         test,
         interval: iv("interval")?,
         timeout: iv("timeout")?,
         start_period: iv("start-period")?,
         start_interval: iv("start-interval")?,
-        retries: healthcheck::parse_retries(&f.value("retries")).map_err(|m| err(node, m))?,
+        retries: healthcheck::parse_retries(f.value_str("retries")).map_err(|m| err(node, m))?,
     })))
 }
 

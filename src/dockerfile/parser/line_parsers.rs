@@ -42,7 +42,10 @@ fn node_from_line_at(line: &str, escape: char, depth: usize) -> Result<Node, Str
             }
             "from" | "expose" => split_whitespace(args),
             "user" | "workdir" | "maintainer" | "stopsignal" => string_node(args),
-            "arg" => parse_words(args, escape).into_iter().map(leaf).collect(),
+            "arg" => parse_words(args, escape)
+                .into_iter()
+                .map(|w| leaf(w.to_string()))
+                .collect(),
             "env" => parse_name_val(args, "ENV", escape)?,
             "label" => parse_name_val(args, "LABEL", escape)?,
             "healthcheck" => {
@@ -164,6 +167,9 @@ fn extract_builder_flags(line: &str, escape: char) -> (Cow<'_, str>, Vec<String>
                 return (rest_from(pos), words);
             }
             phase = Phase::Word;
+            // Usually the flag is what runs up to the next space: one allocation for it.
+            let len = b[pos..].iter().position(|&c| is_space_byte(c));
+            word.reserve(len.unwrap_or(b.len() - pos));
         }
         if pos == b.len() {
             if word != "--" && (blank_ok || !word.is_empty()) {
@@ -320,8 +326,10 @@ fn parse_health_config(rest: &str) -> Result<(Vec<Node>, bool), String> {
     Ok((args, json))
 }
 
-/// BuildKit's `parseWords`: whitespace-separated words with quotes and escapes kept.
-pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
+/// BuildKit's `parseWords`: whitespace-separated words with quotes and escapes kept. Every
+/// word is a slice of `rest` (only an escape token at the very end is dropped, and that
+/// shortens the last word), so none is copied here.
+pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<&str> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -332,12 +340,13 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
     let mut phase = Phase::Spaces;
     let mut quote = '\0';
     let mut blank_ok = false;
-    let mut word = String::new();
-    let mut it = rest.chars().peekable();
+    // The current word is `rest[start..end]`.
+    let (mut start, mut end) = (0, 0);
+    let mut it = rest.char_indices();
     loop {
-        let Some(mut ch) = it.next() else {
-            if phase != Phase::Spaces && (blank_ok || !word.is_empty()) {
-                words.push(word);
+        let Some((i, ch)) = it.next() else {
+            if phase != Phase::Spaces && (blank_ok || end > start) {
+                words.push(&rest[start..end]);
             }
             break;
         };
@@ -346,12 +355,13 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
                 continue;
             }
             phase = Phase::Word;
+            (start, end) = (i, i);
         }
         if phase == Phase::Word {
             if is_space(ch) {
                 phase = Phase::Spaces;
-                if blank_ok || !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
+                if blank_ok || end > start {
+                    words.push(&rest[start..end]);
                 }
                 blank_ok = false;
                 continue;
@@ -362,13 +372,13 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
                 phase = Phase::Quote;
             }
             if ch == escape {
-                let Some(n) = it.next() else {
-                    continue; // an escape token at the very end is dropped
-                };
-                word.push(ch);
-                ch = n;
+                // The escape and the character after it stay; at the very end it is dropped.
+                if let Some((j, n)) = it.next() {
+                    end = j + n.len_utf8();
+                }
+                continue;
             }
-            word.push(ch);
+            end = i + ch.len_utf8();
             continue;
         }
         // Phase::Quote
@@ -376,14 +386,13 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
             phase = Phase::Word;
         }
         if ch == escape && quote != '\'' {
-            let Some(n) = it.next() else {
-                phase = Phase::Word;
-                continue;
-            };
-            word.push(ch);
-            ch = n;
+            match it.next() {
+                Some((j, n)) => end = j + n.len_utf8(),
+                None => phase = Phase::Word,
+            }
+            continue;
         }
-        word.push(ch);
+        end = i + ch.len_utf8();
     }
     words
 }
@@ -406,17 +415,15 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<Vec<Node>, Stri
         ]);
     }
     let mut out = Vec::with_capacity(words.len() * 3);
-    for mut word in words {
-        let Some(eq) = word.find('=') else {
+    for word in words {
+        let Some((key, value)) = word.split_once('=') else {
             return Err(format!(
                 "Syntax error - can't find = in {}. Must be of the form: name=value",
-                go_quote(&word)
+                go_quote(word)
             ));
         };
-        let value = word[eq + 1..].to_string();
-        word.truncate(eq);
-        out.push(leaf(word));
-        out.push(leaf(value));
+        out.push(leaf(key.to_string()));
+        out.push(leaf(value.to_string()));
         out.push(leaf("=".to_string()));
     }
     Ok(out)
