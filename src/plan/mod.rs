@@ -75,7 +75,7 @@ impl Step {
     pub fn run_env(&self) -> Vec<(String, String)> {
         let mut out = scope::pairs(&self.env);
         for (k, v) in self.args.iter() {
-            if !self.env.iter().any(|(ek, _)| ek == k) {
+            if !out.iter().any(|(ek, _)| **ek == *k) {
                 out.push((k.to_string(), v.to_string()));
             }
         }
