@@ -2,6 +2,7 @@
 //! the lookup order the expander sees (ENV wins over an ARG of the same name, as the
 //! Dockerfile reference states).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -71,7 +72,12 @@ impl GlobalArgs {
 
 impl Env for GlobalArgs {
     fn lookup(&self, name: &str) -> Option<String> {
-        self.get(name).map(|v| v.clone().unwrap_or_default())
+        self.lookup_borrowed(name).map(Cow::into_owned)
+    }
+
+    fn lookup_borrowed(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.get(name)
+            .map(|v| Cow::Borrowed(v.as_deref().unwrap_or_default()))
     }
 }
 
@@ -212,10 +218,14 @@ pub struct StageScope {
 
 impl Env for StageScope {
     fn lookup(&self, name: &str) -> Option<String> {
+        self.lookup_borrowed(name).map(Cow::into_owned)
+    }
+
+    fn lookup_borrowed(&self, name: &str) -> Option<Cow<'_, str>> {
         self.env
             .get(name)
             .or_else(|| self.args.get(name))
-            .map(str::to_string)
+            .map(Cow::Borrowed)
     }
 }
 

@@ -189,20 +189,19 @@ fn err(node: &Node, msg: impl Into<String>) -> DockerfileError {
     DockerfileError::new(node.start_line, Some(&node.value), msg)
 }
 
-/// BuildKit's `nodeArgs`: argument values, descending into a sub-command (ONBUILD).
-fn node_args(node: &Node) -> Vec<&str> {
-    let mut out = Vec::with_capacity(node.next.len());
+/// BuildKit's `nodeArgs`: argument values, descending into a sub-command (ONBUILD),
+/// appended to `out`.
+fn node_args<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
     for arg in &node.next {
         match arg.children.as_slice() {
             [] => out.push(arg.value.as_str()),
             [child] => {
                 out.push(child.value.as_str());
-                out.extend(node_args(child));
+                node_args(child, out);
             }
             _ => {}
         }
     }
-    out
 }
 
 /// Exec form keeps the argv; shell form is one string.
@@ -220,16 +219,26 @@ fn json_args(args: &[&str], json: bool) -> Vec<String> {
 /// Lowers every instruction of a parsed file, in order.
 pub fn lower_all(ast: &Node) -> Result<Vec<Instruction>, DockerfileError> {
     let mut out = Vec::with_capacity(ast.children.len());
+    // One argument list reused for every instruction.
+    let mut args = Vec::new();
     for child in &ast.children {
-        out.push(lower(child)?);
+        args.clear();
+        node_args(child, &mut args);
+        out.push(lower_args(child, &args)?);
     }
     Ok(out)
 }
 
 /// Lowers one instruction node.
 pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
+    let mut args = Vec::with_capacity(node.next.len());
+    node_args(node, &mut args);
+    lower_args(node, &args)
+}
+
+/// Lowers `node`, whose argument values are `args`.
+fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError> {
     let keyword = node.value.to_ascii_uppercase();
-    let args = node_args(node);
     let parse_flags = |f: Flags| f.parse(&node.flags).map_err(|m| err(node, m));
     let command = match keyword.as_str() {
         "FROM" => {
@@ -274,7 +283,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                 mount::precheck(spec).map_err(|m| err(node, m))?;
             }
             Command::Run(Run {
-                cmd: command_line(node, &args),
+                cmd: command_line(node, args),
                 mount_specs,
                 mounts: Vec::new(),
                 network,
@@ -283,16 +292,16 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
         }
         "CMD" => {
             parse_flags(Flags::new())?;
-            Command::Cmd(command_line(node, &args))
+            Command::Cmd(command_line(node, args))
         }
         "ENTRYPOINT" => {
             parse_flags(Flags::new())?;
             // `ENTRYPOINT []` (no arguments) clears the inherited entrypoint.
-            Command::Entrypoint(command_line(node, &args))
+            Command::Entrypoint(command_line(node, args))
         }
         "SHELL" => {
             parse_flags(Flags::new())?;
-            let shell = json_args(&args, node.json);
+            let shell = json_args(args, node.json);
             if shell.is_empty() {
                 return Err(err(node, "SHELL requires at least one argument"));
             }
@@ -303,7 +312,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
         }
         "ENV" | "LABEL" => {
             parse_flags(Flags::new())?;
-            let kvs = key_values(node, &keyword, &args)?;
+            let kvs = key_values(node, &keyword, args)?;
             if keyword == "ENV" {
                 Command::Env(kvs)
             } else {
@@ -316,7 +325,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                 return Err(err(node, "ARG requires at least one argument"));
             }
             let mut decls = Vec::with_capacity(args.len());
-            for a in &args {
+            for a in args {
                 let decl = match a.split_once('=') {
                     Some(("", _)) => return Err(err(node, "ARG names can not be blank")),
                     Some((k, v)) => ArgDecl {
@@ -354,7 +363,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
             }
             parse_flags(Flags::new())?;
             let mut vols = Vec::with_capacity(args.len());
-            for v in &args {
+            for v in args {
                 let v = v.trim();
                 if v.is_empty() {
                     return Err(err(node, "VOLUME specified can not be an empty string"));
@@ -395,7 +404,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                 spec.string("from", "")
             };
             let f = parse_flags(spec)?;
-            let mut copy = sources_and_dest(node, &keyword, &args)?;
+            let mut copy = sources_and_dest(node, &keyword, args)?;
             copy.from = f.opt("from");
             copy.chown = f.opt("chown");
             copy.chmod = f.opt("chmod");
@@ -452,7 +461,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                 trigger: Box::new(trigger),
             })
         }
-        "HEALTHCHECK" => healthcheck_command(node, &args)?,
+        "HEALTHCHECK" => healthcheck_command(node, args)?,
         _ => {
             let msg = suggest::wrap(
                 format!("unknown instruction: {keyword}"),

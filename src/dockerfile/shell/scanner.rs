@@ -8,6 +8,7 @@
 //!   is rejected; with `skip_unset_env` and `v` unset it is kept verbatim instead.
 //! * `${v//p/r}` with `skip_unset_env` and `v` unset is written back as `${v/p/r}`.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use super::pattern::{PatternCache, GO_EOF_CHAR};
@@ -290,17 +291,18 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn process_dollar(&mut self) -> Result<String, String> {
+    /// The expansion of one `$…`; borrowed from the environment when it is a plain lookup.
+    fn process_dollar(&mut self) -> Result<Cow<'a, str>, String> {
         self.pos += 1; // the '$'
         if self.peek() != Some('{') {
             let name = self.process_name();
             if name.is_empty() {
-                return Ok("$".to_string());
+                return Ok(Cow::Borrowed("$"));
             }
             return Ok(match self.get_env(&name) {
                 Some(value) => value,
-                None if self.lexer.skip_unset_env => format!("${name}"),
-                None => String::new(),
+                None if self.lexer.skip_unset_env => Cow::Owned(format!("${name}")),
+                None => Cow::Borrowed(""),
             });
         }
         self.pos += 1; // the '{'
@@ -315,8 +317,8 @@ impl<'a> Scanner<'a> {
         match first {
             Some('}') => Ok(match self.get_env(&name) {
                 Some(value) => value,
-                None if self.lexer.skip_unset_env => format!("${{{name}}}"),
-                None => String::new(),
+                None if self.lexer.skip_unset_env => Cow::Owned(format!("${{{name}}}")),
+                None => Cow::Borrowed(""),
             }),
             Some(':' | '+' | '-' | '?' | '#' | '%') => {
                 let mut op = first;
@@ -332,7 +334,7 @@ impl<'a> Scanner<'a> {
                 let word = self.scan_word(Some('}'), pattern_op, "syntax error: missing '}'")?;
                 let value = self.get_env(&name);
                 if value.is_none() && self.lexer.skip_unset_env {
-                    return Ok(format!("${{{name}{modifier}{word}}}"));
+                    return Ok(Cow::Owned(format!("${{{name}{modifier}{word}}}")));
                 }
                 let unset = match &value {
                     None => true,
@@ -340,11 +342,15 @@ impl<'a> Scanner<'a> {
                 };
                 match op {
                     Some('-') => Ok(if unset {
-                        word
+                        Cow::Owned(word)
                     } else {
                         value.unwrap_or_default()
                     }),
-                    Some('+') => Ok(if unset { String::new() } else { word }),
+                    Some('+') => Ok(if unset {
+                        Cow::Borrowed("")
+                    } else {
+                        Cow::Owned(word)
+                    }),
                     Some('?') => {
                         let message = match (&value, word.is_empty()) {
                             (_, false) => word,
@@ -369,6 +375,7 @@ impl<'a> Scanner<'a> {
                         } else {
                             self.patterns.trim_prefix(pattern, &value, greedy)
                         }
+                        .map(Cow::Owned)
                     }
                     _ => Err(format!("unsupported modifier ({modifier}) in substitution")),
                 }
@@ -383,10 +390,12 @@ impl<'a> Scanner<'a> {
                 let replacement = self.scan_word(Some('}'), true, "syntax error: missing '}'")?;
                 let value = self.get_env(&name);
                 if value.is_none() && self.lexer.skip_unset_env {
-                    return Ok(format!("${{{name}/{pattern}/{replacement}}}"));
+                    return Ok(Cow::Owned(format!("${{{name}/{pattern}/{replacement}}}")));
                 }
                 let value = value.unwrap_or_default();
-                self.patterns.replace(&value, &pattern, &replacement, all)
+                self.patterns
+                    .replace(&value, &pattern, &replacement, all)
+                    .map(Cow::Owned)
             }
             _ => Err(format!("unsupported modifier ({modifier}) in substitution")),
         }
@@ -412,8 +421,8 @@ impl<'a> Scanner<'a> {
         super::scan_name(&self.chars, &mut self.pos)
     }
 
-    fn get_env(&mut self, name: &str) -> Option<String> {
-        let value = self.env.lookup(name);
+    fn get_env(&mut self, name: &str) -> Option<Cow<'a, str>> {
+        let value = self.env.lookup_borrowed(name);
         if !self.track {
             return value;
         }
