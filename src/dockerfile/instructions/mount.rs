@@ -241,9 +241,12 @@ pub fn parse(
             }
             continue;
         };
-        let key = raw_key.to_ascii_lowercase();
+        let key = match raw_key.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => Cow::Owned(raw_key.to_ascii_lowercase()),
+            false => Cow::Borrowed(raw_key),
+        };
         let v = expand(raw_value)?;
-        match key.as_str() {
+        match &*key {
             "type" => {
                 m.kind = match v.to_ascii_lowercase().as_str() {
                     "bind" => MountType::Bind,

@@ -59,6 +59,17 @@ fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
             crate::dockerfile::go_text::go_quote(rest)
         )
     };
+    // The usual plain name (`EOF`) lexes to itself, unquoted: no need to run the lexer.
+    let plain = |c: char| !is_space(c) && !matches!(c, '\'' | '"' | '\\' | '$' | '<' | '\u{feff}');
+    if rest.chars().all(plain) {
+        return Ok(Some(Heredoc {
+            name: rest.to_string(),
+            file_descriptor,
+            expand: true,
+            chomp,
+            content: String::new(),
+        }));
+    }
     let words = Lexer::new(rest, false, false).words().map_err(fail)?;
     if words.len() != 1 {
         return Ok(None);

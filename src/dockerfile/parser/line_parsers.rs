@@ -238,21 +238,27 @@ fn split_whitespace(rest: &str) -> Vec<Node> {
     if rest.is_empty() {
         return Vec::new();
     }
-    go_split_ws(rest, usize::MAX)
-        .into_iter()
-        .map(|s| leaf(s.to_string()))
-        .collect()
+    let mut out = Vec::new();
+    go_split_ws_each(rest, usize::MAX, |s| out.push(leaf(s.to_string())));
+    out
 }
 
 /// Go's `regexp.Split` with `[\t\v\f\r ]+` and a limit `n` (> 0) on the number of pieces.
 fn go_split_ws(s: &str, n: usize) -> Vec<&str> {
     let mut out = Vec::new();
+    go_split_ws_each(s, n, |p| out.push(p));
+    out
+}
+
+/// [`go_split_ws`], handing each piece to `each` instead of collecting them.
+fn go_split_ws_each<'a>(s: &'a str, n: usize, mut each: impl FnMut(&'a str)) {
+    let mut pieces = 0;
     let mut beg = 0;
     let mut end = 0;
     let mut i = 0;
     let bytes = s.as_bytes();
     while i < bytes.len() {
-        if out.len() == n - 1 {
+        if pieces == n - 1 {
             break;
         }
         if is_ascii_sep(bytes[i] as char) {
@@ -261,16 +267,16 @@ fn go_split_ws(s: &str, n: usize) -> Vec<&str> {
                 i += 1;
             }
             end = m0;
-            out.push(&s[beg..m0]);
+            each(&s[beg..m0]);
+            pieces += 1;
             beg = i;
         } else {
             i += 1;
         }
     }
-    if end != s.len() || out.is_empty() {
-        out.push(&s[beg..]);
+    if end != s.len() || pieces == 0 {
+        each(&s[beg..]);
     }
-    out
 }
 
 fn string_node(rest: &str) -> Vec<Node> {

@@ -9,6 +9,7 @@
 //! * `${v//p/r}` with `skip_unset_env` and `v` unset is written back as `${v/p/r}`.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use super::pattern::{PatternCache, GO_EOF_CHAR};
@@ -20,6 +21,15 @@ use crate::dockerfile::go_text::is_space;
 /// adversarial word gets an error here instead of a stack overflow. Real Dockerfiles nest a
 /// handful of levels.
 pub(super) const MAX_NESTING: usize = 200;
+
+thread_local! {
+    /// The character buffer of the last scan on this thread, reused by the next one: the
+    /// planner expands thousands of short words, each of which would allocate its own.
+    static CHARS: Cell<Vec<char>> = const { Cell::new(Vec::new()) };
+}
+
+/// A buffer that grew beyond this (a long heredoc body) is freed rather than kept.
+const MAX_POOLED_CHARS: usize = 1 << 14;
 
 pub(super) struct Scanner<'a> {
     lexer: &'a Lexer,
@@ -56,10 +66,13 @@ impl<'a> Scanner<'a> {
         track: bool,
     ) -> Self {
         let word = word.strip_prefix('\u{FEFF}').unwrap_or(word);
+        let mut chars = CHARS.with(Cell::take);
+        chars.clear();
+        chars.extend(word.chars());
         Scanner {
             lexer,
             env,
-            chars: word.chars().collect(),
+            chars,
             pos: 0,
             raw_escapes: lexer.raw_escapes,
             words_buf: String::new(),
@@ -75,7 +88,12 @@ impl<'a> Scanner<'a> {
     /// Expands the whole word; errors carry BuildKit's `failed to process "…"` prefix.
     pub(super) fn run(mut self, source: &str) -> Result<Expansion, ShellError> {
         let raw = self.raw_escapes;
-        match self.process_stop_on(None, raw) {
+        let result = self.process_stop_on(None, raw);
+        let chars = std::mem::take(&mut self.chars);
+        if chars.capacity() <= MAX_POOLED_CHARS {
+            CHARS.with(|c| c.set(chars));
+        }
+        match result {
             Ok((value, words)) => Ok(Expansion {
                 value,
                 words,
