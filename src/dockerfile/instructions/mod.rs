@@ -194,9 +194,9 @@ fn err(node: &Node, msg: impl Into<String>) -> DockerfileError {
 fn node_args<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
     for arg in &node.next {
         match arg.children.as_slice() {
-            [] => out.push(arg.value.as_str()),
+            [] => out.push(&arg.value),
             [child] => {
-                out.push(child.value.as_str());
+                out.push(&child.value);
                 node_args(child, out);
             }
             _ => {}

@@ -74,7 +74,7 @@ fn node_from_line_at(line: &str, escape: char, depth: usize) -> Result<Node, Str
         })
     })?;
     Ok(Node {
-        value: cmd.to_string(),
+        value: keyword_value(cmd),
         next,
         flags,
         json,
@@ -98,11 +98,42 @@ pub(crate) fn with_lower<R>(cmd: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
-fn leaf(value: String) -> Node {
+fn leaf(value: impl Into<Cow<'static, str>>) -> Node {
     Node {
-        value,
+        value: value.into(),
         ..Node::default()
     }
+}
+
+/// The keyword as written, borrowed when it is one of the instructions spelled in upper or
+/// lower case (nearly every line).
+fn keyword_value(cmd: &str) -> Cow<'static, str> {
+    const LOWER: [&str; 18] = [
+        "add",
+        "arg",
+        "cmd",
+        "copy",
+        "entrypoint",
+        "env",
+        "expose",
+        "from",
+        "healthcheck",
+        "label",
+        "maintainer",
+        "onbuild",
+        "run",
+        "shell",
+        "stopsignal",
+        "user",
+        "volume",
+        "workdir",
+    ];
+    use crate::dockerfile::instructions::INSTRUCTIONS;
+    INSTRUCTIONS
+        .iter()
+        .chain(LOWER.iter())
+        .find(|k| **k == cmd)
+        .map_or_else(|| Cow::Owned(cmd.to_string()), |k| Cow::Borrowed(*k))
 }
 
 /// Splits at the first run of `[\t\v\f\r ]`, the only separators BuildKit's regexp knows.
@@ -417,7 +448,7 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<Vec<Node>, Stri
         return Ok(vec![
             leaf(parts[0].to_string()),
             leaf(parts[1].to_string()),
-            leaf(String::new()),
+            leaf(""),
         ]);
     }
     let mut out = Vec::with_capacity(words.len() * 3);
@@ -430,7 +461,7 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<Vec<Node>, Stri
         };
         out.push(leaf(key.to_string()));
         out.push(leaf(value.to_string()));
-        out.push(leaf("=".to_string()));
+        out.push(leaf("="));
     }
     Ok(out)
 }
