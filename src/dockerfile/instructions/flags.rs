@@ -159,6 +159,23 @@ impl Flags {
             .is_some_and(|(s, w)| w.and_then(|w| w.value.as_deref()).unwrap_or(s.default) == "true")
     }
 
+    /// [`Flags::opt`], moving the value out instead of copying it.
+    pub fn take_opt(&mut self, name: &str) -> Option<String> {
+        let i = self.position(name)?;
+        self.written
+            .get_mut(i)
+            .and_then(|w| w.value.take())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// [`Flags::values`], moving the values out instead of copying them.
+    pub fn take_values(&mut self, name: &str) -> Vec<String> {
+        self.position(name)
+            .and_then(|i| self.written.get_mut(i))
+            .map(|w| std::mem::take(&mut w.values))
+            .unwrap_or_default()
+    }
+
     pub fn values(&self, name: &str) -> Vec<String> {
         self.get(name)
             .and_then(|(_, w)| w.map(|w| w.values.clone()))
@@ -219,6 +236,26 @@ mod tests {
             .parse(&w(&["--from=a", "--from=b"]))
             .unwrap_err();
         assert_eq!(e, "duplicate flag specified: from");
+    }
+
+    #[test]
+    fn taking_values_moves_them_out() {
+        let mut f = Flags::new()
+            .string("from", "")
+            .string("chown", "")
+            .strings("mount")
+            .parse(&w(&["--from=a", "--mount=x", "--mount=y", "--chown="]))
+            .unwrap();
+        assert_eq!(f.take_opt("from").as_deref(), Some("a"));
+        assert_eq!(f.take_opt("from"), None);
+        assert_eq!(f.take_opt("chown"), None, "written empty");
+        assert_eq!(f.take_values("mount"), vec!["x", "y"]);
+        assert!(f.take_values("mount").is_empty());
+        assert!(f.used("mount"));
+        let mut none = Flags::new().string("from", "").parse(&[]).unwrap();
+        assert_eq!(none.take_opt("from"), None);
+        assert_eq!(none.value("from"), "");
+        assert!(!none.used("from"));
     }
 
     #[test]

@@ -278,7 +278,8 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
                 "insecure" => Security::Insecure,
                 v => return Err(err(node, format!("unsupported security mode {v:?}"))),
             };
-            let mount_specs = f.values("mount");
+            let mut f = f;
+            let mount_specs = f.take_values("mount");
             for spec in &mount_specs {
                 mount::precheck(spec).map_err(|m| err(node, m))?;
             }
@@ -403,15 +404,15 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
             } else {
                 spec.string("from", "")
             };
-            let f = parse_flags(spec)?;
+            let mut f = parse_flags(spec)?;
             let mut copy = sources_and_dest(node, &keyword, args)?;
-            copy.from = f.opt("from");
-            copy.chown = f.opt("chown");
-            copy.chmod = f.opt("chmod");
+            copy.from = f.take_opt("from");
+            copy.chown = f.take_opt("chown");
+            copy.chmod = f.take_opt("chmod");
             copy.link = f.is_true("link");
             copy.parents = f.is_true("parents");
-            copy.excludes = f.values("exclude");
-            copy.checksum = f.opt("checksum");
+            copy.excludes = f.take_values("exclude");
+            copy.checksum = f.take_opt("checksum");
             copy.keep_git_dir = f.is_true("keep-git-dir");
             if is_add {
                 Command::Add(copy)
