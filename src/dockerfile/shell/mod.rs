@@ -218,6 +218,8 @@ impl Lexer {
 
     /// Expands `word` and splits it into words (BuildKit's ProcessWords).
     pub fn process_words(&self, word: &str, env: &dyn Env) -> Result<Vec<String>, ShellError> {
-        self.process(word, env).map(|e| e.words)
+        scanner::Scanner::with_outputs(self, env, word, true, false)
+            .run(word)
+            .map(|e| e.words)
     }
 }
