@@ -117,7 +117,9 @@ impl Expander<'_> {
         d: &mut ArgDecl,
         word: &dyn Fn(&str, &dyn Env) -> Result<String, DockerfileError>,
     ) -> Result<(), DockerfileError> {
-        self.consumed.insert(d.key.clone());
+        if !self.consumed.contains(&d.key) {
+            self.consumed.insert(d.key.clone());
+        }
         let value = if let Some(v) = self.build_args.get(&d.key) {
             Some(v.clone())
         } else if let Some(default) = &d.default {

@@ -75,7 +75,7 @@ impl Step {
     pub fn run_env(&self) -> Vec<(String, String)> {
         let mut out = scope::pairs(&self.env);
         for (k, v) in self.args.iter() {
-            if !self.env.iter().any(|(ek, _)| ek == k) {
+            if !out.iter().any(|(ek, _)| **ek == *k) {
                 out.push((k.to_string(), v.to_string()));
             }
         }
@@ -172,12 +172,21 @@ pub fn plan_instructions(
 
     // Split into global ARGs and stages.
     let mut meta = Vec::new();
-    let mut raw: Vec<RawStage> = Vec::new();
+    // Sized up front: instructions are large, and regrowing would copy every one again.
+    let mut sizes: Vec<usize> = Vec::new();
+    for inst in &instrs {
+        match (&inst.command, sizes.last_mut()) {
+            (Command::From(_), _) => sizes.push(0),
+            (_, Some(n)) => *n += 1,
+            (_, None) => {}
+        }
+    }
+    let mut raw: Vec<RawStage> = Vec::with_capacity(sizes.len());
     for inst in instrs {
         match (&inst.command, raw.last_mut()) {
             (Command::From(_), _) => raw.push(RawStage {
                 from: inst,
-                steps: Vec::new(),
+                steps: Vec::with_capacity(sizes[raw.len()]),
             }),
             (Command::Arg(_), None) => meta.push(inst),
             (_, None) => {

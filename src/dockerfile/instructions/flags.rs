@@ -11,11 +11,18 @@ enum Kind {
     Strings,
 }
 
-#[derive(Debug, Clone)]
-struct Flag {
+/// The most flags one instruction declares (COPY and ADD declare seven).
+const MAX_FLAGS: usize = 8;
+
+#[derive(Debug, Clone, Copy)]
+struct Spec {
     name: &'static str,
     kind: Kind,
     default: &'static str,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Written {
     /// The written value (booleans normalised to `true`/`false`).
     value: Option<String>,
     values: Vec<String>,
@@ -23,9 +30,14 @@ struct Flag {
 }
 
 /// The flags one instruction accepts, filled from what was written by [`Flags::parse`].
+/// The declarations live inline and the written values are allocated only when some flag
+/// was written, because most instructions carry none and every instruction declares some.
 #[derive(Debug, Clone, Default)]
 pub struct Flags {
-    flags: Vec<Flag>,
+    specs: [Option<Spec>; MAX_FLAGS],
+    len: usize,
+    /// One entry per declaration, filled by `parse` when anything was written.
+    written: Vec<Written>,
 }
 
 impl Flags {
@@ -34,18 +46,14 @@ impl Flags {
     }
 
     fn add(mut self, name: &'static str, kind: Kind, default: &'static str) -> Self {
-        if self.flags.is_empty() {
-            // No instruction declares more than seven flags: one allocation, no regrowth.
-            self.flags.reserve(8);
-        }
-        self.flags.push(Flag {
+        // Declarations are fixed by the code, never by the input.
+        assert!(self.len < MAX_FLAGS, "more than {MAX_FLAGS} flags declared");
+        self.specs[self.len] = Some(Spec {
             name,
             kind,
             default,
-            value: None,
-            values: Vec::new(),
-            used: false,
         });
+        self.len += 1;
         self
     }
 
@@ -61,8 +69,17 @@ impl Flags {
         self.add(name, Kind::Strings, "")
     }
 
+    fn position(&self, name: &str) -> Option<usize> {
+        self.specs[..self.len]
+            .iter()
+            .position(|s| s.is_some_and(|s| s.name == name))
+    }
+
     /// Checks the written flags (`--name[=value]`) against the declared ones.
     pub fn parse(mut self, written: &[String]) -> Result<Self, String> {
+        if !written.is_empty() {
+            self.written = vec![Written::default(); self.len];
+        }
         for arg in written {
             let Some(body) = arg.strip_prefix("--") else {
                 return Err(format!("arg should start with -- : {arg}"));
@@ -75,14 +92,16 @@ impl Flags {
                 Some(i) => (&body[..i], Some(&body[i + 1..])),
                 None => (body, None),
             };
-            let Some(flag) = self.flags.iter_mut().find(|f| f.name == name) else {
+            let Some((i, spec)) = self.position(name).and_then(|i| Some((i, self.specs[i]?)))
+            else {
                 return Err(format!("unknown flag: {name}"));
             };
-            if flag.used && flag.kind != Kind::Strings {
+            let flag = &mut self.written[i];
+            if flag.used && spec.kind != Kind::Strings {
                 return Err(format!("duplicate flag specified: {name}"));
             }
             flag.used = true;
-            match flag.kind {
+            match spec.kind {
                 Kind::Bool => match value {
                     None => flag.value = Some("true".to_string()),
                     Some("") => return Err(format!("missing a value on flag: {name}")),
@@ -110,35 +129,62 @@ impl Flags {
         Ok(self)
     }
 
-    fn get(&self, name: &str) -> Option<&Flag> {
-        self.flags.iter().find(|f| f.name == name)
+    /// The declaration and what was written for it (nothing when no flag was written).
+    fn get(&self, name: &str) -> Option<(Spec, Option<&Written>)> {
+        let i = self.position(name)?;
+        Some((self.specs[i]?, self.written.get(i)))
     }
 
     /// The value of a string flag (its default when not written).
     pub fn value(&self, name: &str) -> String {
+        self.value_str(name).to_string()
+    }
+
+    /// [`Flags::value`], borrowed.
+    pub fn value_str(&self, name: &str) -> &str {
         self.get(name)
-            .map(|f| f.value.clone().unwrap_or_else(|| f.default.to_string()))
+            .map(|(s, w)| w.and_then(|w| w.value.as_deref()).unwrap_or(s.default))
             .unwrap_or_default()
     }
 
     /// The value of a string flag, `None` when it was not written or written empty.
     pub fn opt(&self, name: &str) -> Option<String> {
         self.get(name)
-            .and_then(|f| f.value.clone())
+            .and_then(|(_, w)| w?.value.clone())
             .filter(|v| !v.is_empty())
     }
 
     pub fn is_true(&self, name: &str) -> bool {
         self.get(name)
-            .is_some_and(|f| f.value.as_deref().unwrap_or(f.default) == "true")
+            .is_some_and(|(s, w)| w.and_then(|w| w.value.as_deref()).unwrap_or(s.default) == "true")
+    }
+
+    /// [`Flags::opt`], moving the value out instead of copying it.
+    pub fn take_opt(&mut self, name: &str) -> Option<String> {
+        let i = self.position(name)?;
+        self.written
+            .get_mut(i)
+            .and_then(|w| w.value.take())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// [`Flags::values`], moving the values out instead of copying them.
+    pub fn take_values(&mut self, name: &str) -> Vec<String> {
+        self.position(name)
+            .and_then(|i| self.written.get_mut(i))
+            .map(|w| std::mem::take(&mut w.values))
+            .unwrap_or_default()
     }
 
     pub fn values(&self, name: &str) -> Vec<String> {
-        self.get(name).map(|f| f.values.clone()).unwrap_or_default()
+        self.get(name)
+            .and_then(|(_, w)| w.map(|w| w.values.clone()))
+            .unwrap_or_default()
     }
 
     pub fn used(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|f| f.used)
+        self.get(name)
+            .is_some_and(|(_, w)| w.is_some_and(|w| w.used))
     }
 }
 
@@ -190,6 +236,26 @@ mod tests {
             .parse(&w(&["--from=a", "--from=b"]))
             .unwrap_err();
         assert_eq!(e, "duplicate flag specified: from");
+    }
+
+    #[test]
+    fn taking_values_moves_them_out() {
+        let mut f = Flags::new()
+            .string("from", "")
+            .string("chown", "")
+            .strings("mount")
+            .parse(&w(&["--from=a", "--mount=x", "--mount=y", "--chown="]))
+            .unwrap();
+        assert_eq!(f.take_opt("from").as_deref(), Some("a"));
+        assert_eq!(f.take_opt("from"), None);
+        assert_eq!(f.take_opt("chown"), None, "written empty");
+        assert_eq!(f.take_values("mount"), vec!["x", "y"]);
+        assert!(f.take_values("mount").is_empty());
+        assert!(f.used("mount"));
+        let mut none = Flags::new().string("from", "").parse(&[]).unwrap();
+        assert_eq!(none.take_opt("from"), None);
+        assert_eq!(none.value("from"), "");
+        assert!(!none.used("from"));
     }
 
     #[test]

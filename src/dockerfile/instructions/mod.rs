@@ -189,20 +189,19 @@ fn err(node: &Node, msg: impl Into<String>) -> DockerfileError {
     DockerfileError::new(node.start_line, Some(&node.value), msg)
 }
 
-/// BuildKit's `nodeArgs`: argument values, descending into a sub-command (ONBUILD).
-fn node_args(node: &Node) -> Vec<&str> {
-    let mut out = Vec::with_capacity(node.next.len());
+/// BuildKit's `nodeArgs`: argument values, descending into a sub-command (ONBUILD),
+/// appended to `out`.
+fn node_args<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
     for arg in &node.next {
         match arg.children.as_slice() {
-            [] => out.push(arg.value.as_str()),
+            [] => out.push(&arg.value),
             [child] => {
-                out.push(child.value.as_str());
-                out.extend(node_args(child));
+                out.push(&child.value);
+                node_args(child, out);
             }
             _ => {}
         }
     }
-    out
 }
 
 /// Exec form keeps the argv; shell form is one string.
@@ -220,16 +219,26 @@ fn json_args(args: &[&str], json: bool) -> Vec<String> {
 /// Lowers every instruction of a parsed file, in order.
 pub fn lower_all(ast: &Node) -> Result<Vec<Instruction>, DockerfileError> {
     let mut out = Vec::with_capacity(ast.children.len());
+    // One argument list reused for every instruction.
+    let mut args = Vec::new();
     for child in &ast.children {
-        out.push(lower(child)?);
+        args.clear();
+        node_args(child, &mut args);
+        out.push(lower_args(child, &args)?);
     }
     Ok(out)
 }
 
 /// Lowers one instruction node.
 pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
+    let mut args = Vec::with_capacity(node.next.len());
+    node_args(node, &mut args);
+    lower_args(node, &args)
+}
+
+/// Lowers `node`, whose argument values are `args`.
+fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError> {
     let keyword = node.value.to_ascii_uppercase();
-    let args = node_args(node);
     let parse_flags = |f: Flags| f.parse(&node.flags).map_err(|m| err(node, m));
     let command = match keyword.as_str() {
         "FROM" => {
@@ -258,23 +267,24 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                     .string("network", "default")
                     .string("security", "sandbox"),
             )?;
-            let network = match f.value("network").as_str() {
+            let network = match f.value_str("network") {
                 "default" => Network::Default,
                 "none" => Network::None,
                 "host" => Network::Host,
                 v => return Err(err(node, format!("unsupported network mode {v:?}"))),
             };
-            let security = match f.value("security").as_str() {
+            let security = match f.value_str("security") {
                 "sandbox" => Security::Sandbox,
                 "insecure" => Security::Insecure,
                 v => return Err(err(node, format!("unsupported security mode {v:?}"))),
             };
-            let mount_specs = f.values("mount");
+            let mut f = f;
+            let mount_specs = f.take_values("mount");
             for spec in &mount_specs {
                 mount::precheck(spec).map_err(|m| err(node, m))?;
             }
             Command::Run(Run {
-                cmd: command_line(node, &args),
+                cmd: command_line(node, args),
                 mount_specs,
                 mounts: Vec::new(),
                 network,
@@ -283,16 +293,16 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
         }
         "CMD" => {
             parse_flags(Flags::new())?;
-            Command::Cmd(command_line(node, &args))
+            Command::Cmd(command_line(node, args))
         }
         "ENTRYPOINT" => {
             parse_flags(Flags::new())?;
             // `ENTRYPOINT []` (no arguments) clears the inherited entrypoint.
-            Command::Entrypoint(command_line(node, &args))
+            Command::Entrypoint(command_line(node, args))
         }
         "SHELL" => {
             parse_flags(Flags::new())?;
-            let shell = json_args(&args, node.json);
+            let shell = json_args(args, node.json);
             if shell.is_empty() {
                 return Err(err(node, "SHELL requires at least one argument"));
             }
@@ -303,7 +313,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
         }
         "ENV" | "LABEL" => {
             parse_flags(Flags::new())?;
-            let kvs = key_values(node, &keyword, &args)?;
+            let kvs = key_values(node, &keyword, args)?;
             if keyword == "ENV" {
                 Command::Env(kvs)
             } else {
@@ -316,7 +326,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                 return Err(err(node, "ARG requires at least one argument"));
             }
             let mut decls = Vec::with_capacity(args.len());
-            for a in &args {
+            for a in args {
                 let decl = match a.split_once('=') {
                     Some(("", _)) => return Err(err(node, "ARG names can not be blank")),
                     Some((k, v)) => ArgDecl {
@@ -354,7 +364,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
             }
             parse_flags(Flags::new())?;
             let mut vols = Vec::with_capacity(args.len());
-            for v in &args {
+            for v in args {
                 let v = v.trim();
                 if v.is_empty() {
                     return Err(err(node, "VOLUME specified can not be an empty string"));
@@ -394,15 +404,15 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
             } else {
                 spec.string("from", "")
             };
-            let f = parse_flags(spec)?;
-            let mut copy = sources_and_dest(node, &keyword, &args)?;
-            copy.from = f.opt("from");
-            copy.chown = f.opt("chown");
-            copy.chmod = f.opt("chmod");
+            let mut f = parse_flags(spec)?;
+            let mut copy = sources_and_dest(node, &keyword, args)?;
+            copy.from = f.take_opt("from");
+            copy.chown = f.take_opt("chown");
+            copy.chmod = f.take_opt("chmod");
             copy.link = f.is_true("link");
             copy.parents = f.is_true("parents");
-            copy.excludes = f.values("exclude");
-            copy.checksum = f.opt("checksum");
+            copy.excludes = f.take_values("exclude");
+            copy.checksum = f.take_opt("checksum");
             copy.keep_git_dir = f.is_true("keep-git-dir");
             if is_add {
                 Command::Add(copy)
@@ -452,7 +462,7 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
                 trigger: Box::new(trigger),
             })
         }
-        "HEALTHCHECK" => healthcheck_command(node, &args)?,
+        "HEALTHCHECK" => healthcheck_command(node, args)?,
         _ => {
             let msg = suggest::wrap(
                 format!("unknown instruction: {keyword}"),
@@ -626,14 +636,14 @@ fn healthcheck_command(node: &Node, args: &[&str]) -> Result<Command, Dockerfile
     let mut test = vec![if node.json { "CMD" } else { "CMD-SHELL" }.to_string()];
     test.extend(cmd);
     let iv =
-        |name: &str| healthcheck::parse_interval(name, &f.value(name)).map_err(|m| err(node, m));
+        |name: &str| healthcheck::parse_interval(name, f.value_str(name)).map_err(|m| err(node, m));
     Ok(Command::Healthcheck(Healthcheck::Check(HealthConfig {
         test,
         interval: iv("interval")?,
         timeout: iv("timeout")?,
         start_period: iv("start-period")?,
         start_interval: iv("start-interval")?,
-        retries: healthcheck::parse_retries(&f.value("retries")).map_err(|m| err(node, m))?,
+        retries: healthcheck::parse_retries(f.value_str("retries")).map_err(|m| err(node, m))?,
     })))
 }
 

@@ -3,6 +3,8 @@
 //! dependencies are known before any variable is) and parsed fully when the step is planned,
 //! with each value expanded in the step's scope.
 
+use std::borrow::Cow;
+
 use super::suggest;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,51 +95,44 @@ pub struct Mount {
 }
 
 /// Splits one CSV record as Go's `encoding/csv` would (quotes, doubled quotes inside quotes).
-pub fn csv_fields(s: &str) -> Result<Vec<String>, String> {
+/// Unquoted fields are borrowed from `s`.
+pub fn csv_fields(s: &str) -> Result<Vec<Cow<'_, str>>, String> {
+    const BAD_QUOTE: &str = "failed to parse csv mounts: extraneous or missing \" in quoted-field";
     let mut out = Vec::new();
-    let mut chars = s.chars().peekable();
+    let mut rest = s;
     loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let mut field = String::new();
+            let mut chars = quoted.char_indices().peekable();
             loop {
                 match chars.next() {
-                    None => {
-                        return Err(
-                            "failed to parse csv mounts: extraneous or missing \" in quoted-field"
-                                .into(),
-                        )
-                    }
-                    Some('"') => match chars.peek() {
-                        Some('"') => {
+                    None => return Err(BAD_QUOTE.into()),
+                    Some((i, '"')) => match chars.peek() {
+                        Some((_, '"')) => {
                             chars.next();
                             field.push('"');
                         }
-                        Some(',') | None => break,
-                        Some(_) => return Err(
-                            "failed to parse csv mounts: extraneous or missing \" in quoted-field"
-                                .into(),
-                        ),
+                        Some((_, ',')) | None => {
+                            rest = &quoted[i + 1..];
+                            break;
+                        }
+                        Some(_) => return Err(BAD_QUOTE.into()),
                     },
-                    Some(c) => field.push(c),
+                    Some((_, c)) => field.push(c),
                 }
             }
+            out.push(Cow::Owned(field));
         } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
-                }
-                if c == '"' {
-                    return Err("failed to parse csv mounts: bare \" in non-quoted-field".into());
-                }
-                field.push(c);
-                chars.next();
+            let end = rest.find([',', '"']).unwrap_or(rest.len());
+            if rest[end..].starts_with('"') {
+                return Err("failed to parse csv mounts: bare \" in non-quoted-field".into());
             }
+            out.push(Cow::Borrowed(&rest[..end]));
+            rest = &rest[end..];
         }
-        out.push(field);
-        match chars.next() {
-            Some(',') => continue,
-            _ => break,
+        match rest.strip_prefix(',') {
+            Some(r) => rest = r,
+            None => break,
         }
     }
     Ok(out)
@@ -164,7 +159,7 @@ pub fn precheck(value: &str) -> Result<(), String> {
 
 /// The literal `from=` of a mount (what the dependency graph needs), if any.
 pub fn literal_from(value: &str) -> Option<String> {
-    csv_fields(value).ok()?.into_iter().find_map(|f| {
+    csv_fields(value).ok()?.iter().find_map(|f| {
         let (k, v) = f.split_once('=')?;
         k.eq_ignore_ascii_case("from").then(|| v.to_string())
     })
@@ -246,9 +241,12 @@ pub fn parse(
             }
             continue;
         };
-        let key = raw_key.to_ascii_lowercase();
+        let key = match raw_key.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => Cow::Owned(raw_key.to_ascii_lowercase()),
+            false => Cow::Borrowed(raw_key),
+        };
         let v = expand(raw_value)?;
-        match key.as_str() {
+        match &*key {
             "type" => {
                 m.kind = match v.to_ascii_lowercase().as_str() {
                     "bind" => MountType::Bind,

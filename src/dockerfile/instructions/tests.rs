@@ -8,11 +8,11 @@ struct N(Node);
 
 fn n(kw: &str, args: &[&str]) -> N {
     N(Node {
-        value: kw.to_string(),
+        value: kw.to_string().into(),
         next: args
             .iter()
             .map(|a| Node {
-                value: a.to_string(),
+                value: a.to_string().into(),
                 ..Node::default()
             })
             .collect(),

@@ -9,7 +9,9 @@ use crate::dockerfile::go_text::is_space;
 /// The heredocs opened on `line`, in order. An error means a heredoc name could not be lexed.
 pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
     // A line that does not lex gives no words, hence no heredocs (BuildKit ignores the error).
-    let words = Lexer::new(line, true, true).words().unwrap_or_default();
+    let mut lexer = Lexer::new(line, true, true);
+    lexer.only_openers = true;
+    let words = lexer.words().unwrap_or_default();
     let mut docs = Vec::new();
     for word in &words {
         if let Some(doc) = heredoc_from_word(word)? {
@@ -59,6 +61,17 @@ fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
             crate::dockerfile::go_text::go_quote(rest)
         )
     };
+    // The usual plain name (`EOF`) lexes to itself, unquoted: no need to run the lexer.
+    let plain = |c: char| !is_space(c) && !matches!(c, '\'' | '"' | '\\' | '$' | '<' | '\u{feff}');
+    if rest.chars().all(plain) {
+        return Ok(Some(Heredoc {
+            name: rest.to_string(),
+            file_descriptor,
+            expand: true,
+            chomp,
+            content: String::new(),
+        }));
+    }
     let words = Lexer::new(rest, false, false).words().map_err(fail)?;
     if words.len() != 1 {
         return Ok(None);
@@ -85,17 +98,32 @@ struct Words {
     word: String,
     words: Vec<String>,
     in_word: bool,
+    /// Keep only the words that may open a heredoc (the rest would be dropped anyway).
+    only_openers: bool,
+}
+
+/// `\d*<<…`: the shape of every heredoc opener.
+fn may_open_heredoc(word: &str) -> bool {
+    word.trim_start_matches(|c: char| c.is_ascii_digit())
+        .starts_with("<<")
 }
 
 impl Words {
     fn add_char(&mut self, c: char) {
         if is_space(c) {
             if self.in_word && !self.word.is_empty() {
-                self.words.push(std::mem::take(&mut self.word));
+                self.end_word();
                 self.in_word = false;
             }
         } else {
             self.add_raw_char(c);
+        }
+    }
+    fn end_word(&mut self) {
+        if self.only_openers && !may_open_heredoc(&self.word) {
+            self.word.clear();
+        } else {
+            self.words.push(std::mem::take(&mut self.word));
         }
     }
     fn add_raw_char(&mut self, c: char) {
@@ -111,7 +139,7 @@ impl Words {
     }
     fn finish(mut self) -> Vec<String> {
         if !self.word.is_empty() {
-            self.words.push(self.word);
+            self.end_word();
         }
         self.words
     }
@@ -129,21 +157,23 @@ struct Lexer {
     raw_quotes: bool,
     raw_escapes: bool,
     depth: usize,
+    /// Return only the words shaped like heredoc openers.
+    only_openers: bool,
 }
 
 impl Lexer {
     fn new(s: &str, raw_quotes: bool, raw_escapes: bool) -> Self {
-        let mut chars: Vec<char> = s.chars().collect();
         // Go's text/scanner skips a byte-order mark at the start.
-        if chars.first() == Some(&'\u{feff}') {
-            chars.remove(0);
-        }
+        let s = s.strip_prefix('\u{feff}').unwrap_or(s);
+        let mut chars = Vec::with_capacity(s.len());
+        chars.extend(s.chars());
         Lexer {
             chars,
             pos: 0,
             raw_quotes,
             raw_escapes,
             depth: 0,
+            only_openers: false,
         }
     }
 
@@ -177,8 +207,12 @@ impl Lexer {
     }
 
     fn stop_on_inner(&mut self, stop: Option<char>) -> Result<(String, Vec<String>), String> {
-        let mut result = String::new();
-        let mut words = Words::default();
+        // The outermost scan yields about as much as it reads.
+        let mut result = String::with_capacity(if self.depth == 0 { self.chars.len() } else { 0 });
+        let mut words = Words {
+            only_openers: self.only_openers,
+            ..Words::default()
+        };
         while let Some(c) = self.peek() {
             if Some(c) == stop {
                 self.pos += 1;

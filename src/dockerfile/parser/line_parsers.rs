@@ -42,7 +42,10 @@ fn node_from_line_at(line: &str, escape: char, depth: usize) -> Result<Node, Str
             }
             "from" | "expose" => split_whitespace(args),
             "user" | "workdir" | "maintainer" | "stopsignal" => string_node(args),
-            "arg" => parse_words(args, escape).into_iter().map(leaf).collect(),
+            "arg" => parse_words(args, escape)
+                .into_iter()
+                .map(|w| leaf(w.to_string()))
+                .collect(),
             "env" => parse_name_val(args, "ENV", escape)?,
             "label" => parse_name_val(args, "LABEL", escape)?,
             "healthcheck" => {
@@ -71,7 +74,7 @@ fn node_from_line_at(line: &str, escape: char, depth: usize) -> Result<Node, Str
         })
     })?;
     Ok(Node {
-        value: cmd.to_string(),
+        value: keyword_value(cmd),
         next,
         flags,
         json,
@@ -95,11 +98,42 @@ pub(crate) fn with_lower<R>(cmd: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
-fn leaf(value: String) -> Node {
+fn leaf(value: impl Into<Cow<'static, str>>) -> Node {
     Node {
-        value,
+        value: value.into(),
         ..Node::default()
     }
+}
+
+/// The keyword as written, borrowed when it is one of the instructions spelled in upper or
+/// lower case (nearly every line).
+fn keyword_value(cmd: &str) -> Cow<'static, str> {
+    const LOWER: [&str; 18] = [
+        "add",
+        "arg",
+        "cmd",
+        "copy",
+        "entrypoint",
+        "env",
+        "expose",
+        "from",
+        "healthcheck",
+        "label",
+        "maintainer",
+        "onbuild",
+        "run",
+        "shell",
+        "stopsignal",
+        "user",
+        "volume",
+        "workdir",
+    ];
+    use crate::dockerfile::instructions::INSTRUCTIONS;
+    INSTRUCTIONS
+        .iter()
+        .chain(LOWER.iter())
+        .find(|k| **k == cmd)
+        .map_or_else(|| Cow::Owned(cmd.to_string()), |k| Cow::Borrowed(*k))
 }
 
 /// Splits at the first run of `[\t\v\f\r ]`, the only separators BuildKit's regexp knows.
@@ -164,6 +198,9 @@ fn extract_builder_flags(line: &str, escape: char) -> (Cow<'_, str>, Vec<String>
                 return (rest_from(pos), words);
             }
             phase = Phase::Word;
+            // Usually the flag is what runs up to the next space: one allocation for it.
+            let len = b[pos..].iter().position(|&c| is_space_byte(c));
+            word.reserve(len.unwrap_or(b.len() - pos));
         }
         if pos == b.len() {
             if word != "--" && (blank_ok || !word.is_empty()) {
@@ -232,21 +269,27 @@ fn split_whitespace(rest: &str) -> Vec<Node> {
     if rest.is_empty() {
         return Vec::new();
     }
-    go_split_ws(rest, usize::MAX)
-        .into_iter()
-        .map(|s| leaf(s.to_string()))
-        .collect()
+    let mut out = Vec::new();
+    go_split_ws_each(rest, usize::MAX, |s| out.push(leaf(s.to_string())));
+    out
 }
 
 /// Go's `regexp.Split` with `[\t\v\f\r ]+` and a limit `n` (> 0) on the number of pieces.
 fn go_split_ws(s: &str, n: usize) -> Vec<&str> {
     let mut out = Vec::new();
+    go_split_ws_each(s, n, |p| out.push(p));
+    out
+}
+
+/// [`go_split_ws`], handing each piece to `each` instead of collecting them.
+fn go_split_ws_each<'a>(s: &'a str, n: usize, mut each: impl FnMut(&'a str)) {
+    let mut pieces = 0;
     let mut beg = 0;
     let mut end = 0;
     let mut i = 0;
     let bytes = s.as_bytes();
     while i < bytes.len() {
-        if out.len() == n - 1 {
+        if pieces == n - 1 {
             break;
         }
         if is_ascii_sep(bytes[i] as char) {
@@ -255,16 +298,16 @@ fn go_split_ws(s: &str, n: usize) -> Vec<&str> {
                 i += 1;
             }
             end = m0;
-            out.push(&s[beg..m0]);
+            each(&s[beg..m0]);
+            pieces += 1;
             beg = i;
         } else {
             i += 1;
         }
     }
-    if end != s.len() || out.is_empty() {
-        out.push(&s[beg..]);
+    if end != s.len() || pieces == 0 {
+        each(&s[beg..]);
     }
-    out
 }
 
 fn string_node(rest: &str) -> Vec<Node> {
@@ -320,8 +363,10 @@ fn parse_health_config(rest: &str) -> Result<(Vec<Node>, bool), String> {
     Ok((args, json))
 }
 
-/// BuildKit's `parseWords`: whitespace-separated words with quotes and escapes kept.
-pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
+/// BuildKit's `parseWords`: whitespace-separated words with quotes and escapes kept. Every
+/// word is a slice of `rest` (only an escape token at the very end is dropped, and that
+/// shortens the last word), so none is copied here.
+pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<&str> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -332,12 +377,13 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
     let mut phase = Phase::Spaces;
     let mut quote = '\0';
     let mut blank_ok = false;
-    let mut word = String::new();
-    let mut it = rest.chars().peekable();
+    // The current word is `rest[start..end]`.
+    let (mut start, mut end) = (0, 0);
+    let mut it = rest.char_indices();
     loop {
-        let Some(mut ch) = it.next() else {
-            if phase != Phase::Spaces && (blank_ok || !word.is_empty()) {
-                words.push(word);
+        let Some((i, ch)) = it.next() else {
+            if phase != Phase::Spaces && (blank_ok || end > start) {
+                words.push(&rest[start..end]);
             }
             break;
         };
@@ -346,12 +392,13 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
                 continue;
             }
             phase = Phase::Word;
+            (start, end) = (i, i);
         }
         if phase == Phase::Word {
             if is_space(ch) {
                 phase = Phase::Spaces;
-                if blank_ok || !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
+                if blank_ok || end > start {
+                    words.push(&rest[start..end]);
                 }
                 blank_ok = false;
                 continue;
@@ -362,13 +409,13 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
                 phase = Phase::Quote;
             }
             if ch == escape {
-                let Some(n) = it.next() else {
-                    continue; // an escape token at the very end is dropped
-                };
-                word.push(ch);
-                ch = n;
+                // The escape and the character after it stay; at the very end it is dropped.
+                if let Some((j, n)) = it.next() {
+                    end = j + n.len_utf8();
+                }
+                continue;
             }
-            word.push(ch);
+            end = i + ch.len_utf8();
             continue;
         }
         // Phase::Quote
@@ -376,14 +423,13 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
             phase = Phase::Word;
         }
         if ch == escape && quote != '\'' {
-            let Some(n) = it.next() else {
-                phase = Phase::Word;
-                continue;
-            };
-            word.push(ch);
-            ch = n;
+            match it.next() {
+                Some((j, n)) => end = j + n.len_utf8(),
+                None => phase = Phase::Word,
+            }
+            continue;
         }
-        word.push(ch);
+        end = i + ch.len_utf8();
     }
     words
 }
@@ -402,22 +448,20 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<Vec<Node>, Stri
         return Ok(vec![
             leaf(parts[0].to_string()),
             leaf(parts[1].to_string()),
-            leaf(String::new()),
+            leaf(""),
         ]);
     }
     let mut out = Vec::with_capacity(words.len() * 3);
-    for mut word in words {
-        let Some(eq) = word.find('=') else {
+    for word in words {
+        let Some((key, value)) = word.split_once('=') else {
             return Err(format!(
                 "Syntax error - can't find = in {}. Must be of the form: name=value",
-                go_quote(&word)
+                go_quote(word)
             ));
         };
-        let value = word[eq + 1..].to_string();
-        word.truncate(eq);
-        out.push(leaf(word));
-        out.push(leaf(value));
-        out.push(leaf("=".to_string()));
+        out.push(leaf(key.to_string()));
+        out.push(leaf(value.to_string()));
+        out.push(leaf("="));
     }
     Ok(out)
 }

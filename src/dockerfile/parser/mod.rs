@@ -25,6 +25,7 @@ use super::error::DockerfileError;
 use crate::dockerfile::go_text::trim_left_space;
 use directives::DirectiveParser;
 use lines::{trim_continuation, trim_newline, LineReader};
+use std::borrow::Cow;
 
 /// One node of the tree, as in BuildKit: the root has one child per instruction; an
 /// instruction node has its keyword (as written) in `value`, its `--flags` in `flags` and its
@@ -32,7 +33,9 @@ use lines::{trim_continuation, trim_newline, LineReader};
 /// trigger instruction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Node {
-    pub value: String,
+    /// Borrowed for the strings that recur on every line (keywords as usually written, the
+    /// `=` of ENV and LABEL pairs), so that the tree does not allocate them again and again.
+    pub value: Cow<'static, str>,
     /// The arguments (BuildKit's `next` chain, flattened).
     pub next: Vec<Node>,
     pub children: Vec<Node>,

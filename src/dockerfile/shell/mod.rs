@@ -38,23 +38,38 @@ pub(crate) fn scan_name(chars: &[char], pos: &mut usize) -> String {
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasher;
 
 /// Where variable values come from. Names are compared exactly (Linux semantics).
 pub trait Env {
     fn lookup(&self, name: &str) -> Option<String>;
+
+    /// [`Env::lookup`], borrowing the value when the environment holds it as a string, so
+    /// that expanding `$PATH` does not copy PATH once more than the result needs.
+    fn lookup_borrowed(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.lookup(name).map(Cow::Owned)
+    }
 }
 
 impl Env for BTreeMap<String, String> {
     fn lookup(&self, name: &str) -> Option<String> {
         self.get(name).cloned()
     }
+
+    fn lookup_borrowed(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.get(name).map(|v| Cow::Borrowed(v.as_str()))
+    }
 }
 
 impl<S: BuildHasher> Env for HashMap<String, String, S> {
     fn lookup(&self, name: &str) -> Option<String> {
         self.get(name).cloned()
+    }
+
+    fn lookup_borrowed(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.get(name).map(|v| Cow::Borrowed(v.as_str()))
     }
 }
 
@@ -114,6 +129,10 @@ where
 impl<T: Env + ?Sized> Env for &T {
     fn lookup(&self, name: &str) -> Option<String> {
         (**self).lookup(name)
+    }
+
+    fn lookup_borrowed(&self, name: &str) -> Option<Cow<'_, str>> {
+        (**self).lookup_borrowed(name)
     }
 }
 
@@ -199,6 +218,8 @@ impl Lexer {
 
     /// Expands `word` and splits it into words (BuildKit's ProcessWords).
     pub fn process_words(&self, word: &str, env: &dyn Env) -> Result<Vec<String>, ShellError> {
-        self.process(word, env).map(|e| e.words)
+        scanner::Scanner::with_outputs(self, env, word, true, false)
+            .run(word)
+            .map(|e| e.words)
     }
 }

@@ -8,6 +8,8 @@
 //!   is rejected; with `skip_unset_env` and `v` unset it is kept verbatim instead.
 //! * `${v//p/r}` with `skip_unset_env` and `v` unset is written back as `${v/p/r}`.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 use super::pattern::{PatternCache, GO_EOF_CHAR};
@@ -19,6 +21,15 @@ use crate::dockerfile::go_text::is_space;
 /// adversarial word gets an error here instead of a stack overflow. Real Dockerfiles nest a
 /// handful of levels.
 pub(super) const MAX_NESTING: usize = 200;
+
+thread_local! {
+    /// The character buffer of the last scan on this thread, reused by the next one: the
+    /// planner expands thousands of short words, each of which would allocate its own.
+    static CHARS: Cell<Vec<char>> = const { Cell::new(Vec::new()) };
+}
+
+/// A buffer that grew beyond this (a long heredoc body) is freed rather than kept.
+const MAX_POOLED_CHARS: usize = 1 << 14;
 
 pub(super) struct Scanner<'a> {
     lexer: &'a Lexer,
@@ -55,10 +66,13 @@ impl<'a> Scanner<'a> {
         track: bool,
     ) -> Self {
         let word = word.strip_prefix('\u{FEFF}').unwrap_or(word);
+        let mut chars = CHARS.with(Cell::take);
+        chars.clear();
+        chars.extend(word.chars());
         Scanner {
             lexer,
             env,
-            chars: word.chars().collect(),
+            chars,
             pos: 0,
             raw_escapes: lexer.raw_escapes,
             words_buf: String::new(),
@@ -74,7 +88,12 @@ impl<'a> Scanner<'a> {
     /// Expands the whole word; errors carry BuildKit's `failed to process "…"` prefix.
     pub(super) fn run(mut self, source: &str) -> Result<Expansion, ShellError> {
         let raw = self.raw_escapes;
-        match self.process_stop_on(None, raw) {
+        let result = self.process_stop_on(None, raw);
+        let chars = std::mem::take(&mut self.chars);
+        if chars.capacity() <= MAX_POOLED_CHARS {
+            CHARS.with(|c| c.set(chars));
+        }
+        match result {
             Ok((value, words)) => Ok(Expansion {
                 value,
                 words,
@@ -290,17 +309,18 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn process_dollar(&mut self) -> Result<String, String> {
+    /// The expansion of one `$…`; borrowed from the environment when it is a plain lookup.
+    fn process_dollar(&mut self) -> Result<Cow<'a, str>, String> {
         self.pos += 1; // the '$'
         if self.peek() != Some('{') {
             let name = self.process_name();
             if name.is_empty() {
-                return Ok("$".to_string());
+                return Ok(Cow::Borrowed("$"));
             }
             return Ok(match self.get_env(&name) {
                 Some(value) => value,
-                None if self.lexer.skip_unset_env => format!("${name}"),
-                None => String::new(),
+                None if self.lexer.skip_unset_env => Cow::Owned(format!("${name}")),
+                None => Cow::Borrowed(""),
             });
         }
         self.pos += 1; // the '{'
@@ -315,8 +335,8 @@ impl<'a> Scanner<'a> {
         match first {
             Some('}') => Ok(match self.get_env(&name) {
                 Some(value) => value,
-                None if self.lexer.skip_unset_env => format!("${{{name}}}"),
-                None => String::new(),
+                None if self.lexer.skip_unset_env => Cow::Owned(format!("${{{name}}}")),
+                None => Cow::Borrowed(""),
             }),
             Some(':' | '+' | '-' | '?' | '#' | '%') => {
                 let mut op = first;
@@ -332,7 +352,7 @@ impl<'a> Scanner<'a> {
                 let word = self.scan_word(Some('}'), pattern_op, "syntax error: missing '}'")?;
                 let value = self.get_env(&name);
                 if value.is_none() && self.lexer.skip_unset_env {
-                    return Ok(format!("${{{name}{modifier}{word}}}"));
+                    return Ok(Cow::Owned(format!("${{{name}{modifier}{word}}}")));
                 }
                 let unset = match &value {
                     None => true,
@@ -340,11 +360,15 @@ impl<'a> Scanner<'a> {
                 };
                 match op {
                     Some('-') => Ok(if unset {
-                        word
+                        Cow::Owned(word)
                     } else {
                         value.unwrap_or_default()
                     }),
-                    Some('+') => Ok(if unset { String::new() } else { word }),
+                    Some('+') => Ok(if unset {
+                        Cow::Borrowed("")
+                    } else {
+                        Cow::Owned(word)
+                    }),
                     Some('?') => {
                         let message = match (&value, word.is_empty()) {
                             (_, false) => word,
@@ -369,6 +393,7 @@ impl<'a> Scanner<'a> {
                         } else {
                             self.patterns.trim_prefix(pattern, &value, greedy)
                         }
+                        .map(Cow::Owned)
                     }
                     _ => Err(format!("unsupported modifier ({modifier}) in substitution")),
                 }
@@ -383,10 +408,12 @@ impl<'a> Scanner<'a> {
                 let replacement = self.scan_word(Some('}'), true, "syntax error: missing '}'")?;
                 let value = self.get_env(&name);
                 if value.is_none() && self.lexer.skip_unset_env {
-                    return Ok(format!("${{{name}/{pattern}/{replacement}}}"));
+                    return Ok(Cow::Owned(format!("${{{name}/{pattern}/{replacement}}}")));
                 }
                 let value = value.unwrap_or_default();
-                self.patterns.replace(&value, &pattern, &replacement, all)
+                self.patterns
+                    .replace(&value, &pattern, &replacement, all)
+                    .map(Cow::Owned)
             }
             _ => Err(format!("unsupported modifier ({modifier}) in substitution")),
         }
@@ -412,8 +439,8 @@ impl<'a> Scanner<'a> {
         super::scan_name(&self.chars, &mut self.pos)
     }
 
-    fn get_env(&mut self, name: &str) -> Option<String> {
-        let value = self.env.lookup(name);
+    fn get_env(&mut self, name: &str) -> Option<Cow<'a, str>> {
+        let value = self.env.lookup_borrowed(name);
         if !self.track {
             return value;
         }
