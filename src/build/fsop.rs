@@ -96,6 +96,7 @@ fn helper(spec_path: &Path) -> Result<(), String> {
     let bytes =
         std::fs::read(spec_path).map_err(|e| format!("reading {}: {e}", spec_path.display()))?;
     let spec: FsSpec = serde_json::from_slice(&bytes).map_err(|e| format!("bad spec: {e}"))?;
+    raise_fd_limit();
     mount_raw(None, "/", None, libc::MS_REC | libc::MS_PRIVATE, None)
         .map_err(|e| format!("making / private: {e}"))?;
     mount_overlay(&spec.lower, &spec.upper, &spec.work, &spec.merged)?;
@@ -150,4 +151,15 @@ fn helper(spec_path: &Path) -> Result<(), String> {
         },
     }
     Ok(())
+}
+
+/// The copy keeps two directories open per level of the tree it walks: lift the soft limit
+/// on open files to the hard one (as Go programs do at start) so that a deep tree fits.
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut lim = getrlimit(Resource::Nofile);
+    if lim.current < lim.maximum {
+        lim.current = lim.maximum;
+        let _ = setrlimit(Resource::Nofile, lim);
+    }
 }
