@@ -132,33 +132,37 @@ impl OpenDir {
 
     /// Creates the regular file `name` (mode 0600, the caller sets the real mode) for
     /// writing, replacing a non-directory there (a symlink is replaced, never followed); a
-    /// directory there is an error.
+    /// directory there is an error. The exclusive create comes first: in a new tree nothing
+    /// is in the way, and one lookup is saved per file.
     pub fn create_file(&self, name: &OsStr) -> io::Result<File> {
         check_name(name)?;
-        match rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) => {
-                if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-                    return Err(io::Error::new(
-                        io::ErrorKind::IsADirectory,
-                        format!(
-                            "cannot replace directory {} with a file",
-                            self.path.join(name).display()
-                        ),
-                    ));
-                }
-                rfs::unlinkat(&self.fd, name, AtFlags::empty())
-                    .map_err(|e| at(e, "remove", &self.path, name))?;
-            }
-            Err(Errno::NOENT) => {}
-            Err(e) => return Err(at(e, "lstat", &self.path, name)),
+        let create = || {
+            rfs::openat(
+                &self.fd,
+                name,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )
+        };
+        match create() {
+            Ok(fd) => return Ok(File::from(fd)),
+            Err(Errno::EXIST) => {}
+            Err(e) => return Err(at(e, "create", &self.path, name)),
         }
-        let fd = rfs::openat(
-            &self.fd,
-            name,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        )
-        .map_err(|e| at(e, "create", &self.path, name))?;
+        let st = rfs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| at(e, "lstat", &self.path, name))?;
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                format!(
+                    "cannot replace directory {} with a file",
+                    self.path.join(name).display()
+                ),
+            ));
+        }
+        rfs::unlinkat(&self.fd, name, AtFlags::empty())
+            .map_err(|e| at(e, "remove", &self.path, name))?;
+        let fd = create().map_err(|e| at(e, "create", &self.path, name))?;
         Ok(File::from(fd))
     }
 

@@ -125,19 +125,19 @@ impl<'a> Copier<'a> {
             let dst = ddir.path().join(&name);
             match meta.kind {
                 FileKind::Dir => {
-                    let existing = ddir.try_lstat(&name).map_err(|e| io_err(&dst, e))?;
-                    match existing {
-                        None => {
-                            ddir.mkdir(&name).map_err(|e| io_err(&dst, e))?;
-                            self.summary.dirs += 1;
+                    // mkdir first: in a new tree nothing is in the way.
+                    match ddir.mkdir(&name) {
+                        Ok(()) => self.summary.dirs += 1,
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                            let m = ddir.try_lstat(&name).map_err(|e| io_err(&dst, e))?;
+                            if !m.is_some_and(|m| m.is_dir()) {
+                                return Err(CopyError::Rule(format!(
+                                    "cannot copy to non-directory: {}",
+                                    dst.display()
+                                )));
+                            }
                         }
-                        Some(m) if !m.is_dir() => {
-                            return Err(CopyError::Rule(format!(
-                                "cannot copy to non-directory: {}",
-                                dst.display()
-                            )))
-                        }
-                        Some(_) => {}
+                        Err(e) => return Err(io_err(&dst, e)),
                     }
                     let sub = ddir.open_dir(&name).map_err(|e| io_err(&dst, e))?;
                     // A new directory gets its mode at once (as `mkdir` with it would), an
