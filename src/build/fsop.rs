@@ -66,9 +66,11 @@ pub fn run(spec: &FsSpec, exe: &Path, spec_path: &Path) -> Result<(), String> {
             Ok(())
         });
     }
+    let started = std::time::Instant::now();
     let out = cmd
         .output()
         .map_err(|e| format!("starting the copy helper {}: {e}", exe.display()))?;
+    tracing::debug!("filesystem step helper ran in {:.2?}", started.elapsed());
     let _ = std::fs::remove_file(spec_path);
     if out.status.success() {
         return Ok(());

@@ -30,10 +30,7 @@ fn errno(e: Errno) -> io::Error {
 
 fn at(e: Errno, op: &str, dir: &Path, name: &OsStr) -> io::Error {
     let e = errno(e);
-    io::Error::new(
-        e.kind(),
-        format!("{op} {}: {e}", dir.join(name).display()),
-    )
+    io::Error::new(e.kind(), format!("{op} {}: {e}", dir.join(name).display()))
 }
 
 /// Refuses anything but a single, real path component.
@@ -61,7 +58,8 @@ impl OpenDir {
 
     /// The entry names, sorted bytewise (`.` and `..` left out).
     pub fn names(&self) -> io::Result<Vec<OsString>> {
-        let dir = rfs::Dir::read_from(&self.fd).map_err(|e| at(e, "read", &self.path, "".as_ref()))?;
+        let dir =
+            rfs::Dir::read_from(&self.fd).map_err(|e| at(e, "read", &self.path, "".as_ref()))?;
         let mut names = Vec::new();
         for entry in dir {
             let entry = entry.map_err(|e| at(e, "read", &self.path, "".as_ref()))?;

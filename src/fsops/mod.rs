@@ -14,7 +14,8 @@ mod path;
 mod root;
 
 pub use dir::{
-    fd_get_xattr, fd_set_mode, fd_xattr_names, fd_set_owner, fd_set_times, fd_set_xattr, fd_xattrs, OpenDir,
+    fd_get_xattr, fd_set_mode, fd_set_owner, fd_set_times, fd_set_xattr, fd_xattr_names, fd_xattrs,
+    OpenDir,
 };
 pub use meta::{FileKind, Meta};
 pub use path::{clean_components, join_components};

@@ -27,6 +27,7 @@ pub fn write_layer<W: Write>(upper: &Path, out: W, opts: &LayerOptions) -> io::R
         tar: TarWriter::new(out),
         links: HashMap::new(),
         opts,
+        entries: 0,
     };
     let fd = rfs::open(
         upper,
@@ -34,8 +35,16 @@ pub fn write_layer<W: Write>(upper: &Path, out: W, opts: &LayerOptions) -> io::R
         Mode::empty(),
     )
     .map_err(|e| ctx(e, "open", upper))?;
+    let started = std::time::Instant::now();
     w.dir(&fd, upper, b"")?;
-    w.tar.finish()
+    let out = w.tar.finish()?;
+    tracing::debug!(
+        "layer tar of {}: {} entries in {:.2?}",
+        upper.display(),
+        w.entries,
+        started.elapsed()
+    );
+    Ok(out)
 }
 
 fn ctx(e: rustix::io::Errno, op: &str, p: &Path) -> io::Error {
@@ -64,6 +73,7 @@ struct Walker<'a, W: Write> {
     tar: TarWriter<W>,
     links: HashMap<(u64, u64), Vec<u8>>,
     opts: &'a LayerOptions,
+    entries: u64,
 }
 
 impl<W: Write> Walker<'_, W> {
@@ -77,6 +87,7 @@ impl<W: Write> Walker<'_, W> {
             child.extend_from_slice(name.as_bytes());
             let st = rfs::statat(fd, &name, AtFlags::SYMLINK_NOFOLLOW)
                 .map_err(|e| ctx(e, "lstat", &path))?;
+            self.entries += 1;
             self.entry(fd, &name, &path, &child, &st)?;
         }
         Ok(())
@@ -153,8 +164,8 @@ impl<W: Write> Walker<'_, W> {
             let xattrs = layer_xattrs_fd(sub.as_fd()).map_err(|e| with(e, path))?;
             let e = self.base(name, Kind::Dir, st, xattrs);
             self.tar.append(&e, None)?;
-            let opaque = fd_get_xattr(sub.as_fd(), OsStr::new(OPAQUE_XATTR))
-                .map_err(|e| with(e, path))?;
+            let opaque =
+                fd_get_xattr(sub.as_fd(), OsStr::new(OPAQUE_XATTR)).map_err(|e| with(e, path))?;
             if opaque.as_deref() == Some(b"y") {
                 let mut opq = name.to_vec();
                 opq.extend_from_slice(b"/.wh..wh..opq");
@@ -177,13 +188,21 @@ impl<W: Write> Walker<'_, W> {
             }
             let fd = Self::open_at(dir, fname, OFlags::NOCTTY, path)?;
             let xattrs = layer_xattrs_fd(fd.as_fd()).map_err(|e| with(e, path))?;
-            let e = self.base(name, Kind::File { size: st.st_size as u64 }, st, xattrs);
+            let e = self.base(
+                name,
+                Kind::File {
+                    size: st.st_size as u64,
+                },
+                st,
+                xattrs,
+            );
             let mut f = std::fs::File::from(fd);
             return self.tar.append(&e, Some(&mut f));
         }
         let kind = match ft {
             FileType::Symlink => {
-                let t = rfs::readlinkat(dir, fname, Vec::new()).map_err(|e| ctx(e, "readlink", path))?;
+                let t = rfs::readlinkat(dir, fname, Vec::new())
+                    .map_err(|e| ctx(e, "readlink", path))?;
                 Kind::Symlink {
                     target: t.as_bytes().to_vec(),
                 }

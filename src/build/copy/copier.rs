@@ -9,8 +9,7 @@ use super::source::{io_err, SourceRoot};
 use super::{CopyError, Summary};
 use crate::context::dockerignore::Matcher;
 use crate::fsops::{
-    fd_set_mode, fd_set_owner, fd_set_times, fd_set_xattr, fd_xattrs, FileKind, Meta, OpenDir,
-    Root,
+    fd_set_mode, fd_set_owner, fd_set_times, fd_set_xattr, fd_xattrs, FileKind, Meta, OpenDir, Root,
 };
 use std::collections::HashMap;
 use std::fs::File;
@@ -211,9 +210,7 @@ impl<'a> Copier<'a> {
         let Some(first) = self.inodes.get(&(meta.dev, meta.ino)) else {
             return Ok(false);
         };
-        self.dest
-            .hardlink(first, dst)
-            .map_err(|e| io_err(dst, e))?;
+        self.dest.hardlink(first, dst).map_err(|e| io_err(dst, e))?;
         self.summary.files += 1;
         Ok(true)
     }
@@ -337,7 +334,8 @@ impl<'a> Copier<'a> {
             .map_err(|e| io_err(dst, e))?;
         if !meta.is_symlink() {
             self.dest
-                .set_mode(dst, self.mode_of(meta)).map_err(|e| io_err(dst, e))?;
+                .set_mode(dst, self.mode_of(meta))
+                .map_err(|e| io_err(dst, e))?;
         }
         self.dest
             .set_times(dst, meta.atime, meta.mtime)
