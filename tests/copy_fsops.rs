@@ -291,3 +291,49 @@ fn the_root_itself_takes_metadata() {
     assert!(f.root.remove(Path::new("/")).is_err());
     f.assert_outside_untouched();
 }
+
+#[test]
+fn open_dirs_take_only_single_entry_names() {
+    let f = fixture();
+    let d = f.root.dir(Path::new("/d")).unwrap();
+    for bad in ["", ".", "..", "../outside", "a/b"] {
+        let name = std::ffi::OsStr::new(bad);
+        assert!(d.try_lstat(name).is_err(), "{bad:?} accepted by lstat");
+        assert!(d.create_file(name).is_err(), "{bad:?} accepted by create");
+        assert!(d.open_dir(name).is_err(), "{bad:?} accepted by open_dir");
+        assert!(d.mkdir(name).is_err(), "{bad:?} accepted by mkdir");
+    }
+    // The directory was reached through the root: `/to-slash/d` is the root's own `d`.
+    let via_link = f.root.dir(Path::new("/to-slash/d")).unwrap();
+    assert_eq!(via_link.names().unwrap(), vec!["deep-victim"]);
+    f.assert_outside_untouched();
+}
+
+#[test]
+fn open_dir_entries_never_follow_a_final_symlink() {
+    let f = fixture();
+    let top = f.root.dir(Path::new("/")).unwrap();
+    // Symlinks to directories outside are not entered, and files behind them not opened.
+    assert!(top.open_dir("abs-out".as_ref()).is_err());
+    assert!(top.open_dir("rel-out".as_ref()).is_err());
+    assert!(top.open_file("victim-link".as_ref()).is_err());
+    let m = top.try_lstat("victim-link".as_ref()).unwrap().unwrap();
+    assert_eq!(m.kind, FileKind::Symlink);
+    // Creating over a symlink replaces the link; a directory in the way is an error.
+    let mut out = top.create_file("victim-link".as_ref()).unwrap();
+    std::io::Write::write_all(&mut out, b"mine").unwrap();
+    drop(out);
+    assert_eq!(
+        fs::read_to_string(f.root_dir.join("victim-link")).unwrap(),
+        "mine"
+    );
+    assert!(top.create_file("d".as_ref()).is_err());
+    assert!(f.root_dir.join("d/deep-victim").is_symlink());
+    // Names come sorted bytewise.
+    let names = top.names().unwrap();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert!(names.iter().any(|n| n == "to-etc"));
+    f.assert_outside_untouched();
+}

@@ -830,3 +830,71 @@ fn listing_selected_sources_is_deterministic() {
     // Nothing was written anywhere.
     assert!(!e.exists("/d"));
 }
+
+#[test]
+fn nested_copy_meets_destination_links_as_non_directories() {
+    let e = env();
+    e.file("tree/sub/deeper/f", "data");
+    e.file("tree/sub/g", "g");
+    let outside = e._tmp.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    // Below the top level, a symlink where the source has a directory is not a directory:
+    // the copy fails rather than writing through it, inside the root or out of it.
+    fs::create_dir_all(e.at("/dst")).unwrap();
+    symlink(&outside, e.at("/dst/sub")).unwrap();
+    let err = e.copy(&req(&["tree"], "/dst")).unwrap_err();
+    assert!(
+        err.to_string().contains("cannot copy to non-directory"),
+        "{err}"
+    );
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+    // A file in the way of a nested file is replaced; a nested link to a file is replaced,
+    // not written through.
+    fs::remove_file(e.at("/dst/sub")).unwrap();
+    fs::create_dir_all(e.at("/dst/sub/deeper")).unwrap();
+    let victim = outside.join("victim");
+    fs::write(&victim, "host").unwrap();
+    symlink(&victim, e.at("/dst/sub/deeper/f")).unwrap();
+    fs::write(e.at("/dst/sub/g"), "old").unwrap();
+    let s = e.copy(&req(&["tree"], "/dst")).unwrap();
+    assert_eq!(s.files, 2);
+    assert_eq!(e.read("/dst/sub/deeper/f"), "data");
+    assert_eq!(e.read("/dst/sub/g"), "g");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "host");
+    // Nested directories take the source's mode.
+    let m = fs::metadata(e.at("/dst/sub/deeper")).unwrap();
+    let src = fs::metadata(e.ctx.join("tree/sub/deeper")).unwrap();
+    assert_eq!(m.mode() & 0o7777, src.mode() & 0o7777);
+    assert_eq!(m.mtime(), src.mtime());
+}
+
+#[test]
+fn big_and_small_files_keep_content_mode_and_times() {
+    let e = env();
+    // Above and below the size where the copy switches from a buffer to the kernel.
+    let big: Vec<u8> = (0..3 * 1024 * 1024 + 17)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    let small: Vec<u8> = (0..5000).map(|i| (i % 13) as u8).collect();
+    fs::create_dir_all(e.ctx.join("d")).unwrap();
+    fs::write(e.ctx.join("d/big"), &big).unwrap();
+    fs::write(e.ctx.join("d/small"), &small).unwrap();
+    fs::write(e.ctx.join("d/empty"), b"").unwrap();
+    fs::set_permissions(e.ctx.join("d/big"), fs::Permissions::from_mode(0o4751)).unwrap();
+    let s = e.copy(&req(&["d"], "/out/")).unwrap();
+    assert_eq!(s.files, 3);
+    assert_eq!(s.bytes, (big.len() + small.len()) as u64);
+    assert_eq!(fs::read(e.at("/out/big")).unwrap(), big);
+    assert_eq!(fs::read(e.at("/out/small")).unwrap(), small);
+    assert_eq!(fs::read(e.at("/out/empty")).unwrap(), b"");
+    for name in ["big", "small", "empty"] {
+        let src = fs::metadata(e.ctx.join("d").join(name)).unwrap();
+        let dst = fs::metadata(e.at("/out").join(name)).unwrap();
+        assert_eq!(dst.mode(), src.mode(), "{name}");
+        assert_eq!(
+            (dst.mtime(), dst.mtime_nsec()),
+            (src.mtime(), src.mtime_nsec())
+        );
+        assert_eq!((dst.uid(), dst.gid()), (0, 0));
+    }
+}

@@ -66,9 +66,11 @@ pub fn run(spec: &FsSpec, exe: &Path, spec_path: &Path) -> Result<(), String> {
             Ok(())
         });
     }
+    let started = std::time::Instant::now();
     let out = cmd
         .output()
         .map_err(|e| format!("starting the copy helper {}: {e}", exe.display()))?;
+    tracing::debug!("filesystem step helper ran in {:.2?}", started.elapsed());
     let _ = std::fs::remove_file(spec_path);
     if out.status.success() {
         return Ok(());
@@ -96,6 +98,7 @@ fn helper(spec_path: &Path) -> Result<(), String> {
     let bytes =
         std::fs::read(spec_path).map_err(|e| format!("reading {}: {e}", spec_path.display()))?;
     let spec: FsSpec = serde_json::from_slice(&bytes).map_err(|e| format!("bad spec: {e}"))?;
+    raise_fd_limit();
     mount_raw(None, "/", None, libc::MS_REC | libc::MS_PRIVATE, None)
         .map_err(|e| format!("making / private: {e}"))?;
     mount_overlay(&spec.lower, &spec.upper, &spec.work, &spec.merged)?;
@@ -150,4 +153,15 @@ fn helper(spec_path: &Path) -> Result<(), String> {
         },
     }
     Ok(())
+}
+
+/// The copy keeps two directories open per level of the tree it walks: lift the soft limit
+/// on open files to the hard one (as Go programs do at start) so that a deep tree fits.
+fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut lim = getrlimit(Resource::Nofile);
+    if lim.current < lim.maximum {
+        lim.current = lim.maximum;
+        let _ = setrlimit(Resource::Nofile, lim);
+    }
 }

@@ -1,5 +1,6 @@
 //! [`Root`]: a directory file descriptor through which every path is resolved in-root.
 
+use super::dir::{fd_xattrs, OpenDir};
 use super::meta::{FileKind, Meta};
 use super::path::{clean_components, join_components};
 use rustix::fs::{
@@ -460,30 +461,7 @@ impl Root {
         let Some(fd) = self.open_plain(p)? else {
             return Ok(Vec::new());
         };
-        let len = match rfs::flistxattr_query(&fd) {
-            Ok(n) => n,
-            Err(Errno::NOTSUP) => return Ok(Vec::new()),
-            Err(e) => return Err(with_path(errno(e), "listxattr", p)),
-        };
-        let mut names = vec![0u8; len];
-        let n = rfs::flistxattr(&fd, &mut names[..])
-            .map_err(|e| with_path(errno(e), "listxattr", p))?;
-        names.truncate(n);
-        let mut out = Vec::new();
-        for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-            let name = OsStr::from_bytes(name);
-            let size = match rfs::fgetxattr_query(&fd, name) {
-                Ok(n) => n,
-                Err(Errno::NODATA) => continue,
-                Err(e) => return Err(with_path(errno(e), "getxattr", p)),
-            };
-            let mut value = vec![0u8; size];
-            let n = rfs::fgetxattr(&fd, name, &mut value[..])
-                .map_err(|e| with_path(errno(e), "getxattr", p))?;
-            value.truncate(n);
-            out.push((name.to_os_string(), value));
-        }
-        Ok(out)
+        fd_xattrs(fd.as_fd()).map_err(|e| with_path(e, "read xattrs of", p))
     }
 
     /// Sets an extended attribute on the file or directory `p` (other types are skipped).
@@ -506,6 +484,12 @@ impl Root {
     /// Opens `p` for reading, following symlinks in-root.
     pub fn open_read(&self, p: &Path) -> io::Result<File> {
         Ok(File::from(self.resolve_fd(p, OFlags::RDONLY)?))
+    }
+
+    /// The directory `p` (symlinks followed in-root), opened for work on its entries.
+    pub fn dir(&self, p: &Path) -> io::Result<OpenDir> {
+        let fd = self.resolve_fd(p, OFlags::RDONLY | OFlags::DIRECTORY)?;
+        Ok(OpenDir::from_fd(fd, join_components(&clean_components(p))))
     }
 
     /// The names in directory `p` (symlinks followed in-root), sorted bytewise.

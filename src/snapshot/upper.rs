@@ -4,12 +4,13 @@
 //! Entries come depth-first in byte order of names, so the same tree gives the same bytes.
 
 use super::tar_writer::{Entry, Kind, TarWriter};
+use crate::fsops::{fd_get_xattr, fd_xattr_names};
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat};
 use std::collections::HashMap;
-use std::ffi::CString;
-use std::fs::Metadata;
+use std::ffi::{CString, OsStr, OsString};
 use std::io::{self, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 #[derive(Debug, Clone, Default)]
@@ -26,133 +27,227 @@ pub fn write_layer<W: Write>(upper: &Path, out: W, opts: &LayerOptions) -> io::R
         tar: TarWriter::new(out),
         links: HashMap::new(),
         opts,
+        entries: 0,
     };
-    w.dir(upper, b"")?;
-    w.tar.finish()
+    let fd = rfs::open(
+        upper,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ctx(e, "open", upper))?;
+    let started = std::time::Instant::now();
+    w.dir(&fd, upper, b"")?;
+    let out = w.tar.finish()?;
+    tracing::debug!(
+        "layer tar of {}: {} entries in {:.2?}",
+        upper.display(),
+        w.entries,
+        started.elapsed()
+    );
+    Ok(out)
 }
 
+fn ctx(e: rustix::io::Errno, op: &str, p: &Path) -> io::Error {
+    let e = io::Error::from(e);
+    io::Error::new(e.kind(), format!("{op} {}: {e}", p.display()))
+}
+
+/// The names in the open directory `fd`, sorted bytewise.
+fn sorted_names(fd: &OwnedFd, path: &Path) -> io::Result<Vec<OsString>> {
+    let mut names = Vec::new();
+    for entry in rfs::Dir::read_from(fd).map_err(|e| ctx(e, "read", path))? {
+        let entry = entry.map_err(|e| ctx(e, "read", path))?;
+        let n = entry.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push(OsStr::from_bytes(n).to_os_string());
+        }
+    }
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    Ok(names)
+}
+
+/// Walks the upper dir with each directory open once, looking entries up by name in it
+/// (the walk reads every file of the layer; resolving full paths for each would cost more
+/// than the archiving).
 struct Walker<'a, W: Write> {
     tar: TarWriter<W>,
     links: HashMap<(u64, u64), Vec<u8>>,
     opts: &'a LayerOptions,
+    entries: u64,
 }
 
 impl<W: Write> Walker<'_, W> {
-    fn dir(&mut self, dir: &Path, rel: &[u8]) -> io::Result<()> {
-        let mut names: Vec<_> = std::fs::read_dir(dir)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<Result<_, _>>()?;
-        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        for name in names {
+    fn dir(&mut self, fd: &OwnedFd, dir: &Path, rel: &[u8]) -> io::Result<()> {
+        for name in sorted_names(fd, dir)? {
             let path = dir.join(&name);
             let mut child = rel.to_vec();
             if !child.is_empty() {
                 child.push(b'/');
             }
             child.extend_from_slice(name.as_bytes());
-            let md = std::fs::symlink_metadata(&path)?;
-            self.entry(&path, &child, &md)?;
+            let st = rfs::statat(fd, &name, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| ctx(e, "lstat", &path))?;
+            self.entries += 1;
+            self.entry(fd, &name, &path, &child, &st)?;
         }
         Ok(())
     }
 
-    fn mtime(&self, md: &Metadata) -> i64 {
+    #[allow(clippy::unnecessary_cast)]
+    fn mtime(&self, st: &Stat) -> i64 {
+        let m = st.st_mtime as i64;
         match self.opts.source_date_epoch {
-            Some(e) => md.mtime().min(e),
-            None => md.mtime(),
+            Some(e) => m.min(e),
+            None => m,
         }
     }
 
-    fn base(&self, name: &[u8], kind: Kind, md: &Metadata, path: &Path) -> io::Result<Entry> {
-        Ok(Entry {
+    fn base(&self, name: &[u8], kind: Kind, st: &Stat, xattrs: Vec<(String, Vec<u8>)>) -> Entry {
+        Entry {
             name: name.to_vec(),
             kind,
-            mode: md.mode() & 0o7777,
-            uid: u64::from(md.uid()),
-            gid: u64::from(md.gid()),
-            mtime: self.mtime(md),
-            xattrs: layer_xattrs(path)?,
-        })
+            mode: st.st_mode & 0o7777,
+            uid: u64::from(st.st_uid),
+            gid: u64::from(st.st_gid),
+            mtime: self.mtime(st),
+            xattrs,
+        }
     }
 
     /// An empty OCI marker file (`.wh.<name>` or `.wh..wh..opq`) owned by root.
-    fn marker(&mut self, name: Vec<u8>, md: &Metadata) -> io::Result<()> {
+    fn marker(&mut self, name: Vec<u8>, st: &Stat) -> io::Result<()> {
         let e = Entry {
             name,
             kind: Kind::File { size: 0 },
             mode: 0,
             uid: 0,
             gid: 0,
-            mtime: self.mtime(md),
+            mtime: self.mtime(st),
             xattrs: vec![],
         };
         self.tar.append(&e, Some(&mut io::empty()))
     }
 
-    fn entry(&mut self, path: &Path, name: &[u8], md: &Metadata) -> io::Result<()> {
-        let ft = md.file_type();
+    /// Opens entry `name` of `dir` (never following a symlink) with `flags`.
+    fn open_at(dir: &OwnedFd, name: &OsStr, flags: OFlags, path: &Path) -> io::Result<OwnedFd> {
+        rfs::openat(
+            dir,
+            name,
+            flags | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| ctx(e, "open", path))
+    }
+
+    #[allow(clippy::unnecessary_cast)]
+    fn entry(
+        &mut self,
+        dir: &OwnedFd,
+        fname: &OsStr,
+        path: &Path,
+        name: &[u8],
+        st: &Stat,
+    ) -> io::Result<()> {
+        let ft = FileType::from_raw_mode(st.st_mode);
+        let rdev = st.st_rdev as u64;
         // Whiteouts first: overlay may give every whiteout the same inode, which must not be
         // mistaken for a hard link.
-        if ft.is_char_device() && md.rdev() == 0 {
-            let (dir, base) = split(name);
-            let mut wh = dir.to_vec();
+        if ft == FileType::CharacterDevice && rdev == 0 {
+            let (d, base) = split(name);
+            let mut wh = d.to_vec();
             wh.extend_from_slice(b".wh.");
             wh.extend_from_slice(base);
-            return self.marker(wh, md);
+            return self.marker(wh, st);
         }
-        if ft.is_dir() {
-            let e = self.base(name, Kind::Dir, md, path)?;
+        if ft == FileType::Directory {
+            let sub = Self::open_at(dir, fname, OFlags::DIRECTORY, path)?;
+            let xattrs = layer_xattrs_fd(sub.as_fd()).map_err(|e| with(e, path))?;
+            let e = self.base(name, Kind::Dir, st, xattrs);
             self.tar.append(&e, None)?;
-            if get_xattr(path, OPAQUE_XATTR)?.as_deref() == Some(b"y") {
+            let opaque =
+                fd_get_xattr(sub.as_fd(), OsStr::new(OPAQUE_XATTR)).map_err(|e| with(e, path))?;
+            if opaque.as_deref() == Some(b"y") {
                 let mut opq = name.to_vec();
                 opq.extend_from_slice(b"/.wh..wh..opq");
-                self.marker(opq, md)?;
+                self.marker(opq, st)?;
             }
-            return self.dir(path, name);
+            return self.dir(&sub, path, name);
         }
-        if ft.is_file() {
-            if md.nlink() > 1 {
-                let key = (md.dev(), md.ino());
+        if ft == FileType::RegularFile {
+            let key = (st.st_dev as u64, st.st_ino as u64);
+            if st.st_nlink > 1 {
                 if let Some(first) = self.links.get(&key) {
-                    let e = self.base(
-                        name,
-                        Kind::Hardlink {
-                            target: first.clone(),
-                        },
-                        md,
-                        path,
-                    )?;
+                    let kind = Kind::Hardlink {
+                        target: first.clone(),
+                    };
+                    let xattrs = layer_xattrs(path)?;
+                    let e = self.base(name, kind, st, xattrs);
                     return self.tar.append(&e, None);
                 }
                 self.links.insert(key, name.to_vec());
             }
-            let e = self.base(name, Kind::File { size: md.len() }, md, path)?;
-            let mut f = std::fs::File::open(path)?;
+            let fd = Self::open_at(dir, fname, OFlags::NOCTTY, path)?;
+            let xattrs = layer_xattrs_fd(fd.as_fd()).map_err(|e| with(e, path))?;
+            let e = self.base(
+                name,
+                Kind::File {
+                    size: st.st_size as u64,
+                },
+                st,
+                xattrs,
+            );
+            let mut f = std::fs::File::from(fd);
             return self.tar.append(&e, Some(&mut f));
         }
-        let kind = if ft.is_symlink() {
-            Kind::Symlink {
-                target: std::fs::read_link(path)?.as_os_str().as_bytes().to_vec(),
+        let kind = match ft {
+            FileType::Symlink => {
+                let t = rfs::readlinkat(dir, fname, Vec::new())
+                    .map_err(|e| ctx(e, "readlink", path))?;
+                Kind::Symlink {
+                    target: t.as_bytes().to_vec(),
+                }
             }
-        } else if ft.is_char_device() {
-            Kind::Char {
-                major: major(md.rdev()),
-                minor: minor(md.rdev()),
-            }
-        } else if ft.is_block_device() {
-            Kind::Block {
-                major: major(md.rdev()),
-                minor: minor(md.rdev()),
-            }
-        } else if ft.is_fifo() {
-            Kind::Fifo
-        } else {
+            FileType::CharacterDevice => Kind::Char {
+                major: major(rdev),
+                minor: minor(rdev),
+            },
+            FileType::BlockDevice => Kind::Block {
+                major: major(rdev),
+                minor: minor(rdev),
+            },
+            FileType::Fifo => Kind::Fifo,
             // Sockets cannot be archived; docker skips them too.
-            return Ok(());
+            _ => return Ok(()),
         };
-        let e = self.base(name, kind, md, path)?;
+        let xattrs = layer_xattrs(path)?;
+        let e = self.base(name, kind, st, xattrs);
         self.tar.append(&e, None)
     }
+}
+
+fn with(e: io::Error, p: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", p.display()))
+}
+
+/// Whether a layer carries the xattr `name`: file capabilities and user attributes
+/// (overlay's and other trusted/security ones describe this host, not the image).
+fn carried(name: &str) -> bool {
+    name == "security.capability" || name.starts_with("user.")
+}
+
+/// [`layer_xattrs`] of an open file or directory.
+fn layer_xattrs_fd(fd: BorrowedFd<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for name in fd_xattr_names(fd)? {
+        let Some(name) = name.to_str().filter(|n| carried(n)) else {
+            continue;
+        };
+        if let Some(v) = fd_get_xattr(fd, OsStr::new(name))? {
+            out.push((name.to_string(), v));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn split(name: &[u8]) -> (&[u8], &[u8]) {
@@ -196,7 +291,7 @@ fn layer_xattrs(path: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
         let Ok(name) = std::str::from_utf8(name) else {
             continue;
         };
-        if name == "security.capability" || name.starts_with("user.") {
+        if carried(name) {
             if let Some(v) = get_xattr(path, name)? {
                 out.push((name.to_string(), v));
             }

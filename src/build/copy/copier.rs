@@ -8,8 +8,13 @@
 use super::source::{io_err, SourceRoot};
 use super::{CopyError, Summary};
 use crate::context::dockerignore::Matcher;
-use crate::fsops::{FileKind, Meta, Root};
+use crate::fsops::{
+    fd_set_mode, fd_set_owner, fd_set_times, fd_set_xattr, fd_xattrs, FileKind, Meta, OpenDir, Root,
+};
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 pub(crate) struct Copier<'a> {
@@ -21,7 +26,12 @@ pub(crate) struct Copier<'a> {
     /// Source (dev, inode) → the first destination path written for it.
     inodes: HashMap<(u64, u64), PathBuf>,
     pub summary: Summary,
+    /// Reused for the contents of small files.
+    buf: Vec<u8>,
 }
+
+/// Files up to this size are copied through [`Copier::buf`].
+const SMALL_FILE: u64 = 1 << 20;
 
 impl<'a> Copier<'a> {
     pub fn new(
@@ -39,6 +49,7 @@ impl<'a> Copier<'a> {
             excludes,
             inodes: HashMap::new(),
             summary: Summary::default(),
+            buf: Vec::new(),
         }
     }
 
@@ -69,42 +80,148 @@ impl<'a> Copier<'a> {
         if self.excluded(rel, &meta)? {
             return Ok(());
         }
-        let mut apply_info = true;
-        match meta.kind {
-            FileKind::Dir => {
-                let created = self.copy_dir_only(&meta, dst, overwrite_meta)?;
-                for name in root.read_dir(src).map_err(|e| io_err(src, e))? {
-                    let child = src.join(&name);
-                    let Some(cmeta) = root.try_lstat(&child).map_err(|e| io_err(&child, e))? else {
-                        continue;
-                    };
-                    if !self.from.visible(&child, &cmeta)? {
+        if meta.is_dir() {
+            let created = self.copy_dir_only(&meta, dst, overwrite_meta)?;
+            let sdir = root.dir(src).map_err(|e| io_err(src, e))?;
+            let ddir = self.dest.dir(dst).map_err(|e| io_err(dst, e))?;
+            self.copy_children(&sdir, &ddir, rel)?;
+            if overwrite_meta || created {
+                self.copy_info_fd(&meta, sdir.as_fd(), ddir.as_fd(), dst)?;
+            }
+            return Ok(());
+        }
+        if self.copy_special(&meta, src, dst)? {
+            self.copy_info(&meta, src, dst)?;
+        }
+        Ok(())
+    }
+
+    /// Copies the visible entries of `sdir` into `ddir`, each looked up and opened by name in
+    /// the directories already open (one lookup per entry, not a walk from the root).
+    fn copy_children(
+        &mut self,
+        sdir: &OpenDir,
+        ddir: &OpenDir,
+        rel: &str,
+    ) -> Result<(), CopyError> {
+        let names = sdir.names().map_err(|e| io_err(sdir.path(), e))?;
+        for name in names {
+            let src = sdir.path().join(&name);
+            let Some(meta) = sdir.try_lstat(&name).map_err(|e| io_err(&src, e))? else {
+                continue;
+            };
+            if !self.from.visible(&src, &meta)? {
+                continue;
+            }
+            let crel = if rel.is_empty() {
+                name.to_string_lossy().into_owned()
+            } else {
+                format!("{rel}/{}", name.to_string_lossy())
+            };
+            if self.excluded(&crel, &meta)? {
+                continue;
+            }
+            let dst = ddir.path().join(&name);
+            match meta.kind {
+                FileKind::Dir => {
+                    // mkdir first: in a new tree nothing is in the way.
+                    match ddir.mkdir(&name) {
+                        Ok(()) => self.summary.dirs += 1,
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                            let m = ddir.try_lstat(&name).map_err(|e| io_err(&dst, e))?;
+                            if !m.is_some_and(|m| m.is_dir()) {
+                                return Err(CopyError::Rule(format!(
+                                    "cannot copy to non-directory: {}",
+                                    dst.display()
+                                )));
+                            }
+                        }
+                        Err(e) => return Err(io_err(&dst, e)),
+                    }
+                    let sub = ddir.open_dir(&name).map_err(|e| io_err(&dst, e))?;
+                    // A new directory gets its mode at once (as `mkdir` with it would), an
+                    // existing one takes the source's; owner and times follow the contents.
+                    fd_set_mode(sub.as_fd(), meta.mode).map_err(|e| io_err(&dst, e))?;
+                    let ssub = sdir.open_dir(&name).map_err(|e| io_err(&src, e))?;
+                    self.copy_children(&ssub, &sub, &crel)?;
+                    self.copy_info_fd(&meta, ssub.as_fd(), sub.as_fd(), &dst)?;
+                }
+                FileKind::File => {
+                    if self.linked(&meta, &dst)? {
+                        self.copy_info(&meta, &src, &dst)?;
                         continue;
                     }
-                    let crel = if rel.is_empty() {
-                        name.to_string_lossy().into_owned()
-                    } else {
-                        format!("{rel}/{}", name.to_string_lossy())
-                    };
-                    self.copy(&child, &crel, &dst.join(&name), true)?;
+                    let mut input = sdir.open_file(&name).map_err(|e| io_err(&src, e))?;
+                    let mut out = ddir.create_file(&name).map_err(|e| io_err(&dst, e))?;
+                    let n = self
+                        .copy_data(&meta, &mut input, &mut out)
+                        .map_err(|e| io_err(&dst, e))?;
+                    self.summary.bytes += n;
+                    self.summary.files += 1;
+                    if meta.nlink > 1 {
+                        self.inodes.insert((meta.dev, meta.ino), dst.clone());
+                    }
+                    self.copy_info_fd(&meta, input.as_fd(), out.as_fd(), &dst)?;
                 }
-                if !overwrite_meta {
-                    apply_info = created;
+                _ => {
+                    if self.copy_special(&meta, &src, &dst)? {
+                        self.copy_info(&meta, &src, &dst)?;
+                    }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Copies a file's bytes. A small file goes through one reused buffer (a read, the read
+    /// that finds the end, one write); a big one is copied by the kernel (`io::copy` from
+    /// File to File uses copy_file_range, or sendfile across filesystems) without a round
+    /// trip through this process.
+    fn copy_data(&mut self, meta: &Meta, input: &mut File, out: &mut File) -> io::Result<u64> {
+        if meta.size > SMALL_FILE {
+            return io::copy(input, out);
+        }
+        // A plain read loop: `read_to_end` would stat and seek the file first.
+        let want = (meta.size as usize + 1).max(4096);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        let mut n = 0;
+        loop {
+            if n == self.buf.len() {
+                self.buf.resize(n * 2, 0);
+            }
+            match input.read(&mut self.buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        out.write_all(&self.buf[..n])?;
+        Ok(n as u64)
+    }
+
+    /// If `meta` is a file with a copy already written for its inode, links `dst` to it.
+    fn linked(&mut self, meta: &Meta, dst: &Path) -> Result<bool, CopyError> {
+        if meta.nlink <= 1 {
+            return Ok(false);
+        }
+        let Some(first) = self.inodes.get(&(meta.dev, meta.ino)) else {
+            return Ok(false);
+        };
+        self.dest.hardlink(first, dst).map_err(|e| io_err(dst, e))?;
+        self.summary.files += 1;
+        Ok(true)
+    }
+
+    /// Copies a non-directory by path: a file (or hard link), symlink or device node.
+    /// Returns whether the entry was written (a socket is skipped, as BuildKit's copier does).
+    fn copy_special(&mut self, meta: &Meta, src: &Path, dst: &Path) -> Result<bool, CopyError> {
+        let root = self.from.root();
+        match meta.kind {
             FileKind::File => {
-                let key = (meta.dev, meta.ino);
-                let linked = match self.inodes.get(&key) {
-                    Some(first) if meta.nlink > 1 => {
-                        let first = first.clone();
-                        self.dest
-                            .hardlink(&first, dst)
-                            .map_err(|e| io_err(dst, e))?;
-                        true
-                    }
-                    _ => false,
-                };
-                if !linked {
+                if !self.linked(meta, dst)? {
                     let mut f = root.open_read(src).map_err(|e| io_err(src, e))?;
                     let n = self
                         .dest
@@ -112,10 +229,10 @@ impl<'a> Copier<'a> {
                         .map_err(|e| io_err(dst, e))?;
                     self.summary.bytes += n;
                     if meta.nlink > 1 {
-                        self.inodes.insert(key, dst.to_path_buf());
+                        self.inodes.insert((meta.dev, meta.ino), dst.to_path_buf());
                     }
+                    self.summary.files += 1;
                 }
-                self.summary.files += 1;
             }
             FileKind::Symlink => {
                 let target = root.read_link(src).map_err(|e| io_err(src, e))?;
@@ -130,13 +247,52 @@ impl<'a> Copier<'a> {
                     .map_err(|e| io_err(dst, e))?;
                 self.summary.files += 1;
             }
-            // BuildKit's copier silently skips sockets.
-            FileKind::Socket => return Ok(()),
+            FileKind::Socket => return Ok(false),
+            FileKind::Dir => {
+                return Err(CopyError::Rule(format!(
+                    "{}: a directory where a file was expected",
+                    src.display()
+                )))
+            }
         }
-        if apply_info {
-            self.copy_info(&meta, src, dst)?;
+        Ok(true)
+    }
+
+    /// [`Copier::copy_info`] for an entry open on both sides: owner, mode, times and xattrs
+    /// set through the descriptors.
+    fn copy_info_fd(
+        &self,
+        meta: &Meta,
+        src: BorrowedFd<'_>,
+        dst: BorrowedFd<'_>,
+        dst_path: &Path,
+    ) -> Result<(), CopyError> {
+        let (uid, gid) = self.owner_of(meta);
+        fd_set_owner(dst, uid, gid).map_err(|e| io_err(dst_path, e))?;
+        fd_set_mode(dst, self.mode_of(meta)).map_err(|e| io_err(dst_path, e))?;
+        fd_set_times(dst, meta.atime, meta.mtime).map_err(|e| io_err(dst_path, e))?;
+        let attrs = fd_xattrs(src).map_err(|e| io_err(dst_path, e))?;
+        for (name, value) in attrs {
+            if let Err(e) = fd_set_xattr(dst, &name, &value) {
+                tracing::debug!("xattr {name:?} not copied to {}: {e}", dst_path.display());
+            }
         }
         Ok(())
+    }
+
+    fn owner_of(&self, meta: &Meta) -> (u32, u32) {
+        match self.chown {
+            Some(o) => o,
+            None if self.from.is_context() => (0, 0),
+            None => (meta.uid, meta.gid),
+        }
+    }
+
+    fn mode_of(&self, meta: &Meta) -> u32 {
+        match self.chmod {
+            Some(c) => (meta.mode & !0o777) | (c & 0o777),
+            None => meta.mode,
+        }
     }
 
     /// Creates the directory `dst` if missing (true if created); an existing non-directory is
@@ -172,20 +328,14 @@ impl<'a> Copier<'a> {
 
     /// Owner, mode and times of the source applied to `dst`.
     pub fn copy_info(&self, meta: &Meta, src: &Path, dst: &Path) -> Result<(), CopyError> {
-        let (uid, gid) = match self.chown {
-            Some(o) => o,
-            None if self.from.is_context() => (0, 0),
-            None => (meta.uid, meta.gid),
-        };
+        let (uid, gid) = self.owner_of(meta);
         self.dest
             .set_owner(dst, uid, gid)
             .map_err(|e| io_err(dst, e))?;
         if !meta.is_symlink() {
-            let mode = match self.chmod {
-                Some(c) => (meta.mode & !0o777) | (c & 0o777),
-                None => meta.mode,
-            };
-            self.dest.set_mode(dst, mode).map_err(|e| io_err(dst, e))?;
+            self.dest
+                .set_mode(dst, self.mode_of(meta))
+                .map_err(|e| io_err(dst, e))?;
         }
         self.dest
             .set_times(dst, meta.atime, meta.mtime)
