@@ -245,8 +245,23 @@ impl Ctx<'_> {
         }
     }
 
-    fn new_id(&self) -> StepId {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+    /// A new step id, announced to the progress display.
+    fn start_step(
+        &self,
+        number: usize,
+        total: usize,
+        stage: &str,
+        text: &str,
+    ) -> (StepId, Instant) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.progress.event(Event::Step {
+            id,
+            number,
+            total,
+            stage,
+            text,
+        });
+        (id, Instant::now())
     }
 
     /// Runs every stage on its own thread once its dependencies are built. The first error
@@ -373,15 +388,7 @@ impl Ctx<'_> {
                 .no_cache_filter
                 .iter()
                 .any(|f| *f == name || *f == stage.index.to_string());
-        let started = Instant::now();
-        let id = self.new_id();
-        self.progress.event(Event::Step {
-            id,
-            number,
-            total,
-            stage: &name,
-            text: &stage.from.original,
-        });
+        let (id, started) = self.start_step(number, total, &name, &stage.from.original);
         let (mut state, mut key, base) = self.base_state(stage)?;
         let image = match &stage.base {
             Base::Scratch => "scratch".to_string(),
@@ -477,15 +484,7 @@ impl Ctx<'_> {
         number: usize,
         total: usize,
     ) -> Result<(), BuildError> {
-        let started = Instant::now();
-        let id = self.new_id();
-        self.progress.event(Event::Step {
-            id,
-            number,
-            total,
-            stage: walk.stage,
-            text,
-        });
+        let (id, started) = self.start_step(number, total, walk.stage, text);
         let inputs = self.inputs(state, step)?;
         let new_key = inputs.key(key);
         let hit = |state: &mut State, key: &mut Digest, entry: Entry| {
