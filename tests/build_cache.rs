@@ -427,3 +427,39 @@ fn pull_re_resolves_the_base() {
         pulled.stdout
     );
 }
+
+#[test]
+fn cache_mount_sharing_modes() {
+    let env = BuildEnv::new();
+    assert_eq!(env.kiln(&["pull", &env.base()]).code, 0);
+    // Two different steps (so that their cache keys differ and both run) that each claim the
+    // cache mount for a second: with sharing=locked they take turns, so neither sees the
+    // other's claim.
+    let step = |who: &str| {
+        format!(
+            "FROM BASE\nRUN --mount=type=cache,id=shared-c,target=/c,sharing=locked \
+             test ! -e /c/busy && touch /c/busy && echo {who} && sleep 1 && rm /c/busy\n"
+        )
+    };
+    let a = env.context("lock-a", &step("a"), &[]);
+    let b = env.context("lock-b", &step("b"), &[]);
+    std::thread::scope(|s| {
+        let h1 = s.spawn(|| env.build_ok(&a, "lock:a", &[]));
+        let h2 = s.spawn(|| env.build_ok(&b, "lock:b", &[]));
+        h1.join().unwrap();
+        h2.join().unwrap();
+    });
+    // sharing=private: a build that finds the cache in use gets its own, empty one.
+    let p = env.context(
+        "private",
+        "FROM BASE\nRUN --mount=type=cache,id=priv-c,target=/c,sharing=private \
+         touch /c/mine && ls /c | wc -l > /count\n",
+        &[],
+    );
+    env.build_ok(&p, "priv:1", &[]);
+    let files = env.image_files("priv:1");
+    assert_eq!(
+        common::build_env::file_text(&files, "count").as_deref(),
+        Some("1\n")
+    );
+}

@@ -7,6 +7,7 @@ use super::copy::CopyRequest;
 use super::executor::{BuildError, Ctx, State};
 use super::fsop::{self, CopySource, FsOp, FsSpec};
 use super::image_config::{self as ic, default_shell};
+use crate::dockerfile::instructions::mount::Sharing;
 use crate::dockerfile::instructions::{
     chomp_heredoc, heredoc_marker, Command, Instruction, MountType, Network as RunNetwork,
 };
@@ -15,6 +16,7 @@ use crate::image::oci::Descriptor;
 use crate::plan::{self, Step};
 use crate::progress::{Event, StepId};
 use crate::snapshot::upper::{write_layer, LayerOptions};
+use crate::store::lock;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -232,6 +234,8 @@ impl Ctx<'_> {
             RunNetwork::Default => self.opts.network,
         };
         let mut mounts = Vec::new();
+        // Locks on `sharing=locked|private` cache mounts, held until the step is done.
+        let mut held = Vec::new();
         for m in &r.mounts {
             let target = if m.target.starts_with('/') {
                 m.target.clone()
@@ -251,7 +255,7 @@ impl Ctx<'_> {
                             }
                         })
                         .collect();
-                    let dir = self.store.root().join("cache-mounts").join(name);
+                    let dir = self.cache_mount_dir(&name, m.sharing, work.path(), &mut held)?;
                     std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
                     MountKind::Bind {
                         source: dir,
@@ -328,6 +332,38 @@ impl Ctx<'_> {
         }
         self.commit_layer(state, &upper)?;
         Ok(())
+    }
+
+    /// The directory of a cache mount, as its `sharing` says: `shared` (the default) is used
+    /// by every build at once, `locked` waits until no other build uses it, `private` gives
+    /// a build that finds it in use a fresh, throw-away directory instead (BuildKit's rules).
+    fn cache_mount_dir(
+        &self,
+        name: &str,
+        sharing: Option<Sharing>,
+        work: &Path,
+        held: &mut Vec<crate::store::LockGuard>,
+    ) -> Result<PathBuf, BuildError> {
+        let root = self.store.root().join("cache-mounts");
+        std::fs::create_dir_all(&root).map_err(anyhow::Error::from)?;
+        let lock_path = root.join(format!("{name}.lock"));
+        let shared = root.join(name);
+        Ok(match sharing.unwrap_or(Sharing::Shared) {
+            Sharing::Shared => shared,
+            Sharing::Locked => {
+                held.push(lock::exclusive(&lock_path).map_err(anyhow::Error::from)?);
+                shared
+            }
+            Sharing::Private => {
+                match lock::try_exclusive(&lock_path).map_err(anyhow::Error::from)? {
+                    Some(g) => {
+                        held.push(g);
+                        shared
+                    }
+                    None => work.join(format!("cache-{name}")),
+                }
+            }
+        })
     }
 
     /// The host directory a `--mount=type=bind` shows. A read-only mount of the context

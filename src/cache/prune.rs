@@ -166,7 +166,8 @@ pub fn prune(store: &Store, opts: &PruneOptions) -> anyhow::Result<PruneReport> 
     let mounts = store.root().join("cache-mounts");
     if let Ok(rd) = fs::read_dir(&mounts) {
         for m in rd.flatten() {
-            if old_enough(&m.path()) {
+            // Directories only: `<name>.lock` files belong to builds that may be running.
+            if m.path().is_dir() && old_enough(&m.path()) {
                 report.reclaimed += dir_size(&m.path());
                 fs::remove_dir_all(m.path())?;
                 report
@@ -209,7 +210,7 @@ pub fn usage(store: &Store) -> anyhow::Result<Usage> {
         .sum();
     let mounts = store.root().join("cache-mounts");
     if let Ok(rd) = fs::read_dir(&mounts) {
-        for m in rd.flatten() {
+        for m in rd.flatten().filter(|m| m.path().is_dir()) {
             u.mounts += 1;
             u.mounts_size += dir_size(&m.path());
         }
