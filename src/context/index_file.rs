@@ -167,7 +167,7 @@ pub(crate) fn store<'a>(
 
 /// The digest stored as raw bytes.
 pub(crate) fn digest_from_raw(raw: &[u8; 32]) -> Option<Digest> {
-    format!("sha256:{}", hex::encode(raw)).parse().ok()
+    Some(Digest::from_sha256_bytes(raw))
 }
 
 #[cfg(test)]

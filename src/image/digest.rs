@@ -16,12 +16,26 @@ pub struct InvalidDigest(pub String);
 impl Digest {
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Digest {
-        Digest(format!("sha256:{}", hex::encode(Sha256::digest(bytes))))
+        Digest::from_sha256_bytes(&Sha256::digest(bytes).into())
     }
 
     /// Builds a digest from a finished hasher.
     pub fn from_hasher(h: Sha256) -> Digest {
-        Digest(format!("sha256:{}", hex::encode(h.finalize())))
+        Digest::from_sha256_bytes(&h.finalize().into())
+    }
+
+    /// The digest whose 32 raw bytes are `raw`. A table lookup per byte rather than the
+    /// `hex` crate's char iterator: the context index turns every file's stored digest into
+    /// one of these on each build.
+    pub fn from_sha256_bytes(raw: &[u8; 32]) -> Digest {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = Vec::with_capacity(7 + 64);
+        s.extend_from_slice(b"sha256:");
+        for b in raw {
+            s.push(HEX[usize::from(b >> 4)]);
+            s.push(HEX[usize::from(b & 0xf)]);
+        }
+        Digest(String::from_utf8(s).expect("ASCII hex is UTF-8"))
     }
 
     /// The 64 hex digits.
@@ -126,6 +140,14 @@ impl<W: Write> Write for HashingWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_raw_bytes_matches_hex_encoding() {
+        let raw: [u8; 32] = Sha256::digest(b"kiln").into();
+        let d = Digest::from_sha256_bytes(&raw);
+        assert_eq!(d.hex(), hex::encode(raw));
+        assert_eq!(d.to_string().parse::<Digest>().unwrap(), d);
+    }
 
     #[test]
     fn empty_digest_is_the_well_known_one() {
