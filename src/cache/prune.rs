@@ -48,15 +48,17 @@ pub struct Usage {
     pub mounts_size: u64,
 }
 
-/// The diff_id lists of the store's images.
-fn image_chains(store: &Store) -> store::Result<Vec<Vec<Digest>>> {
-    let mut out = Vec::new();
+/// What the store's images hold: each image's diff_id list, and every layer blob.
+fn image_refs(store: &Store) -> store::Result<(Vec<Vec<Digest>>, BTreeSet<Digest>)> {
+    let mut chains = Vec::new();
+    let mut blobs = BTreeSet::new();
     for e in store.entries()? {
         if let Ok(img) = store.image(&e.manifest.digest) {
-            out.push(img.config.rootfs.diff_ids.clone());
+            chains.push(img.config.rootfs.diff_ids.clone());
+            blobs.extend(img.manifest.layers.iter().map(|l| l.digest.clone()));
         }
     }
-    Ok(out)
+    Ok((chains, blobs))
 }
 
 fn used_by_image(config: &ImageConfig, chains: &[Vec<Digest>]) -> bool {
@@ -64,17 +66,6 @@ fn used_by_image(config: &ImageConfig, chains: &[Vec<Digest>]) -> bool {
     chains
         .iter()
         .any(|c| c.len() >= mine.len() && c[..mine.len()] == mine[..])
-}
-
-/// Uncompressed size of each layer blob the store's images reference.
-fn image_blobs(store: &Store) -> store::Result<BTreeSet<Digest>> {
-    let mut set = BTreeSet::new();
-    for e in store.entries()? {
-        if let Ok(img) = store.image(&e.manifest.digest) {
-            set.extend(img.manifest.layers.iter().map(|l| l.digest.clone()));
-        }
-    }
-    Ok(set)
 }
 
 fn last_used(path: &Path) -> SystemTime {
@@ -101,8 +92,7 @@ pub fn prune(store: &Store, opts: &PruneOptions) -> anyhow::Result<PruneReport> 
     // Hold off builds' ingestion while entries go, so that no build files an entry for a
     // layer being collected.
     let gc = store::lock::exclusive(&store.root().join("gc.lock"))?;
-    let chains = image_chains(store)?;
-    let image_blobs = image_blobs(store)?;
+    let (chains, image_blobs) = image_refs(store)?;
     let now = SystemTime::now();
     let old_enough = |p: &Path| match opts.until {
         Some(d) => now.duration_since(last_used(p)).unwrap_or_default() >= d,
@@ -184,8 +174,7 @@ pub fn prune(store: &Store, opts: &PruneOptions) -> anyhow::Result<PruneReport> 
 /// What the cache holds and what pruning it would free.
 pub fn usage(store: &Store) -> anyhow::Result<Usage> {
     let cache = Cache::open(store)?;
-    let chains = image_chains(store)?;
-    let image_blobs = image_blobs(store)?;
+    let (chains, image_blobs) = image_refs(store)?;
     let mut u = Usage::default();
     let mut only_cache: HashMap<Digest, (u64, bool)> = HashMap::new();
     for (_, e) in cache.entries() {

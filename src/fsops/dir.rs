@@ -8,6 +8,7 @@
 //! done through an `OpenDir` can leave the directory it was opened on.
 
 use super::meta::Meta;
+use super::root::errno;
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Timespec, Timestamps};
 use rustix::io::Errno;
 use std::ffi::{OsStr, OsString};
@@ -22,10 +23,6 @@ use std::path::{Path, PathBuf};
 pub struct OpenDir {
     fd: OwnedFd,
     path: PathBuf,
-}
-
-fn errno(e: Errno) -> io::Error {
-    io::Error::from(e)
 }
 
 fn at(e: Errno, op: &str, dir: &Path, name: &OsStr) -> io::Error {

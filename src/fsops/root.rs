@@ -24,7 +24,7 @@ pub struct Root {
     host: PathBuf,
 }
 
-fn errno(e: Errno) -> io::Error {
+pub(super) fn errno(e: Errno) -> io::Error {
     io::Error::from(e)
 }
 
@@ -494,18 +494,7 @@ impl Root {
 
     /// The names in directory `p` (symlinks followed in-root), sorted bytewise.
     pub fn read_dir(&self, p: &Path) -> io::Result<Vec<OsString>> {
-        let fd = self.resolve_fd(p, OFlags::RDONLY | OFlags::DIRECTORY)?;
-        let mut names = Vec::new();
-        for entry in rfs::Dir::new(fd).map_err(errno)? {
-            let entry = entry.map_err(errno)?;
-            let n = entry.file_name().to_bytes();
-            if n == b"." || n == b".." {
-                continue;
-            }
-            names.push(OsStr::from_bytes(n).to_os_string());
-        }
-        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        Ok(names)
+        self.dir(p)?.names()
     }
 
     /// A readable handle on the root directory itself.

@@ -65,35 +65,6 @@ impl Progress for Silent {
     fn event(&self, _: Event<'_>) {}
 }
 
-/// Collects every event as a line of text: for tests and for callers that log.
-#[derive(Debug, Default)]
-pub struct Recorder {
-    lines: std::sync::Mutex<Vec<String>>,
-}
-
-impl Recorder {
-    pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-}
-
-impl Progress for Recorder {
-    fn event(&self, e: Event<'_>) {
-        let line = match e {
-            Event::Output { id, line } => {
-                format!(
-                    "Output {{ id: {id}, line: {:?} }}",
-                    String::from_utf8_lossy(line)
-                )
-            }
-            other => format!("{other:?}"),
-        };
-        if let Ok(mut l) = self.lines.lock() {
-            l.push(line);
-        }
-    }
-}
-
 /// The short form of an image id, as docker prints it: 12 hex digits without `sha256:`.
 pub fn short_id(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
