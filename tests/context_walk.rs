@@ -235,3 +235,37 @@ fn a_bad_pattern_names_the_file_and_line() {
         );
     }
 }
+
+/// The walk gives path-byte order without sorting the whole list: a directory's own entry
+/// sorts by its name, what is below it by its name and `/`, and `.` or `-` sort before `/`.
+#[test]
+fn walk_is_in_path_byte_order_where_names_sort_around_the_separator() {
+    let t = TempDir::new().unwrap();
+    let r = t.path();
+    for rel in [
+        "a/x.y", "a/x/deep", "a.txt", "a-b/c", "a0", "A", " space", "b", "a/x-1", "ab/c", "a!/d",
+        "z/z/z/z",
+    ] {
+        write(r, rel, b"x");
+    }
+    fs::create_dir_all(r.join("a/empty")).unwrap();
+    fs::write(r.join(OsStr::from_bytes(b"a/\xff")), b"odd").unwrap();
+    symlink("x", r.join("a/x.link")).unwrap();
+    // An ignored directory holding a re-included file comes back in its place too.
+    write(r, "a/ign/keep", b"k");
+    write(r, "a/ign/drop", b"d");
+    let rules = IgnoreRules::parse("a/ign\n!a/ign/keep\n").unwrap();
+    let got: Vec<Vec<u8>> = walk(r, &rules)
+        .unwrap()
+        .iter()
+        .map(|e| e.path_bytes().to_vec())
+        .collect();
+    let mut want: Vec<Vec<u8>> = full_walk(r)
+        .into_iter()
+        .map(|(p, _)| p.as_os_str().as_bytes().to_vec())
+        .filter(|p| p.as_slice() != b"a/ign/drop")
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(got.iter().any(|p| p.as_slice() == b"a/ign"));
+}

@@ -6,7 +6,7 @@ use super::hash::{hash_file, refresh_entry};
 use super::index_file::{self, Stamp};
 use super::rules::IgnoreRules;
 use super::selection::{self, DigestOptions, Selection};
-use super::walk::{walk, Entry, EntryKind};
+use super::walk::{walk_into, Entry, EntryKind};
 use crate::image::digest::Digest;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
@@ -21,6 +21,46 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// written again in the same tick as it was hashed keeps its stamp; such a file is hashed
 /// again next time instead (git's "racy clean" rule).
 pub const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+/// Where a scanned file's digest came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Digested {
+    /// Not a regular file: nothing to digest.
+    NotFile,
+    /// From the index: the stamp matched.
+    Reused,
+    /// Not in the index, or changed: to be read.
+    Missing,
+    /// Read now, and unchanged while read.
+    Hashed,
+    /// Read now, but it changed while read: not saved in the index.
+    Untrusted,
+    /// Removed since the walk saw it.
+    Gone,
+}
+
+/// Takes each file's digest from the index when its stamp matches. Both lists are in path
+/// order, so one merge pass matches them: no map of the index is built.
+fn reuse_digests(entries: &mut [ScannedEntry], old: &index_file::Loaded) -> Vec<Digested> {
+    let mut records = old.records().peekable();
+    entries
+        .iter_mut()
+        .map(|s| {
+            if s.entry.kind != EntryKind::File {
+                return Digested::NotFile;
+            }
+            let path = s.entry.path_bytes();
+            while records.next_if(|r| r.path < path).is_some() {}
+            match records.peek() {
+                Some(r) if r.path == path && r.stamp == Stamp::of(&s.entry) => {
+                    s.digest = index_file::digest_from_raw(r.digest);
+                    Digested::Reused
+                }
+                _ => Digested::Missing,
+            }
+        })
+        .collect()
+}
 
 /// A context entry and, for a regular file, its content digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,52 +129,64 @@ impl ContextIndex {
     /// is then saved.
     pub fn scan(&mut self) -> Result<ScanStats, ContextError> {
         let started = Instant::now();
-        let (old, index_loaded) = index_file::load(&self.index_dir);
+        // The index is read while the context is walked: they touch different files.
+        let ((old, index_loaded), walked) = rayon::join(
+            || index_file::load(&self.index_dir),
+            || {
+                let w = walk_into(&self.root, &self.rules, |entry| ScannedEntry {
+                    entry,
+                    digest: None,
+                });
+                (w, started.elapsed())
+            },
+        );
+        let (entries, walk_time) = walked;
+        let mut entries = entries?;
         let loaded = started.elapsed();
-        let entries = walk(&self.root, &self.rules)?;
-        let walked = started.elapsed();
+        let mut state = reuse_digests(&mut entries, &old);
+        let reused = started.elapsed();
         let hashed_files = AtomicU64::new(0);
         let hashed_bytes = AtomicU64::new(0);
-        let mut scanned: Vec<(ScannedEntry, bool)> = entries
-            .into_par_iter()
-            .map(|entry| {
-                if entry.kind != EntryKind::File {
-                    let digest = None;
-                    return Ok(Some((ScannedEntry { entry, digest }, false)));
-                }
-                if let Some((stamp, raw)) = old.get(entry.path_bytes()) {
-                    if *stamp == Stamp::of(&entry) {
-                        if let Some(digest) = index_file::digest_from_raw(raw) {
-                            let digest = Some(digest);
-                            return Ok(Some((ScannedEntry { entry, digest }, true)));
-                        }
-                    }
-                }
-                let abs = self.root.join(&entry.path);
+        entries
+            .par_iter_mut()
+            .zip(state.par_iter_mut())
+            .filter(|(_, st)| **st == Digested::Missing)
+            .try_for_each(|(s, st)| {
+                let abs = self.root.join(&s.entry.path);
                 let h = match hash_file(&abs) {
                     Ok(h) => h,
                     // Removed since the walk saw it: no longer part of the context.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        *st = Digested::Gone;
+                        return Ok(());
+                    }
                     Err(e) => return Err(ContextError::io(&abs, e)),
                 };
                 hashed_files.fetch_add(1, Ordering::Relaxed);
                 hashed_bytes.fetch_add(h.bytes_read, Ordering::Relaxed);
-                let mut entry = entry;
-                refresh_entry(&mut entry, &h.metadata);
-                let digest = Some(h.digest);
-                Ok(Some((ScannedEntry { entry, digest }, h.stable)))
-            })
-            .filter_map(Result::transpose)
-            .collect::<Result<_, ContextError>>()?;
+                refresh_entry(&mut s.entry, &h.metadata);
+                s.digest = Some(h.digest);
+                *st = if h.stable {
+                    Digested::Hashed
+                } else {
+                    Digested::Untrusted
+                };
+                Ok(())
+            })?;
+        if state.contains(&Digested::Gone) {
+            let mut gone = state.iter().map(|st| *st == Digested::Gone);
+            entries.retain(|_| !gone.next().unwrap_or(false));
+            state.retain(|st| *st != Digested::Gone);
+        }
 
         let mut stats = ScanStats {
-            entries: scanned.len(),
+            entries: entries.len(),
             index_loaded,
             files_hashed: hashed_files.load(Ordering::Relaxed) as usize,
             bytes_hashed: hashed_bytes.load(Ordering::Relaxed),
             ..ScanStats::default()
         };
-        for (s, _) in &scanned {
+        for s in &entries {
             if s.entry.kind == EntryKind::File {
                 stats.files += 1;
                 stats.file_bytes += s.entry.size;
@@ -147,35 +199,33 @@ impl ContextIndex {
             .map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
             .unwrap_or(0);
         let trust_before = written_at.saturating_sub(self.racy_window.as_nanos() as i64);
-        for (s, trusted) in scanned.iter_mut() {
-            if *trusted && s.entry.mtime_ns.max(s.entry.ctime_ns) >= trust_before {
-                *trusted = false;
-            }
-            if s.entry.kind == EntryKind::File && !*trusted {
-                stats.files_untrusted += 1;
-            }
-        }
-        let keep: Vec<_> = scanned
+        let trusted = |s: &ScannedEntry, st: Digested| {
+            matches!(st, Digested::Reused | Digested::Hashed)
+                && s.entry.mtime_ns.max(s.entry.ctime_ns) < trust_before
+        };
+        let keep: Vec<_> = entries
             .iter()
-            .filter(|(s, trusted)| *trusted && s.digest.is_some())
+            .zip(&state)
+            .filter(|(s, st)| trusted(s, **st))
             .filter_map(|(s, _)| {
                 let d = s.digest.as_ref()?;
                 Some((s.entry.path_bytes(), Stamp::of(&s.entry), d))
             })
             .collect();
+        stats.files_untrusted = stats.files - keep.len();
         let hashed = started.elapsed();
         // Every kept record came unchanged from the loaded index (nothing was hashed, and the
-        // kept paths are as many as the loaded ones): a no-op rebuild does not rewrite (and
-        // fsync) the index.
+        // kept paths are as many as the loaded ones): a no-op rebuild does not rewrite the
+        // index.
         let unchanged = index_loaded && stats.files_hashed == 0 && keep.len() == old.len();
         stats.index_saved = if unchanged { true } else { self.save(keep) };
-        self.entries = Some(scanned.into_iter().map(|(s, _)| s).collect());
+        self.entries = Some(entries);
         tracing::debug!(
-            "context scan of {}: index load {loaded:.1?}, walk {:.1?}, digests {:.1?}, \
-             index save {:.1?}; {stats:?}",
+            "context scan of {}: walk {walk_time:.1?} (index read beside it), index ready \
+             {loaded:.1?}, reused {:.1?}, hashed {:.1?}, index save {:.1?}; {stats:?}",
             self.root.display(),
-            walked - loaded,
-            hashed - walked,
+            reused - loaded,
+            hashed - reused,
             started.elapsed() - hashed,
         );
         Ok(stats)

@@ -12,7 +12,6 @@
 use super::walk::Entry;
 use crate::image::digest::Digest;
 use sha2::{Digest as _, Sha256};
-use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
@@ -46,12 +45,63 @@ impl Stamp {
     }
 }
 
-/// Keyed by path bytes. foldhash rather than the default SipHash: the keys are the
-/// context's own paths, and a no-op rebuild looks every file up here.
-pub(crate) type Records = HashMap<Vec<u8>, (Stamp, [u8; 32]), foldhash::fast::RandomState>;
+/// One record of a loaded index, borrowed from its bytes.
+pub(crate) struct Record<'a> {
+    pub path: &'a [u8],
+    pub stamp: Stamp,
+    pub digest: &'a [u8; 32],
+}
 
-/// Loads the index in `dir`; anything unreadable yields an empty map and `false`.
-pub(crate) fn load(dir: &Path) -> (Records, bool) {
+/// The bytes of an index file, checked: [`Loaded::records`] reads them in place, so loading
+/// costs one read and one checksum, not an allocation per file.
+#[derive(Default)]
+pub(crate) struct Loaded {
+    bytes: Vec<u8>,
+    count: u64,
+}
+
+impl Loaded {
+    /// How many records the file holds (0 when nothing usable was loaded).
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// The records in file order, which is path-byte order for an index this module wrote.
+    /// A record that does not decode ends the list (and the files after it are hashed
+    /// again); the checksum makes that all but impossible.
+    pub fn records(&self) -> impl Iterator<Item = Record<'_>> {
+        let mut r = Reader(self.bytes.get(HEADER..).unwrap_or_default());
+        let mut left = self.count;
+        std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            let len = r.u32()? as usize;
+            let path = r.take(len)?;
+            let stamp = Stamp {
+                size: r.u64()?,
+                mtime_ns: r.u64()? as i64,
+                ctime_ns: r.u64()? as i64,
+                ino: r.u64()?,
+                dev: r.u64()?,
+                mode: r.u32()?,
+            };
+            let digest: &[u8; 32] = r.take(32)?.try_into().ok()?;
+            Some(Record {
+                path,
+                stamp,
+                digest,
+            })
+        })
+    }
+}
+
+/// Magic, version, count.
+const HEADER: usize = 8 + 4 + 8;
+
+/// Loads the index in `dir`; anything unreadable yields an empty index and `false`.
+pub(crate) fn load(dir: &Path) -> (Loaded, bool) {
     let path = dir.join(FILE_NAME);
     let bytes = match fs::read(&path) {
         Ok(b) => b,
@@ -59,22 +109,23 @@ pub(crate) fn load(dir: &Path) -> (Records, bool) {
             if e.kind() != io::ErrorKind::NotFound {
                 tracing::warn!("context index {}: {e}; hashing again", path.display());
             }
-            return (Records::default(), false);
+            return (Loaded::default(), false);
         }
     };
-    match decode(&bytes) {
-        Some(r) => (r, true),
+    match check(bytes) {
+        Some(l) => (l, true),
         None => {
             tracing::warn!(
                 "context index {} is damaged or of another version; hashing again",
                 path.display()
             );
-            (Records::default(), false)
+            (Loaded::default(), false)
         }
     }
 }
 
-fn decode(bytes: &[u8]) -> Option<Records> {
+/// Verifies the checksum and the header, and that the records fill the body exactly.
+fn check(mut bytes: Vec<u8>) -> Option<Loaded> {
     let body_len = bytes.len().checked_sub(32)?;
     let (body, sum) = bytes.split_at(body_len);
     if Sha256::digest(body).as_slice() != sum {
@@ -89,25 +140,15 @@ fn decode(bytes: &[u8]) -> Option<Records> {
     if count > (body.len() / (FIXED + 4)) as u64 {
         return None;
     }
-    let mut out = Records::with_capacity_and_hasher(count as usize, Default::default());
-    for _ in 0..count {
-        let len = r.u32()? as usize;
-        let path = r.take(len)?.to_vec();
-        let stamp = Stamp {
-            size: r.u64()?,
-            mtime_ns: r.u64()? as i64,
-            ctime_ns: r.u64()? as i64,
-            ino: r.u64()?,
-            dev: r.u64()?,
-            mode: r.u32()?,
-        };
-        let digest: [u8; 32] = r.take(32)?.try_into().ok()?;
-        out.insert(path, (stamp, digest));
+    bytes.truncate(body_len);
+    let loaded = Loaded { bytes, count };
+    let mut seen = 0u64;
+    let mut end = HEADER;
+    for rec in loaded.records() {
+        seen += 1;
+        end += 4 + rec.path.len() + FIXED;
     }
-    if !r.0.is_empty() {
-        return None;
-    }
-    Some(out)
+    (seen == count && end == loaded.bytes.len()).then_some(loaded)
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -197,25 +238,27 @@ mod tests {
         let (loaded, ok) = load(dir.path());
         assert!(ok);
         assert_eq!(loaded.len(), 3);
-        for (p, s, d) in &recs {
-            let (ls, raw) = loaded.get(*p).unwrap();
-            assert_eq!(ls, s);
-            assert_eq!(&digest_from_raw(raw).unwrap(), *d);
+        let got: Vec<_> = loaded.records().collect();
+        assert_eq!(got.len(), 3);
+        for ((p, s, d), rec) in recs.iter().zip(&got) {
+            assert_eq!(rec.path, *p);
+            assert_eq!(&rec.stamp, s);
+            assert_eq!(&digest_from_raw(rec.digest).unwrap(), *d);
         }
         let bytes = fs::read(dir.path().join(FILE_NAME)).unwrap();
         for len in 0..bytes.len() {
-            assert!(decode(&bytes[..len]).is_none(), "truncated to {len}");
+            assert!(check(bytes[..len].to_vec()).is_none(), "truncated to {len}");
         }
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 1;
-            assert!(decode(&b).is_none(), "bit flipped at {i}");
+            assert!(check(b).is_none(), "bit flipped at {i}");
         }
         // A well-formed file of another version is not read either.
         let mut other = bytes[..bytes.len() - 32].to_vec();
         other[8] = 2;
         let sum = Sha256::digest(&other);
         other.extend_from_slice(&sum);
-        assert!(decode(&other).is_none());
+        assert!(check(other).is_none());
     }
 }

@@ -42,6 +42,11 @@ impl IgnoreRules {
         &self.matcher
     }
 
+    /// Whether the rules exclude nothing at all (the walk then skips asking).
+    pub fn is_empty(&self) -> bool {
+        self.matcher.is_empty()
+    }
+
     /// Whether `rel` (relative to the context root, `/`-separated) is excluded.
     pub fn is_ignored(&self, rel: &str) -> Result<bool, BadPattern> {
         if self.matcher.is_empty() {
