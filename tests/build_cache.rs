@@ -212,7 +212,7 @@ fn entries_complete(store: &Path) -> usize {
         let e = e.unwrap();
         let v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
-        for l in v["state"]["layers"].as_array().unwrap() {
+        for l in v["change"]["layers"].as_array().into_iter().flatten() {
             let d = l["digest"].as_str().unwrap();
             let hex = d.strip_prefix("sha256:").unwrap();
             assert!(
@@ -243,7 +243,7 @@ fn damaged_and_interrupted_caches() {
         let v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap();
         if v["text"].as_str() == Some("RUN echo one > /one") {
-            let d = v["state"]["layers"].as_array().unwrap().last().unwrap()["digest"]
+            let d = v["change"]["layers"].as_array().unwrap().last().unwrap()["digest"]
                 .as_str()
                 .unwrap()
                 .to_string();

@@ -4,7 +4,7 @@
 
 use super::inputs::{instruction_text, ContextInputs};
 use super::options::BuildOptions;
-use crate::cache::{self, explain, Cache, Entry, Inputs, StepState};
+use crate::cache::{self, explain, Cache, Change, Entry, Inputs, StepState};
 use crate::dockerfile::error::DockerfileError;
 use crate::dockerfile::instructions::{Command, Instruction, MountType, Network as RunNetwork};
 use crate::dockerfile::parser;
@@ -101,6 +101,7 @@ pub fn build(
         images.insert(r, img);
     }
     let plan = plan::plan(&parsed, &popts).map_err(|e| e.in_file(&file_name))?;
+    let planned = started.elapsed();
     for w in &plan.warnings {
         progress.event(Event::Warning(w));
     }
@@ -138,6 +139,7 @@ pub fn build(
         n += s.steps.len() + 1;
     }
     ctx.run_stages(&plan.stages, &first_number, total)?;
+    let ran = started.elapsed();
     let target = plan
         .target()
         .ok_or_else(|| anyhow::anyhow!("no stage to build"))?;
@@ -149,6 +151,11 @@ pub fn build(
         .ok_or_else(|| anyhow::anyhow!("target stage was not built"))?;
     opts.apply_labels(&mut built.state.config);
     let image = commit_image(store, built.state, &ctx.created, &opts.tags)?;
+    tracing::debug!(
+        "build phases: parse, bases and plan {planned:.1?}; steps {:.1?}; image {:.1?}",
+        ran - planned,
+        started.elapsed() - ran
+    );
     let id = image.id.to_string();
     progress.event(Event::Finished {
         id: &id,
@@ -227,12 +234,15 @@ fn set_created(config: &mut crate::image::oci::ImageConfig, fallback: &str) {
 
 /// Docker's intermediate image id: the id the image would have if the build ended here
 /// (so the last step's id is the one `Successfully built` prints).
-fn config_id(state: &State) -> String {
-    let mut config = state.config.clone();
-    set_created(&mut config, "");
-    serde_json::to_vec(&config)
+fn config_id(state: &mut State) -> String {
+    // Set and put back rather than cloned: the config holds the whole history.
+    let saved = state.config.created.take();
+    set_created(&mut state.config, "");
+    let id = serde_json::to_vec(&state.config)
         .map(|b| Digest::of(&b).to_string())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    state.config.created = saved;
+    id
 }
 
 impl Ctx<'_> {
@@ -392,7 +402,7 @@ impl Ctx<'_> {
         let (mut state, mut key, base) = self.base_state(stage)?;
         let image = match &stage.base {
             Base::Scratch => "scratch".to_string(),
-            _ => config_id(&state),
+            _ => config_id(&mut state),
         };
         self.progress.event(Event::Done {
             id,
@@ -487,9 +497,8 @@ impl Ctx<'_> {
         let (id, started) = self.start_step(number, total, walk.stage, text);
         let inputs = self.inputs(state, step)?;
         let new_key = inputs.key(key);
-        let hit = |state: &mut State, key: &mut Digest, entry: Entry| {
+        let hit = |state: &mut State, key: &mut Digest| {
             self.progress.event(Event::Cached { id });
-            *state = entry.state;
             *key = new_key.clone();
             let image = config_id(state);
             self.progress.event(Event::Done {
@@ -499,8 +508,8 @@ impl Ctx<'_> {
             });
         };
         if walk.use_cache {
-            if let Some(entry) = self.cache.get(&new_key, state) {
-                hit(state, key, entry);
+            if self.cache.get(&new_key, state) {
+                hit(state, key);
                 return Ok(());
             }
             if self.opts.explain_cache && !walk.explained {
@@ -519,13 +528,13 @@ impl Ctx<'_> {
             .lock(&new_key)
             .map_err(|e| anyhow::anyhow!("locking the cache entry: {e}"))?;
         if walk.use_cache {
-            if let Some(entry) = self.cache.get(&new_key, state) {
-                hit(state, key, entry);
+            if self.cache.get(&new_key, state) {
+                hit(state, key);
                 return Ok(());
             }
         }
         self.progress.event(Event::Running { id });
-        let layers_before = state.layers.len();
+        let before = state.clone();
         if let Err(e) = self.execute(state, step, id) {
             let message = e.to_string();
             self.progress.event(Event::Failed {
@@ -534,21 +543,23 @@ impl Ctx<'_> {
             });
             return Err(e);
         }
-        let layer = (state.layers.len() > layers_before)
-            .then(|| state.config.rootfs.diff_ids.last().cloned())
-            .flatten();
-        let entry = Entry {
-            key: new_key.clone(),
-            parent: key.clone(),
-            inputs,
-            text: text.to_string(),
-            state: state.clone(),
-            layer,
-            created: cache::unix_now(),
-        };
-        // A cache that cannot be written costs the next build time, not this build.
-        if let Err(e) = self.cache.put(&entry) {
-            tracing::warn!("writing cache entry {}: {e}", entry.key);
+        match Change::between(&before, state) {
+            Some(change) => {
+                let entry = Entry {
+                    key: new_key.clone(),
+                    parent: key.clone(),
+                    inputs,
+                    text: text.to_string(),
+                    layer: change.diff_ids.last().cloned(),
+                    change,
+                    created: cache::unix_now(),
+                };
+                // A cache that cannot be written costs the next build time, not this build.
+                if let Err(e) = self.cache.put(&entry) {
+                    tracing::warn!("writing cache entry {}: {e}", entry.key);
+                }
+            }
+            None => tracing::warn!("step {text:?} rewrote the image's history: not cached"),
         }
         *key = new_key;
         let image = config_id(state);

@@ -6,11 +6,10 @@
 //! are cache as well and go in either case. Removing entries frees nothing by itself: the
 //! store's collector then removes the layers and snapshots that nothing references.
 
-use super::Cache;
+use super::{Cache, Entry};
 use crate::image::digest::Digest;
-use crate::image::oci::ImageConfig;
 use crate::store::{self, Store};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -48,24 +47,28 @@ pub struct Usage {
     pub mounts_size: u64,
 }
 
-/// What the store's images hold: each image's diff_id list, and every layer blob.
-fn image_refs(store: &Store) -> store::Result<(Vec<Vec<Digest>>, BTreeSet<Digest>)> {
-    let mut chains = Vec::new();
+/// What the store's images hold: the chain id of every prefix of every image's layers (the
+/// empty prefix included), and every layer blob.
+fn image_refs(store: &Store) -> store::Result<(HashSet<Option<Digest>>, BTreeSet<Digest>)> {
+    let mut chains = HashSet::new();
     let mut blobs = BTreeSet::new();
     for e in store.entries()? {
         if let Ok(img) = store.image(&e.manifest.digest) {
-            chains.push(img.config.rootfs.diff_ids.clone());
+            chains.insert(None);
+            let mut chain: Option<Digest> = None;
+            for d in &img.config.rootfs.diff_ids {
+                chain = Some(super::chain_next(chain.as_ref(), d));
+                chains.insert(chain.clone());
+            }
             blobs.extend(img.manifest.layers.iter().map(|l| l.digest.clone()));
         }
     }
     Ok((chains, blobs))
 }
 
-fn used_by_image(config: &ImageConfig, chains: &[Vec<Digest>]) -> bool {
-    let mine = &config.rootfs.diff_ids;
-    chains
-        .iter()
-        .any(|c| c.len() >= mine.len() && c[..mine.len()] == mine[..])
+/// Whether some stored image was built from `e`: its layers are a prefix of the image's.
+fn used_by_image(e: &Entry, chains: &HashSet<Option<Digest>>) -> bool {
+    chains.contains(&e.change.chain)
 }
 
 fn last_used(path: &Path) -> SystemTime {
@@ -98,12 +101,16 @@ pub fn prune(store: &Store, opts: &PruneOptions) -> anyhow::Result<PruneReport> 
         Some(d) => now.duration_since(last_used(p)).unwrap_or_default() >= d,
         None => true,
     };
-    let mut entries = cache.entries();
+    let (mut entries, unreadable) = cache.entries_and_unreadable();
+    // Torn entries, and entries of an older format, are of no use to any build.
+    for p in unreadable {
+        let _ = fs::remove_file(p);
+    }
     // Least recently used first, so `--keep-storage` keeps the newest.
     entries.sort_by_key(|(p, _)| last_used(p));
     let mut cache_bytes: HashMap<Digest, u64> = HashMap::new();
     for (_, e) in &entries {
-        for l in &e.state.layers {
+        for l in &e.change.layers {
             if !image_blobs.contains(&l.digest) {
                 cache_bytes.insert(l.digest.clone(), l.size);
             }
@@ -111,7 +118,7 @@ pub fn prune(store: &Store, opts: &PruneOptions) -> anyhow::Result<PruneReport> 
     }
     let mut total: u64 = cache_bytes.values().sum();
     for (path, e) in &entries {
-        let dangling = !used_by_image(&e.state.config, &chains);
+        let dangling = !used_by_image(e, &chains);
         let eligible = (opts.all || dangling) && old_enough(path);
         let over = opts.keep_storage.is_none_or(|k| total > k);
         if !eligible || !over {
@@ -125,13 +132,9 @@ pub fn prune(store: &Store, opts: &PruneOptions) -> anyhow::Result<PruneReport> 
                 .join(e.parent.hex())
                 .join(e.key.hex()),
         );
-        if let Some(l) = &e.layer {
-            if let Some(pos) = e.state.config.rootfs.diff_ids.iter().position(|d| d == l) {
-                if let Some(desc) = e.state.layers.get(pos) {
-                    if let Some(b) = cache_bytes.remove(&desc.digest) {
-                        total = total.saturating_sub(b);
-                    }
-                }
+        for desc in &e.change.layers {
+            if let Some(b) = cache_bytes.remove(&desc.digest) {
+                total = total.saturating_sub(b);
             }
         }
         report.removed.push(e.key.clone());
@@ -179,11 +182,11 @@ pub fn usage(store: &Store) -> anyhow::Result<Usage> {
     let mut only_cache: HashMap<Digest, (u64, bool)> = HashMap::new();
     for (_, e) in cache.entries() {
         u.entries += 1;
-        let used = used_by_image(&e.state.config, &chains);
+        let used = used_by_image(&e, &chains);
         if used {
             u.in_use += 1;
         }
-        for l in &e.state.layers {
+        for l in &e.change.layers {
             if image_blobs.contains(&l.digest) {
                 continue;
             }
