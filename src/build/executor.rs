@@ -527,11 +527,9 @@ impl Ctx<'_> {
             .cache
             .lock(&new_key)
             .map_err(|e| anyhow::anyhow!("locking the cache entry: {e}"))?;
-        if walk.use_cache {
-            if self.cache.get(&new_key, state) {
-                hit(state, key);
-                return Ok(());
-            }
+        if walk.use_cache && self.cache.get(&new_key, state) {
+            hit(state, key);
+            return Ok(());
         }
         self.progress.event(Event::Running { id });
         let before = state.clone();
