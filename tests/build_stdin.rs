@@ -120,6 +120,24 @@ fn context_tar_from_stdin_plain_and_gzip() {
         r.stderr
     );
     assert!(!env.root().join("tmp/escape").exists());
+
+    // A context is plain files: a name that a layer would read as a whiteout is a file.
+    let files = [
+        (
+            "Dockerfile",
+            &*format!("FROM {BASE}\nCOPY .wh.note /note\n"),
+        ),
+        (".wh.note", "not a whiteout\n"),
+        ("sub/.wh..wh..opq", "not opaque\n"),
+    ];
+    let out = env.path("wh");
+    env.kiln_with(
+        &["build", "-o", &out.display().to_string(), "-"],
+        Some(&context_tar(&files)),
+        &[],
+    )
+    .ok();
+    assert_eq!(read(&out.join("note")), "not a whiteout\n");
 }
 
 #[test]

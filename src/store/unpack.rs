@@ -19,8 +19,26 @@ use std::path::{Component, Path, PathBuf};
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
 
-/// Unpacks the (uncompressed) tar stream `r` into `dest`.
+/// Unpacks the (uncompressed) layer tar stream `r` into `dest`, whiteouts as overlayfs has
+/// them.
 pub fn unpack(r: impl Read, dest: &Path) -> Result<()> {
+    unpack_as(r, dest, Whiteouts::Overlay)
+}
+
+/// Unpacks a tar of plain files (a build context): a `.wh.` name is a file like any other.
+pub fn unpack_files(r: impl Read, dest: &Path) -> Result<()> {
+    unpack_as(r, dest, Whiteouts::Names)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Whiteouts {
+    /// OCI whiteouts and opaque markers become overlayfs' own.
+    Overlay,
+    /// They are ordinary names.
+    Names,
+}
+
+fn unpack_as(r: impl Read, dest: &Path, whiteouts: Whiteouts) -> Result<()> {
     let is_root = rustix::process::geteuid().is_root();
     let mut archive = tar::Archive::new(r);
     let mut dirs: Vec<(PathBuf, u32, u64)> = Vec::new();
@@ -39,12 +57,16 @@ pub fn unpack(r: impl Read, dest: &Path) -> Result<()> {
         };
         let parent = ensure_parents(dest, parents, &raw)?;
         let name_str = name.to_string_lossy();
-        if name_str == OPAQUE_MARKER {
+        if whiteouts == Whiteouts::Overlay && name_str == OPAQUE_MARKER {
             rustix::fs::lsetxattr(&parent, "trusted.overlay.opaque", b"y", XattrFlags::empty())
                 .ctx(|| format!("marking {} opaque", parent.display()))?;
             continue;
         }
-        if let Some(hidden) = name.as_bytes().strip_prefix(WHITEOUT_PREFIX.as_bytes()) {
+        let whiteout = match whiteouts {
+            Whiteouts::Overlay => name.as_bytes().strip_prefix(WHITEOUT_PREFIX.as_bytes()),
+            Whiteouts::Names => None,
+        };
+        if let Some(hidden) = whiteout {
             if hidden.is_empty() || hidden == b"." || hidden == b".." {
                 return Err(unsafe_path(&raw, "malformed whiteout"));
             }

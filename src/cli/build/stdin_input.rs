@@ -88,7 +88,7 @@ fn context_from_stdin(store: &Store, file: Option<&Path>, input: impl Read) -> R
     };
     let (head, mut reader) = peek(input, 512)?;
     if gzip || is_tar_header(&head) {
-        crate::store::unpack::unpack(reader, &context)
+        crate::store::unpack::unpack_files(reader, &context)
             .context("unpacking the build context from standard input")?;
         let name = file.unwrap_or(Path::new("Dockerfile"));
         let rel = crate::build::image_config::resolve_workdir("/", &name.to_string_lossy());
