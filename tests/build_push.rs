@@ -87,3 +87,53 @@ fn push_without_a_tag_is_refused_before_building() {
         assert!(!r.out().contains("RUN touch"), "built anyway: {}", r.out());
     }
 }
+
+/// With the image going to stdout, the push reports on stderr: stdout stays a clean tar.
+#[test]
+fn push_with_the_image_on_stdout_reports_on_stderr() {
+    let reg = Registry::start(RegistryAuth::None);
+    let env = Env::new();
+    let ctx = env.context("tostdout", "FROM BASE\nRUN echo out > /out\n", &[]);
+    let tag = format!("{}/test/stdout:1", reg.host());
+    for quiet in [false, true] {
+        let mut args = vec!["build", "-t", &tag, "--push", "-o", "type=tar,dest=-"];
+        if quiet {
+            args.push("-q");
+        }
+        let ctx_s = ctx.display().to_string();
+        args.push(&ctx_s);
+        let run = env.kiln(&args).ok();
+        let mut names = Vec::new();
+        let mut ar = tar::Archive::new(&run.stdout[..]);
+        for e in ar.entries().unwrap() {
+            names.push(e.unwrap().path().unwrap().display().to_string());
+        }
+        assert!(names.iter().any(|n| n == "out"), "{names:?}");
+        // The pushed manifest's digest is reported, and it is what the registry serves.
+        let digest = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("1: digest: "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no digest line: {}", run.stderr))
+            .to_string();
+        let raw = skopeo(&[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{tag}"),
+        ]);
+        assert_eq!(
+            digest,
+            format!("sha256:{}", build_support::sha256_hex(raw.as_bytes()))
+        );
+        assert!(!String::from_utf8_lossy(&run.stdout).contains("digest: sha256:"));
+        if !quiet {
+            assert!(
+                run.stderr.contains("The push refers to repository"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}

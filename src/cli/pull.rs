@@ -42,14 +42,22 @@ pub(crate) fn registry_options(insecure: &[String]) -> Options {
 
 /// Serialises progress lines from the transfer threads.
 pub(crate) struct Lines {
-    out: Mutex<io::Stdout>,
+    out: Mutex<Box<dyn Write + Send>>,
     quiet: bool,
 }
 
 impl Lines {
     pub(crate) fn new(quiet: bool) -> Lines {
         Lines {
-            out: Mutex::new(io::stdout()),
+            out: Mutex::new(Box::new(io::stdout())),
+            quiet,
+        }
+    }
+
+    /// Lines on stderr, for when stdout carries data (`kiln build -o - --push`).
+    pub(crate) fn on_stderr(quiet: bool) -> Lines {
+        Lines {
+            out: Mutex::new(Box::new(io::stderr())),
             quiet,
         }
     }

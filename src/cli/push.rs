@@ -97,8 +97,19 @@ pub fn run(root: Option<PathBuf>, args: PushArgs) -> Result<()> {
         &reference,
         &image,
         &args.insecure_registry,
-        args.quiet,
+        Report {
+            quiet: args.quiet,
+            on_stderr: false,
+        },
     )
+}
+
+/// How a push reports: docker's lines and the digest, or only the digest (`quiet`); on
+/// stderr when stdout carries an image (`kiln build -o - --push`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Report {
+    pub quiet: bool,
+    pub on_stderr: bool,
 }
 
 /// Pushes the stored `image` as `reference`, with docker's progress (only the digest line
@@ -108,10 +119,14 @@ pub(crate) fn push_image(
     reference: &Reference,
     image: &Image,
     insecure_registry: &[String],
-    quiet: bool,
+    report: Report,
 ) -> Result<()> {
     let client = Client::new(reference.domain(), registry_options(insecure_registry))?;
-    let display = TransferProgress::new(quiet);
+    let display = if report.on_stderr {
+        TransferProgress::plain_on_stderr(report.quiet)
+    } else {
+        TransferProgress::new(report.quiet)
+    };
     display.line(&format!(
         "The push refers to repository [{}]",
         reference.name()
@@ -167,10 +182,10 @@ pub(crate) fn push_image(
         image.manifest_bytes.len()
     );
     display.finish();
-    if quiet {
-        println!("{line}");
-    } else {
-        display.line(&line);
+    match (report.quiet, report.on_stderr) {
+        (true, true) => eprintln!("{line}"),
+        (true, false) => println!("{line}"),
+        (false, _) => display.line(&line),
     }
     Ok(())
 }

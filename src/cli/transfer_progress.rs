@@ -95,6 +95,13 @@ impl TransferProgress {
         }
     }
 
+    /// Docker's plain lines on stderr, for when stdout carries data.
+    pub(crate) fn plain_on_stderr(quiet: bool) -> TransferProgress {
+        TransferProgress {
+            kind: Kind::Plain(Lines::on_stderr(quiet)),
+        }
+    }
+
     /// A line that belongs to no layer (`Pulling from …`, `Digest: …`).
     pub(crate) fn line(&self, text: &str) {
         match &self.kind {

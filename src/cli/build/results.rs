@@ -38,12 +38,16 @@ impl Publish<'_> {
         if self.pushes() {
             for t in self.tags {
                 let reference = Reference::parse(t)?;
+                let report = crate::cli::push::Report {
+                    quiet: self.quiet,
+                    on_stderr: self.outputs.iter().any(Output::uses_stdout),
+                };
                 crate::cli::push::push_image(
                     store,
                     &reference,
                     image,
                     self.insecure_registry,
-                    self.quiet,
+                    report,
                 )
                 .with_context(|| format!("pushing {t}"))?;
             }
