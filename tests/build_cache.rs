@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::build_env::{built_id, cached, steps, write, BuildEnv};
+use common::build_env::{built_id, cached, file_text, steps, write, BuildEnv};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -460,4 +460,99 @@ fn cache_mount_sharing_modes() {
         common::build_env::file_text(&files, "count").as_deref(),
         Some("1\n")
     );
+}
+
+/// Serves one body (changeable) at every path on a loopback port and counts the requests.
+struct CountingServer {
+    port: u16,
+    body: std::sync::Arc<std::sync::Mutex<String>>,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl CountingServer {
+    fn start(body: &str) -> CountingServer {
+        use std::io::{BufRead, Write};
+        use std::sync::atomic::Ordering;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let body = std::sync::Arc::new(std::sync::Mutex::new(body.to_string()));
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (b, h, s) = (body.clone(), hits.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for conn in l.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut conn) = conn else { continue };
+                let mut r = std::io::BufReader::new(conn.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                h.fetch_add(1, Ordering::SeqCst);
+                let text = b.lock().unwrap().clone();
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\
+                     Last-Modified: Wed, 21 Oct 2015 07:28:00 GMT\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        CountingServer {
+            port,
+            body,
+            hits,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for CountingServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// ADD of a URL is keyed by what it serves: each build downloads it once, for the key, and a
+/// step that runs copies that download instead of fetching it again.
+#[test]
+fn add_url_is_keyed_by_content_and_downloaded_once_per_build() {
+    let env = BuildEnv::new();
+    let server = CountingServer::start("first\n");
+    let url = format!("http://127.0.0.1:{}/files/data.txt", server.port);
+    let ctx = env.context(
+        "addurl",
+        &format!("FROM BASE\nADD {url} /data.txt\nRUN cat /data.txt > /seen\n"),
+        &[],
+    );
+    let first = env.build_ok(&ctx, "addurl:1", &[]);
+    assert_eq!(server.hits(), 1, "{}", first.stdout);
+    let files = env.image_files("addurl:1");
+    assert_eq!(file_text(&files, "seen").as_deref(), Some("first\n"));
+
+    let again = env.build_ok(&ctx, "addurl:1", &[]);
+    assert_eq!(server.hits(), 2);
+    assert!(cached(&again.stdout, "ADD "), "{}", again.stdout);
+
+    *server.body.lock().unwrap() = "second\n".to_string();
+    let changed = env.build_ok(&ctx, "addurl:1", &[]);
+    assert_eq!(server.hits(), 3, "{}", changed.stdout);
+    assert!(!cached(&changed.stdout, "ADD "), "{}", changed.stdout);
+    let files = env.image_files("addurl:1");
+    assert_eq!(file_text(&files, "seen").as_deref(), Some("second\n"));
 }

@@ -2,6 +2,7 @@
 //! reads from are done (independent stages build in parallel), each step looked up in the
 //! layer cache by its key before it is run (see [`crate::cache`]).
 
+use super::copy::Prefetched;
 use super::inputs::{instruction_text, ContextInputs};
 use super::options::BuildOptions;
 use crate::cache::{self, explain, Cache, Change, Entry, Inputs, StepState};
@@ -63,6 +64,9 @@ pub(super) struct Ctx<'a> {
     pub progress: &'a dyn Progress,
     context: OnceLock<Result<ContextInputs, String>>,
     next_id: AtomicUsize,
+    /// ADD URLs downloaded for keys during this build, and where they are kept until it ends.
+    downloads: Mutex<Vec<Prefetched>>,
+    download_dir: OnceLock<Result<tempfile::TempDir, String>>,
 }
 
 /// Builds the Dockerfile of `opts` into `store` and returns the stored image. `fetch` gets a
@@ -127,6 +131,8 @@ pub fn build(
         progress,
         context: OnceLock::new(),
         next_id: AtomicUsize::new(0),
+        downloads: Mutex::new(Vec::new()),
+        download_dir: OnceLock::new(),
     };
     // Step numbers as docker counts them: every instruction of every stage built, FROM
     // included, in Dockerfile order.
@@ -652,9 +658,10 @@ impl Ctx<'_> {
                     if req.is_add {
                         for (i, s) in c.sources.iter().enumerate() {
                             if super::copy::is_url(s) {
-                                let f = super::copy::url_fingerprint(s, c.checksum.as_deref())
-                                    .map_err(|e| self.step_error(inst, e.to_string()))?;
-                                inputs.parts.push((format!("url {i}"), f));
+                                let f = self
+                                    .prefetch(s, c.checksum.as_deref())
+                                    .map_err(|e| self.step_error(inst, e))?;
+                                inputs.parts.push((format!("url {i}"), f.fingerprint()));
                             }
                         }
                     }
@@ -663,6 +670,37 @@ impl Ctx<'_> {
             _ => {}
         }
         Ok(inputs)
+    }
+
+    /// `url` downloaded and verified, once per build: for the key of the step that adds it,
+    /// and then for the copy if the step runs.
+    fn prefetch(&self, url: &str, checksum: Option<&str>) -> Result<Prefetched, String> {
+        let same = |p: &&Prefetched| p.url == url && p.checksum.as_deref() == checksum;
+        let lock = |m: &Mutex<Vec<Prefetched>>| {
+            m.lock()
+                .map(|v| v.iter().find(same).cloned())
+                .map_err(|_| "a stage thread panicked".to_string())
+        };
+        if let Some(p) = lock(&self.downloads)? {
+            return Ok(p);
+        }
+        let dir = self
+            .download_dir
+            .get_or_init(|| self.store.work_dir().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| format!("creating a download directory: {e}"))?;
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let p = super::copy::prefetch_url(url, checksum, &dir.path().join(format!("url-{n}")))
+            .map_err(|e| e.to_string())?;
+        if let Ok(mut v) = self.downloads.lock() {
+            v.push(p.clone());
+        }
+        Ok(p)
+    }
+
+    /// The downloads of this build, for a copy.
+    pub(super) fn prefetched(&self) -> Vec<Prefetched> {
+        self.downloads.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
     /// The digest of the listing of what `req` reads from the context, the listing kept for

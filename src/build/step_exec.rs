@@ -155,6 +155,11 @@ impl Ctx<'_> {
             checksum: c.checksum.clone(),
             keep_git_dir: c.keep_git_dir,
             link: c.link,
+            prefetched: if is_add {
+                self.prefetched()
+            } else {
+                Vec::new()
+            },
         };
         let holder = self.store.work_dir().map_err(anyhow::Error::from)?;
         let source = if !c.contents.is_empty() {

@@ -27,12 +27,72 @@ mod source;
 
 pub use list::list_sources;
 
-/// What a cache key needs to know of an ADD URL: the content's digest and `Last-Modified`
-/// (which becomes the file's mtime). BuildKit, too, downloads the URL to decide.
-pub fn url_fingerprint(url: &str, checksum: Option<&str>) -> Result<String, CopyError> {
-    let checksum = checksum.map(remote::parse_checksum).transpose()?;
-    let f = remote::fetch(url, checksum.as_deref())?;
-    Ok(format!("{} mtime={:?}", f.digest, f.mtime))
+/// An ADD URL downloaded (and verified) to compute its step's cache key, kept for the copy
+/// so that a step that runs does not download it a second time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Prefetched {
+    pub url: String,
+    /// The `--checksum` it was verified against.
+    pub checksum: Option<String>,
+    /// The downloaded content.
+    pub path: PathBuf,
+    pub name: String,
+    pub mtime: Option<i64>,
+    pub size: u64,
+    pub digest: String,
+}
+
+impl Prefetched {
+    /// What a cache key needs to know of the URL: the content's digest and
+    /// `Last-Modified` (which becomes the file's mtime). BuildKit, too, downloads the URL
+    /// to decide.
+    pub fn fingerprint(&self) -> String {
+        format!("{} mtime={:?}", self.digest, self.mtime)
+    }
+
+    fn open(&self) -> Result<remote::Fetched, CopyError> {
+        let file = std::fs::File::open(&self.path).map_err(|e| {
+            CopyError::Remote(format!(
+                "reading the download of {} at {}: {e}",
+                self.url,
+                self.path.display()
+            ))
+        })?;
+        Ok(remote::Fetched {
+            file,
+            name: self.name.clone(),
+            mtime: self.mtime,
+            size: self.size,
+            digest: self.digest.clone(),
+        })
+    }
+}
+
+/// Downloads `url` into the new file `path`, verified against `checksum` (`--checksum`).
+pub fn prefetch_url(
+    url: &str,
+    checksum: Option<&str>,
+    path: &Path,
+) -> Result<Prefetched, CopyError> {
+    let parsed = checksum.map(remote::parse_checksum).transpose()?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            CopyError::Remote(format!("failed to download {url}: {}: {e}", path.display()))
+        })?;
+    let f = remote::fetch_into(url, parsed.as_deref(), file)?;
+    Ok(Prefetched {
+        url: url.to_string(),
+        checksum: checksum.map(str::to_string),
+        path: path.to_path_buf(),
+        name: f.name,
+        mtime: f.mtime,
+        size: f.size,
+        digest: f.digest,
+    })
 }
 
 /// Whether an ADD source is a URL that is downloaded.
@@ -73,6 +133,9 @@ pub struct CopyRequest {
     pub keep_git_dir: bool,
     /// `--link`: changes only how the layer is made, not the files.
     pub link: bool,
+    /// URLs already downloaded for the step's key (ADD only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefetched: Vec<Prefetched>,
 }
 
 impl CopyRequest {
@@ -266,7 +329,14 @@ pub fn run(req: &CopyRequest, from: SourceRoot, dest: &Root) -> Result<Summary, 
     for items in &mut selected {
         for item in items.iter_mut() {
             if let Item::Url(u) = item {
-                *item = Item::Fetched(remote::fetch(u, checksum.as_deref())?);
+                let done = req
+                    .prefetched
+                    .iter()
+                    .find(|p| p.url == *u && p.checksum == req.checksum);
+                *item = Item::Fetched(match done {
+                    Some(p) => p.open()?,
+                    None => remote::fetch(u, checksum.as_deref())?,
+                });
             }
         }
     }

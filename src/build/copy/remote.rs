@@ -86,6 +86,17 @@ pub(crate) fn parse_checksum(spec: &str) -> Result<String, CopyError> {
 
 /// Downloads `url` to a temporary file, checking `checksum` (normalised) when given.
 pub(crate) fn fetch(url: &str, checksum: Option<&str>) -> Result<Fetched, CopyError> {
+    let file = tempfile::tempfile()
+        .map_err(|e| CopyError::Remote(format!("failed to download {url}: {e}")))?;
+    fetch_into(url, checksum, file)
+}
+
+/// [`fetch`] into `file` (empty, open for reading and writing).
+pub(crate) fn fetch_into(
+    url: &str,
+    checksum: Option<&str>,
+    mut file: std::fs::File,
+) -> Result<Fetched, CopyError> {
     let fail = |m: String| CopyError::Remote(format!("failed to download {url}: {m}"));
     let client = reqwest::blocking::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(30))
@@ -102,7 +113,6 @@ pub(crate) fn fetch(url: &str, checksum: Option<&str>) -> Result<Fetched, CopyEr
         .and_then(|v| v.to_str().ok())
         .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
         .map(|t| t.timestamp());
-    let mut file = tempfile::tempfile().map_err(|e| fail(e.to_string()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;
