@@ -1,83 +1,14 @@
 //! ADD of local tar archives: detected by content, extracted path-safely with the headers'
 //! metadata, in every compression docker reads.
 
-use kiln::build::copy::{run, CopyError, CopyRequest, SourceRoot, Summary};
-use kiln::fsops::Root;
+mod copy_support;
+
+use copy_support::{add, env, Env};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-struct Env {
-    _tmp: tempfile::TempDir,
-    ctx: PathBuf,
-    root: PathBuf,
-}
-
-fn env() -> Env {
-    let tmp = tempfile::tempdir().unwrap();
-    let ctx = tmp.path().join("ctx");
-    let root = tmp.path().join("rootfs");
-    fs::create_dir_all(&ctx).unwrap();
-    fs::create_dir_all(root.join("etc")).unwrap();
-    fs::write(
-        root.join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
-    )
-    .unwrap();
-    fs::write(root.join("etc/group"), "root:x:0:\nstaff:x:50:app\n").unwrap();
-    Env {
-        _tmp: tmp,
-        ctx,
-        root,
-    }
-}
-
-impl Env {
-    fn run(&self, r: &CopyRequest) -> Result<Summary, CopyError> {
-        let ctx = Root::open(&self.ctx).unwrap();
-        let dest = Root::open(&self.root).unwrap();
-        run(
-            r,
-            SourceRoot::Context {
-                root: &ctx,
-                ignore: None,
-            },
-            &dest,
-        )
-    }
-
-    fn add(&self, src: &str, dest: &str) -> Result<Summary, CopyError> {
-        self.run(&add(src, dest))
-    }
-
-    fn at(&self, p: &str) -> PathBuf {
-        self.root.join(p.trim_start_matches('/'))
-    }
-
-    fn meta(&self, p: &str) -> (&'static str, u32, u32, u32) {
-        let m = fs::symlink_metadata(self.at(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
-        let t = if m.is_dir() {
-            "dir"
-        } else if m.file_type().is_symlink() {
-            "symlink"
-        } else {
-            "file"
-        };
-        (t, m.mode() & 0o7777, m.uid(), m.gid())
-    }
-}
-
-fn add(src: &str, dest: &str) -> CopyRequest {
-    CopyRequest {
-        sources: vec![src.to_string()],
-        dest: dest.to_string(),
-        workdir: "/".into(),
-        is_add: true,
-        ..Default::default()
-    }
-}
 
 const MTIME: u64 = 1_500_000_000;
 
@@ -270,7 +201,7 @@ fn non_archives_are_copied_and_copy_never_extracts() {
     assert!(e.at("/added/text.gz").is_file());
     let mut copy = add("real.tar.gz", "/raw/");
     copy.is_add = false;
-    e.run(&copy).unwrap();
+    e.copy(&copy).unwrap();
     assert_eq!(
         fs::read(e.at("/raw/real.tar.gz")).unwrap(),
         fs::read(e.ctx.join("real.tar.gz")).unwrap()
@@ -393,7 +324,7 @@ fn chown_applies_to_the_created_directory_not_to_archive_entries() {
     fs::write(e.ctx.join("a.tar"), sample_tar()).unwrap();
     let mut r = add("a.tar", "/owned/ext/");
     r.chown = Some("app:staff".into());
-    e.run(&r).unwrap();
+    e.copy(&r).unwrap();
     assert_eq!(e.meta("/owned"), ("dir", 0o755, 1000, 50));
     assert_eq!(e.meta("/owned/ext"), ("dir", 0o755, 1000, 50));
     assert_eq!(

@@ -1,13 +1,14 @@
 //! ADD of URLs against a small HTTP server on 127.0.0.1, and the git-URL refusal.
 
-use kiln::build::copy::{run, CopyError, CopyRequest, SourceRoot, Summary};
-use kiln::fsops::Root;
+mod copy_support;
+
+use copy_support::{add, env};
+use kiln::build::copy::CopyError;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -108,59 +109,6 @@ impl Drop for Server {
     }
 }
 
-struct Env {
-    _tmp: tempfile::TempDir,
-    ctx: PathBuf,
-    root: PathBuf,
-}
-
-fn env() -> Env {
-    let tmp = tempfile::tempdir().unwrap();
-    let ctx = tmp.path().join("ctx");
-    let root = tmp.path().join("rootfs");
-    fs::create_dir_all(&ctx).unwrap();
-    fs::create_dir_all(root.join("etc")).unwrap();
-    fs::write(
-        root.join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
-    )
-    .unwrap();
-    Env {
-        _tmp: tmp,
-        ctx,
-        root,
-    }
-}
-
-impl Env {
-    fn run(&self, r: &CopyRequest) -> Result<Summary, CopyError> {
-        let ctx = Root::open(&self.ctx).unwrap();
-        let dest = Root::open(&self.root).unwrap();
-        run(
-            r,
-            SourceRoot::Context {
-                root: &ctx,
-                ignore: None,
-            },
-            &dest,
-        )
-    }
-
-    fn at(&self, p: &str) -> PathBuf {
-        self.root.join(p.trim_start_matches('/'))
-    }
-}
-
-fn add(src: &str, dest: &str) -> CopyRequest {
-    CopyRequest {
-        sources: vec![src.to_string()],
-        dest: dest.to_string(),
-        workdir: "/".into(),
-        is_add: true,
-        ..Default::default()
-    }
-}
-
 fn sha(data: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(data)))
 }
@@ -169,7 +117,7 @@ fn sha(data: &[u8]) -> String {
 fn downloads_into_a_directory_with_mode_0600_and_last_modified() {
     let srv = Server::start();
     let e = env();
-    let s = e.run(&add(&srv.url("/files/data.bin"), "/dl/")).unwrap();
+    let s = e.copy(&add(&srv.url("/files/data.bin"), "/dl/")).unwrap();
     assert_eq!((s.files, s.bytes), (1, BODY.len() as u64));
     let p = e.at("/dl/data.bin");
     assert_eq!(fs::read(&p).unwrap(), BODY);
@@ -184,19 +132,19 @@ fn downloads_into_a_directory_with_mode_0600_and_last_modified() {
 fn file_destinations_names_and_missing_last_modified() {
     let srv = Server::start();
     let e = env();
-    e.run(&add(&srv.url("/nolm"), "/named.bin")).unwrap();
+    e.copy(&add(&srv.url("/nolm"), "/named.bin")).unwrap();
     let m = fs::metadata(e.at("/named.bin")).unwrap();
     assert_eq!(fs::read(e.at("/named.bin")).unwrap(), BODY);
     // No Last-Modified: the time of the download.
     let now = chrono::Utc::now().timestamp();
     assert!((now - m.mtime()).abs() < 300, "{}", m.mtime());
-    e.run(&add(&srv.url("/"), "/root-url/")).unwrap();
+    e.copy(&add(&srv.url("/"), "/root-url/")).unwrap();
     assert!(e.at("/root-url/__unnamed__").is_file());
-    e.run(&add(&srv.url("/files/with%20space.txt"), "/sp/"))
+    e.copy(&add(&srv.url("/files/with%20space.txt"), "/sp/"))
         .unwrap();
     assert!(e.at("/sp/with space.txt").is_file());
     fs::create_dir(e.at("/existing")).unwrap();
-    e.run(&add(&srv.url("/files/data.bin"), "/existing"))
+    e.copy(&add(&srv.url("/files/data.bin"), "/existing"))
         .unwrap();
     assert!(e.at("/existing/data.bin").is_file());
 }
@@ -205,7 +153,7 @@ fn file_destinations_names_and_missing_last_modified() {
 fn remote_archives_are_not_extracted() {
     let srv = Server::start();
     let e = env();
-    e.run(&add(&srv.url("/archive.tar.gz"), "/r/")).unwrap();
+    e.copy(&add(&srv.url("/archive.tar.gz"), "/r/")).unwrap();
     assert_eq!(fs::read(e.at("/r/archive.tar.gz")).unwrap(), gz_tar());
     assert!(!e.at("/r/inner.txt").exists());
 }
@@ -217,7 +165,7 @@ fn chown_and_chmod_apply_to_downloads() {
     let mut r = add(&srv.url("/files/data.bin"), "/o/");
     r.chown = Some("app".into());
     r.chmod = Some("644".into());
-    e.run(&r).unwrap();
+    e.copy(&r).unwrap();
     let m = fs::metadata(e.at("/o/data.bin")).unwrap();
     assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (1000, 1000, 0o644));
     assert_eq!(fs::metadata(e.at("/o")).unwrap().uid(), 1000);
@@ -229,12 +177,12 @@ fn checksum_is_verified() {
     let e = env();
     let mut r = add(&srv.url("/files/data.bin"), "/ok/");
     r.checksum = Some(sha(BODY));
-    e.run(&r).unwrap();
+    e.copy(&r).unwrap();
     assert!(e.at("/ok/data.bin").is_file());
     let wrong = format!("sha256:{}", "ab".repeat(32));
     let mut r = add(&srv.url("/files/data.bin"), "/bad/");
     r.checksum = Some(wrong.clone());
-    let err = e.run(&r).unwrap_err();
+    let err = e.copy(&r).unwrap_err();
     assert!(matches!(err, CopyError::Checksum { .. }));
     let msg = err.to_string();
     assert!(msg.contains(&wrong), "{msg}");
@@ -242,13 +190,13 @@ fn checksum_is_verified() {
     assert!(!e.at("/bad").exists());
     let mut r = add(&srv.url("/files/data.bin"), "/bad/");
     r.checksum = Some("md5:abc".into());
-    assert!(e.run(&r).unwrap_err().to_string().contains("--checksum"));
+    assert!(e.copy(&r).unwrap_err().to_string().contains("--checksum"));
     // A checksum on a local source is refused.
     fs::write(e.ctx.join("local"), "x").unwrap();
     let mut r = add("local", "/l");
     r.checksum = Some(sha(b"x"));
     assert!(e
-        .run(&r)
+        .copy(&r)
         .unwrap_err()
         .to_string()
         .contains("non-HTTP(S) sources"));
@@ -259,7 +207,7 @@ fn http_errors_are_reported() {
     let srv = Server::start();
     let e = env();
     let err = e
-        .run(&add(&srv.url("/nope"), "/n/"))
+        .copy(&add(&srv.url("/nope"), "/n/"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("404"), "{err}");
@@ -276,17 +224,21 @@ fn git_sources_are_not_supported() {
         "https://example.invalid/owner/repo.git#main",
         "git://example.invalid/repo",
     ] {
-        let err = e.run(&add(u, "/src/")).unwrap_err().to_string();
+        let err = e.copy(&add(u, "/src/")).unwrap_err().to_string();
         assert!(err.contains("not supported"), "{u}: {err}");
     }
     let mut r = add("git@github.com:owner/repo.git", "/src/");
     r.keep_git_dir = true;
-    assert!(e.run(&r).unwrap_err().to_string().contains("not supported"));
+    assert!(e
+        .copy(&r)
+        .unwrap_err()
+        .to_string()
+        .contains("not supported"));
     fs::write(e.ctx.join("f"), "f").unwrap();
     let mut r = add("f", "/f");
     r.keep_git_dir = true;
     assert!(e
-        .run(&r)
+        .copy(&r)
         .unwrap_err()
         .to_string()
         .contains("--keep-git-dir"));
@@ -299,12 +251,12 @@ fn mixed_local_and_remote_sources_into_one_directory() {
     fs::write(e.ctx.join("local.txt"), "local").unwrap();
     let mut r = add("local.txt", "/mix/");
     r.sources.push(srv.url("/files/data.bin"));
-    e.run(&r).unwrap();
+    e.copy(&r).unwrap();
     assert!(e.at("/mix/local.txt").is_file());
     assert!(e.at("/mix/data.bin").is_file());
     r.dest = "/mix-file".into();
     assert!(e
-        .run(&r)
+        .copy(&r)
         .unwrap_err()
         .to_string()
         .contains("more than one source"));

@@ -1,96 +1,15 @@
 //! COPY with docker's (BuildKit's) rules, on real files: a context dir and a destination root
 //! with its own /etc/passwd and /etc/group.
 
-use kiln::build::copy::{list_sources, run, CopyError, CopyRequest, SourceRoot, Summary};
+mod copy_support;
+
+use copy_support::{env, req, PASSWD};
+use kiln::build::copy::{list_sources, run, CopyError, CopyRequest, SourceRoot};
 use kiln::context::dockerignore::Matcher;
 use kiln::fsops::{FileKind, Root};
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-
-struct Env {
-    _tmp: tempfile::TempDir,
-    ctx: PathBuf,
-    root: PathBuf,
-}
-
-const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\nsvc:x:1001:1002::/srv:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n";
-const GROUP: &str = "root:x:0:\nstaff:x:50:app\napp:x:1000:\nsvcgrp:x:1002:\nnogroup:x:65534:\n";
-
-fn env() -> Env {
-    let tmp = tempfile::tempdir().unwrap();
-    let ctx = tmp.path().join("ctx");
-    let root = tmp.path().join("rootfs");
-    fs::create_dir_all(&ctx).unwrap();
-    fs::create_dir_all(root.join("etc")).unwrap();
-    fs::write(root.join("etc/passwd"), PASSWD).unwrap();
-    fs::write(root.join("etc/group"), GROUP).unwrap();
-    Env {
-        _tmp: tmp,
-        ctx,
-        root,
-    }
-}
-
-impl Env {
-    fn file(&self, rel: &str, content: &str) -> PathBuf {
-        let p = self.ctx.join(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, content).unwrap();
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
-        p
-    }
-
-    fn copy(&self, req: &CopyRequest) -> Result<Summary, CopyError> {
-        let ignore = fs::read_to_string(self.ctx.join(".dockerignore"))
-            .ok()
-            .map(|t| Matcher::from_ignore_file(&t).unwrap());
-        let ctx = Root::open(&self.ctx).unwrap();
-        let dest = Root::open(&self.root).unwrap();
-        run(
-            req,
-            SourceRoot::Context {
-                root: &ctx,
-                ignore: ignore.as_ref(),
-            },
-            &dest,
-        )
-    }
-
-    fn at(&self, p: &str) -> PathBuf {
-        self.root.join(p.trim_start_matches('/'))
-    }
-
-    fn read(&self, p: &str) -> String {
-        fs::read_to_string(self.at(p)).unwrap_or_else(|e| panic!("{p}: {e}"))
-    }
-
-    /// (type, mode, uid, gid) of a destination path, not following a final symlink.
-    fn meta(&self, p: &str) -> (&'static str, u32, u32, u32) {
-        let m = fs::symlink_metadata(self.at(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
-        let t = if m.is_dir() {
-            "dir"
-        } else if m.file_type().is_symlink() {
-            "symlink"
-        } else {
-            "file"
-        };
-        (t, m.mode() & 0o7777, m.uid(), m.gid())
-    }
-
-    fn exists(&self, p: &str) -> bool {
-        fs::symlink_metadata(self.at(p)).is_ok()
-    }
-}
-
-fn req(sources: &[&str], dest: &str) -> CopyRequest {
-    CopyRequest {
-        sources: sources.iter().map(|s| s.to_string()).collect(),
-        dest: dest.to_string(),
-        workdir: "/".to_string(),
-        ..Default::default()
-    }
-}
 
 #[test]
 fn file_to_directory_and_file_destinations() {
@@ -836,7 +755,7 @@ fn nested_copy_meets_destination_links_as_non_directories() {
     let e = env();
     e.file("tree/sub/deeper/f", "data");
     e.file("tree/sub/g", "g");
-    let outside = e._tmp.path().join("outside");
+    let outside = e.tmp.path().join("outside");
     fs::create_dir(&outside).unwrap();
     // Below the top level, a symlink where the source has a directory is not a directory:
     // the copy fails rather than writing through it, inside the root or out of it.
