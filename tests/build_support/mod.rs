@@ -11,61 +11,15 @@ use std::process::{Command, Stdio};
 #[path = "../common_store/mod.rs"]
 pub mod common_store;
 
-use common_store::{layer_tar, Entry};
+use common_store::Entry;
 
 /// The base image's name as Dockerfiles write it, and its full name in the store.
 pub const BASE: &str = "kiln-test-base:1";
 const BASE_FULL: &str = "docker.io/library/kiln-test-base:1";
 
-const APPLETS: &[&str] = &[
-    "cat",
-    "echo",
-    "ls",
-    "mkdir",
-    "rm",
-    "touch",
-    "test",
-    "sha256sum",
-    "wc",
-    "id",
-    "stat",
-    "find",
-    "sort",
-    "head",
-    "tr",
-    "grep",
-    "true",
-    "env",
-    "ln",
-    "chmod",
-    "pwd",
-];
-
 /// busybox with its applet links, /etc/passwd and /etc/group (user `app`), /tmp, plus `extra`.
 pub fn base_layer(extra: Vec<Entry>) -> Vec<u8> {
-    let busybox = std::fs::read(common_store::BUSYBOX).expect("busybox-static is installed");
-    let links: Vec<(String, &str)> = APPLETS
-        .iter()
-        .map(|a| (format!("bin/{a}"), "busybox"))
-        .collect();
-    let mut entries = vec![
-        Entry::Dir("bin"),
-        Entry::File("bin/busybox", &busybox, 0o755),
-        Entry::Symlink("bin/sh", "busybox"),
-        Entry::Dir("etc"),
-        Entry::File(
-            "etc/passwd",
-            b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
-            0o644,
-        ),
-        Entry::File("etc/group", b"root:x:0:\napp:x:1000:\n", 0o644),
-        Entry::Dir("tmp"),
-    ];
-    for (p, t) in &links {
-        entries.push(Entry::Symlink(p, t));
-    }
-    entries.extend(extra);
-    layer_tar(&entries)
+    common_store::base_layer(extra)
 }
 
 /// A store in a temp dir holding the base image, and the `kiln` binary to build with.

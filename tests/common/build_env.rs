@@ -2,76 +2,14 @@
 //! (`BASE` in Dockerfiles stands for it), a scratch dir for contexts, a store, and the kiln
 //! binary.
 
-use super::registry::{build_oci_layout, busybox, skopeo, Registry, RegistryAuth};
+use super::registry::{build_oci_layout, skopeo, Registry, RegistryAuth};
 use assert_cmd::Command;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const APPLETS: &[&str] = &[
-    "sh",
-    "echo",
-    "cat",
-    "mkdir",
-    "rm",
-    "id",
-    "ls",
-    "touch",
-    "true",
-    "false",
-    "test",
-    "yes",
-    "head",
-    "sleep",
-    "find",
-    "wc",
-    "sha256sum",
-    "hostname",
-    "date",
-    "chmod",
-    "tr",
-    "env",
-];
-
-/// A gzipped layer with busybox, its applet links and a passwd/group with a user `app`.
+/// The build tests' base layer, gzipped as a registry serves it.
 pub fn busybox_layer() -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    let dir = |tar: &mut tar::Builder<Vec<u8>>, p: &str| {
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(if p == "tmp" { 0o1777 } else { 0o755 });
-        h.set_size(0);
-        h.set_mtime(1_700_000_000);
-        tar.append_data(&mut h, p, &[][..]).unwrap();
-    };
-    let file = |tar: &mut tar::Builder<Vec<u8>>, p: &str, data: &[u8], mode: u32| {
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_mode(mode);
-        h.set_size(data.len() as u64);
-        h.set_mtime(1_700_000_000);
-        tar.append_data(&mut h, p, data).unwrap();
-    };
-    for d in ["bin", "etc", "tmp", "home", "home/app"] {
-        dir(&mut tar, d);
-    }
-    file(&mut tar, "bin/busybox", &busybox(), 0o755);
-    for a in APPLETS {
-        let mut h = tar::Header::new_ustar();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_mode(0o777);
-        h.set_size(0);
-        h.set_mtime(1_700_000_000);
-        tar.append_link(&mut h, format!("bin/{a}"), "busybox")
-            .unwrap();
-    }
-    file(
-        &mut tar,
-        "etc/passwd",
-        b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
-        0o644,
-    );
-    file(&mut tar, "etc/group", b"root:x:0:\napp:x:1000:\n", 0o644);
-    let raw = tar.into_inner().unwrap();
+    let raw = super::common_store::base_layer(Vec::new());
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&raw).unwrap();
     gz.finish().unwrap()

@@ -3,4 +3,6 @@
 
 pub mod big_image;
 pub mod build_env;
+#[path = "../common_store/mod.rs"]
+pub mod common_store;
 pub mod registry;

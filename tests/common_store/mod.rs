@@ -13,6 +13,8 @@ pub const BUSYBOX: &str = "/bin/busybox";
 /// An entry of a hand-made layer tar.
 pub enum Entry<'a> {
     Dir(&'a str),
+    /// A directory with another mode than 0755 (`/tmp`'s 1777).
+    DirMode(&'a str, u32),
     File(&'a str, &'a [u8], u32),
     Symlink(&'a str, &'a str),
     HardLink(&'a str, &'a str),
@@ -39,6 +41,10 @@ pub fn layer_tar(entries: &[Entry]) -> Vec<u8> {
         match e {
             Entry::Dir(p) => {
                 let mut h = header(tar::EntryType::Directory, 0o755, 0);
+                b.append_data(&mut h, p, &[][..]).unwrap();
+            }
+            Entry::DirMode(p, mode) => {
+                let mut h = header(tar::EntryType::Directory, *mode, 0);
                 b.append_data(&mut h, p, &[][..]).unwrap();
             }
             Entry::File(p, data, mode) => {
@@ -80,6 +86,62 @@ pub fn busybox_layer(marker: &str) -> Vec<u8> {
         Entry::File("etc/marker", marker.as_bytes(), 0o600),
         Entry::HardLink("etc/hello-again.txt", "etc/hello.txt"),
     ])
+}
+
+/// The applets the build tests' base image links to busybox.
+const APPLETS: &[&str] = &[
+    "cat",
+    "chmod",
+    "date",
+    "echo",
+    "env",
+    "false",
+    "find",
+    "grep",
+    "head",
+    "hostname",
+    "id",
+    "ln",
+    "ls",
+    "mkdir",
+    "pwd",
+    "rm",
+    "sha256sum",
+    "sleep",
+    "sort",
+    "stat",
+    "test",
+    "touch",
+    "tr",
+    "true",
+    "wc",
+    "yes",
+];
+
+/// The build tests' base layer (uncompressed): busybox with its applet links and `sh`,
+/// /etc/passwd and /etc/group with a user `app` (1000), /home/app, /tmp (1777), plus
+/// `extra`.
+pub fn base_layer(extra: Vec<Entry>) -> Vec<u8> {
+    let busybox = std::fs::read(BUSYBOX).expect("busybox-static is installed");
+    let links: Vec<String> = APPLETS.iter().map(|a| format!("bin/{a}")).collect();
+    let mut entries = vec![
+        Entry::Dir("bin"),
+        Entry::File("bin/busybox", &busybox, 0o755),
+        Entry::Symlink("bin/sh", "busybox"),
+        Entry::Dir("etc"),
+        Entry::File(
+            "etc/passwd",
+            b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
+            0o644,
+        ),
+        Entry::File("etc/group", b"root:x:0:\napp:x:1000:\n", 0o644),
+        Entry::Dir("home"),
+        Entry::Dir("home/app"),
+        Entry::DirMode("tmp", 0o1777),
+    ];
+    entries.extend(links.iter().map(|l| Entry::Symlink(l, "busybox")));
+    entries.extend(extra);
+    layer_tar(&entries)
 }
 
 /// An image config for `diff_ids`, created at `created` (RFC 3339).
