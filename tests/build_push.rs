@@ -2,6 +2,8 @@
 //! pushed and the registry serves the built manifest; a push with no tag is refused up front.
 
 mod build_support;
+// Both fixtures bring the shared base layer module; the two copies are the same code.
+#[allow(clippy::duplicate_mod)]
 mod common;
 
 use build_support::Env;
