@@ -76,11 +76,12 @@ impl Flags {
     }
 
     /// Checks the written flags (`--name[=value]`) against the declared ones.
-    pub fn parse(mut self, written: &[String]) -> Result<Self, String> {
+    pub fn parse<S: AsRef<str>>(mut self, written: &[S]) -> Result<Self, String> {
         if !written.is_empty() {
             self.written = vec![Written::default(); self.len];
         }
         for arg in written {
+            let arg = arg.as_ref();
             let Some(body) = arg.strip_prefix("--") else {
                 return Err(format!("arg should start with -- : {arg}"));
             };
@@ -252,7 +253,7 @@ mod tests {
         assert_eq!(f.take_values("mount"), vec!["x", "y"]);
         assert!(f.take_values("mount").is_empty());
         assert!(f.used("mount"));
-        let mut none = Flags::new().string("from", "").parse(&[]).unwrap();
+        let mut none = Flags::new().string("from", "").parse::<&str>(&[]).unwrap();
         assert_eq!(none.take_opt("from"), None);
         assert_eq!(none.value("from"), "");
         assert!(!none.used("from"));

@@ -477,7 +477,7 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
         keyword,
         line: node.start_line,
         end_line: node.end_line.max(node.start_line),
-        original: node.original.clone(),
+        original: node.original.to_string(),
         command,
     })
 }
