@@ -161,9 +161,11 @@ pub fn plan(parsed: &ParseResult<'_>, opts: &PlanOptions) -> Result<Plan, Docker
     plan_stages(split, parsed.directives.escape, opts)
 }
 
+/// A stage as written. Its instructions sit in their final [`Step`]s from the start (scopes
+/// and dependencies filled in later), so that each is moved once.
 struct RawStage {
     from: Instruction,
-    steps: Vec<Instruction>,
+    steps: Vec<Step>,
 }
 
 /// Plans lowered instructions; `escape` is the file's escape character.
@@ -222,7 +224,12 @@ fn split_stages(
                     ));
                 }
             }
-            (_, Some(st)) => st.steps.push(inst),
+            (_, Some(st)) => st.steps.push(Step {
+                instruction: inst,
+                env: VarList::default(),
+                args: VarList::default(),
+                deps: Vec::new(),
+            }),
         }
     }
     if let Some(e) = misplaced {
@@ -232,7 +239,7 @@ fn split_stages(
 }
 
 fn plan_stages(
-    (meta, raw): (Vec<Instruction>, Vec<RawStage>),
+    (meta, mut raw): (Vec<Instruction>, Vec<RawStage>),
     escape: char,
     opts: &PlanOptions,
 ) -> Result<Plan, DockerfileError> {
@@ -343,15 +350,14 @@ fn plan_stages(
                 None => StageRef::Image(from.to_string()),
             })
         };
-    let mut step_deps: Vec<Vec<Vec<StageRef>>> = Vec::with_capacity(n);
     let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
-    for (i, st) in raw.iter().enumerate() {
+    for (i, st) in raw.iter_mut().enumerate() {
         let mut stage_deps = BTreeSet::new();
         if let Base::Stage(j) = heads[i].0 {
             stage_deps.insert(j);
         }
-        let mut per_step = Vec::with_capacity(st.steps.len());
-        for inst in &st.steps {
+        for step in &mut st.steps {
+            let inst = &step.instruction;
             let mut refs = Vec::new();
             match &inst.command {
                 Command::Copy(c) => {
@@ -380,9 +386,8 @@ fn plan_stages(
                     stage_deps.insert(*j);
                 }
             }
-            per_step.push(refs);
+            step.deps = refs;
         }
-        step_deps.push(per_step);
         deps.push(stage_deps.into_iter().collect());
     }
     if let Some(s) = graph::find_cycle(&deps) {
@@ -440,17 +445,11 @@ fn plan_stages(
             build_args: &opts.build_args,
             consumed: &mut consumed,
         };
-        let mut steps = Vec::with_capacity(st.steps.len());
-        for (k, mut instruction) in st.steps.into_iter().enumerate() {
-            let env = scope.env.snapshot();
-            let args = scope.args.snapshot();
-            ex.step(&mut scope, &mut instruction)?;
-            steps.push(Step {
-                instruction,
-                env,
-                args,
-                deps: std::mem::take(&mut step_deps[i][k]),
-            });
+        let mut steps = st.steps;
+        for step in &mut steps {
+            step.env = scope.env.snapshot();
+            step.args = scope.args.snapshot();
+            ex.step(&mut scope, &mut step.instruction)?;
         }
         let final_env = scope.env.snapshot();
         final_envs.insert(i, final_env.clone());
