@@ -5,7 +5,7 @@
 use kiln::dockerfile::parser::{dump, parse, Heredoc, Node, ParseResult};
 use std::process::Command;
 
-fn ok(src: &str) -> ParseResult {
+fn ok(src: &str) -> ParseResult<'_> {
     parse(src.as_bytes()).unwrap_or_else(|e| panic!("parse failed: {e}\ninput:\n{src}"))
 }
 
@@ -203,7 +203,8 @@ fn not_heredocs() {
         "RUN echo <<",
         "RUN a <<<EOF",
     ] {
-        let r = ok(&format!("FROM a\n{line}\nRUN b\n"));
+        let src = format!("FROM a\n{line}\nRUN b\n");
+        let r = ok(&src);
         assert_eq!(r.ast.children.len(), 3, "{line}");
         assert!(r.ast.children[1].heredocs.is_empty(), "{line}");
     }
@@ -459,7 +460,8 @@ fn files_without_instructions_fail() {
 #[test]
 fn line_length_limit() {
     let long = "a".repeat(65_535);
-    let r = ok(&format!("FROM a\nRUN {}\n", &long[4..]));
+    let src = format!("FROM a\nRUN {}\n", &long[4..]);
+    let r = ok(&src);
     assert_eq!(r.ast.children.len(), 2);
     let e = err(&format!("FROM a\nRUN {}\n", &long[3..]));
     assert_eq!(e.line, 2);

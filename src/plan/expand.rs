@@ -27,11 +27,10 @@ impl Expander<'_> {
     pub fn step(
         &mut self,
         scope: &mut StageScope,
-        inst: Instruction,
-    ) -> Result<Instruction, DockerfileError> {
+        out: &mut Instruction,
+    ) -> Result<(), DockerfileError> {
         let lexer = self.lexer;
-        let mut out = inst;
-        let (line, keyword) = (out.line, &out.keyword);
+        let (line, keyword) = (out.line, out.keyword);
         let e = |msg: String| DockerfileError::new(line, Some(keyword), msg);
         let word = |w: &str, env: &dyn Env| expand_word(lexer, w, env).map_err(|x| e(x.0));
         // Most words are left as they are: expanding in place then costs no allocation.
@@ -106,7 +105,7 @@ impl Expander<'_> {
             }
             _ => {}
         }
-        Ok(out)
+        Ok(())
     }
 
     /// BuildKit's `dispatchArg`: a build arg wins over the default; a bare `ARG name`
@@ -117,7 +116,8 @@ impl Expander<'_> {
         d: &mut ArgDecl,
         word: &dyn Fn(&str, &dyn Env) -> Result<String, DockerfileError>,
     ) -> Result<(), DockerfileError> {
-        if !self.consumed.contains(&d.key) {
+        // Only build-arg names matter (for the unused build-arg warning).
+        if self.build_args.contains_key(&d.key) && !self.consumed.contains(&d.key) {
             self.consumed.insert(d.key.clone());
         }
         let value = if let Some(v) = self.build_args.get(&d.key) {

@@ -151,14 +151,21 @@ pub struct PlanOptions {
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Plans a parsed Dockerfile.
-pub fn plan(parsed: &ParseResult, opts: &PlanOptions) -> Result<Plan, DockerfileError> {
-    let instrs = instructions::lower_all(&parsed.ast)?;
-    plan_instructions(instrs, parsed.directives.escape, opts)
+pub fn plan(parsed: &ParseResult<'_>, opts: &PlanOptions) -> Result<Plan, DockerfileError> {
+    // Lowered straight into their stages: instructions are large, and a list of them all
+    // first would be one more copy of every one.
+    let nodes = &parsed.ast.children;
+    let mut args = Vec::new();
+    let instrs = nodes.iter().map(|n| instructions::lower_with(n, &mut args));
+    let split = split_stages(instrs, || stage_sizes(nodes.iter().map(is_from_node)))?;
+    plan_stages(split, parsed.directives.escape, opts)
 }
 
+/// A stage as written. Its instructions sit in their final [`Step`]s from the start (scopes
+/// and dependencies filled in later), so that each is moved once.
 struct RawStage {
     from: Instruction,
-    steps: Vec<Instruction>,
+    steps: Vec<Step>,
 }
 
 /// Plans lowered instructions; `escape` is the file's escape character.
@@ -167,38 +174,77 @@ pub fn plan_instructions(
     escape: char,
     opts: &PlanOptions,
 ) -> Result<Plan, DockerfileError> {
-    let lexer = Lexer::new(escape);
-    let mut warnings = Vec::new();
+    let sizes = stage_sizes(instrs.iter().map(|i| matches!(i.command, Command::From(_))));
+    let split = split_stages(instrs.into_iter().map(Ok), || sizes)?;
+    plan_stages(split, escape, opts)
+}
 
-    // Split into global ARGs and stages.
-    let mut meta = Vec::new();
-    // Sized up front: instructions are large, and regrowing would copy every one again.
+fn is_from_node(node: &crate::dockerfile::parser::Node<'_>) -> bool {
+    node.value.eq_ignore_ascii_case("from")
+}
+
+/// The number of instructions after each FROM, given which instructions are FROMs.
+fn stage_sizes(is_from: impl Iterator<Item = bool>) -> Vec<usize> {
     let mut sizes: Vec<usize> = Vec::new();
-    for inst in &instrs {
-        match (&inst.command, sizes.last_mut()) {
-            (Command::From(_), _) => sizes.push(0),
-            (_, Some(n)) => *n += 1,
-            (_, None) => {}
+    for from in is_from {
+        match (from, sizes.last_mut()) {
+            (true, _) => sizes.push(0),
+            (false, Some(n)) => *n += 1,
+            (false, None) => {}
         }
     }
+    sizes
+}
+
+/// The global ARGs and the stages. The first error in lowering wins over a misplaced
+/// instruction, as when every instruction is lowered before the stages are split.
+fn split_stages(
+    instrs: impl Iterator<Item = Result<Instruction, DockerfileError>>,
+    sizes: impl FnOnce() -> Vec<usize>,
+) -> Result<(Vec<Instruction>, Vec<RawStage>), DockerfileError> {
+    let sizes = sizes();
+    let mut meta = Vec::new();
+    // Sized up front: instructions are large, and regrowing would copy every one again.
     let mut raw: Vec<RawStage> = Vec::with_capacity(sizes.len());
+    let mut misplaced = None;
     for inst in instrs {
+        let inst = inst?;
         match (&inst.command, raw.last_mut()) {
             (Command::From(_), _) => raw.push(RawStage {
                 from: inst,
-                steps: Vec::with_capacity(sizes[raw.len()]),
+                steps: Vec::with_capacity(sizes.get(raw.len()).copied().unwrap_or(0)),
             }),
             (Command::Arg(_), None) => meta.push(inst),
             (_, None) => {
-                return Err(DockerfileError::new(
-                    inst.line,
-                    Some(&inst.keyword),
-                    "no build stage in current context",
-                ))
+                if misplaced.is_none() {
+                    misplaced = Some(DockerfileError::new(
+                        inst.line,
+                        Some(inst.keyword),
+                        "no build stage in current context",
+                    ));
+                }
             }
-            (_, Some(st)) => st.steps.push(inst),
+            (_, Some(st)) => st.steps.push(Step {
+                instruction: inst,
+                env: VarList::default(),
+                args: VarList::default(),
+                deps: Vec::new(),
+            }),
         }
     }
+    if let Some(e) = misplaced {
+        return Err(e);
+    }
+    Ok((meta, raw))
+}
+
+fn plan_stages(
+    (meta, mut raw): (Vec<Instruction>, Vec<RawStage>),
+    escape: char,
+    opts: &PlanOptions,
+) -> Result<Plan, DockerfileError> {
+    let lexer = Lexer::new(escape);
+    let mut warnings = Vec::new();
     if raw.is_empty() {
         return Err(DockerfileError::new(
             0,
@@ -293,7 +339,7 @@ pub fn plan_instructions(
                         .ok_or_else(|| {
                             DockerfileError::new(
                                 inst.line,
-                                Some(&inst.keyword),
+                                Some(inst.keyword),
                                 format!("invalid stage index {idx}"),
                             )
                         });
@@ -304,15 +350,14 @@ pub fn plan_instructions(
                 None => StageRef::Image(from.to_string()),
             })
         };
-    let mut step_deps: Vec<Vec<Vec<StageRef>>> = Vec::with_capacity(n);
     let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
-    for (i, st) in raw.iter().enumerate() {
+    for (i, st) in raw.iter_mut().enumerate() {
         let mut stage_deps = BTreeSet::new();
         if let Base::Stage(j) = heads[i].0 {
             stage_deps.insert(j);
         }
-        let mut per_step = Vec::with_capacity(st.steps.len());
-        for inst in &st.steps {
+        for step in &mut st.steps {
+            let inst = &step.instruction;
             let mut refs = Vec::new();
             match &inst.command {
                 Command::Copy(c) => {
@@ -320,7 +365,7 @@ pub fn plan_instructions(
                         if from.find('$').is_some_and(|p| p + 1 != from.len()) {
                             return Err(DockerfileError::new(
                                 inst.line,
-                                Some(&inst.keyword),
+                                Some(inst.keyword),
                                 "'from' doesn't support variable expansion, define alias stage instead",
                             ));
                         }
@@ -341,9 +386,8 @@ pub fn plan_instructions(
                     stage_deps.insert(*j);
                 }
             }
-            per_step.push(refs);
+            step.deps = refs;
         }
-        step_deps.push(per_step);
         deps.push(stage_deps.into_iter().collect());
     }
     if let Some(s) = graph::find_cycle(&deps) {
@@ -401,17 +445,11 @@ pub fn plan_instructions(
             build_args: &opts.build_args,
             consumed: &mut consumed,
         };
-        let mut steps = Vec::with_capacity(st.steps.len());
-        for (k, inst) in st.steps.into_iter().enumerate() {
-            let env = scope.env.snapshot();
-            let args = scope.args.snapshot();
-            let instruction = ex.step(&mut scope, inst)?;
-            steps.push(Step {
-                instruction,
-                env,
-                args,
-                deps: std::mem::take(&mut step_deps[i][k]),
-            });
+        let mut steps = st.steps;
+        for step in &mut steps {
+            step.env = scope.env.snapshot();
+            step.args = scope.args.snapshot();
+            ex.step(&mut scope, &mut step.instruction)?;
         }
         let final_env = scope.env.snapshot();
         final_envs.insert(i, final_env.clone());

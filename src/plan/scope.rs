@@ -8,6 +8,10 @@ use std::sync::Arc;
 
 use crate::dockerfile::shell::Env;
 
+/// foldhash rather than SipHash for the variable maps: every expanded word looks names up,
+/// and the keys come from the Dockerfile being built, not from an adversary of this process.
+type FastHash = foldhash::fast::RandomState;
+
 /// Args that need no `ARG` line: passed to RUN from `--build-arg`, kept out of the history
 /// and of expansion unless declared (Docker's builtin proxy args).
 pub const PROXY_ARGS: [&str; 10] = [
@@ -55,7 +59,7 @@ pub fn is_proxy_arg(name: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct GlobalArgs {
     pub args: Vec<(String, Option<String>)>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, FastHash>,
 }
 
 impl GlobalArgs {
@@ -164,7 +168,7 @@ pub fn pairs(list: &VarList) -> Vec<(String, String)> {
 /// lookups while planning, and O(1) snapshots for the steps.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
-    index: HashMap<Arc<str>, Arc<str>>,
+    index: HashMap<Arc<str>, Arc<str>, FastHash>,
     history: VarList,
 }
 

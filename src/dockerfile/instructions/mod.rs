@@ -16,7 +16,7 @@ pub mod suggest;
 
 use std::fmt;
 
-use self::flags::Flags;
+use self::flags::{Flags, Spec};
 pub use self::healthcheck::{HealthConfig, Healthcheck};
 pub use self::mount::{Mount, MountType, Sharing};
 use super::error::DockerfileError;
@@ -44,11 +44,43 @@ pub const INSTRUCTIONS: [&str; 18] = [
     "WORKDIR",
 ];
 
+const NO_FLAGS: &[Spec] = &[];
+const FROM_FLAGS: &[Spec] = &[Spec::string("platform", "")];
+const RUN_FLAGS: &[Spec] = &[
+    Spec::strings("mount"),
+    Spec::string("network", "default"),
+    Spec::string("security", "sandbox"),
+];
+const COPY_FLAGS: &[Spec] = &[
+    Spec::strings("exclude"),
+    Spec::bool("parents"),
+    Spec::string("chown", ""),
+    Spec::string("chmod", ""),
+    Spec::bool("link"),
+    Spec::string("from", ""),
+];
+const ADD_FLAGS: &[Spec] = &[
+    Spec::strings("exclude"),
+    Spec::bool("parents"),
+    Spec::string("chown", ""),
+    Spec::string("chmod", ""),
+    Spec::bool("link"),
+    Spec::bool("keep-git-dir"),
+    Spec::string("checksum", ""),
+];
+const HEALTHCHECK_FLAGS: &[Spec] = &[
+    Spec::string("interval", ""),
+    Spec::string("timeout", ""),
+    Spec::string("start-period", ""),
+    Spec::string("start-interval", ""),
+    Spec::string("retries", ""),
+];
+
 /// One instruction with where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instruction {
     /// Upper-cased keyword (`RUN`).
-    pub keyword: String,
+    pub keyword: &'static str,
     pub line: usize,
     pub end_line: usize,
     /// The logical line as written.
@@ -222,11 +254,19 @@ pub fn lower_all(ast: &Node) -> Result<Vec<Instruction>, DockerfileError> {
     // One argument list reused for every instruction.
     let mut args = Vec::new();
     for child in &ast.children {
-        args.clear();
-        node_args(child, &mut args);
-        out.push(lower_args(child, &args)?);
+        out.push(lower_with(child, &mut args)?);
     }
     Ok(out)
+}
+
+/// [`lower`], with `args` as the (reused) list for the argument values.
+pub(crate) fn lower_with<'n>(
+    node: &'n Node<'_>,
+    args: &mut Vec<&'n str>,
+) -> Result<Instruction, DockerfileError> {
+    args.clear();
+    node_args(node, args);
+    lower_args(node, args)
 }
 
 /// Lowers one instruction node.
@@ -237,10 +277,24 @@ pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
 }
 
 /// Lowers `node`, whose argument values are `args`.
-fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError> {
-    let keyword = node.value.to_ascii_uppercase();
-    let parse_flags = |f: Flags| f.parse(&node.flags).map_err(|m| err(node, m));
-    let command = match keyword.as_str() {
+fn lower_args<'n>(node: &'n Node<'_>, args: &[&str]) -> Result<Instruction, DockerfileError> {
+    let Some(&keyword) = INSTRUCTIONS
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(&node.value))
+    else {
+        let keyword = node.value.to_ascii_uppercase();
+        let msg = suggest::wrap(
+            format!("unknown instruction: {keyword}"),
+            &keyword,
+            &INSTRUCTIONS,
+            false,
+        );
+        return Err(err(node, msg));
+    };
+    let parse_flags = |specs: &'static [Spec]| -> Result<Flags<'n>, DockerfileError> {
+        Flags::parse(specs, &node.flags).map_err(|m| err(node, m))
+    };
+    let command = match keyword {
         "FROM" => {
             let name = match args.len() {
                 3 if args[1].eq_ignore_ascii_case("as") => {
@@ -253,7 +307,7 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
                 1 => None,
                 _ => return Err(err(node, "FROM requires either one or three arguments")),
             };
-            let f = parse_flags(Flags::new().string("platform", ""))?;
+            let f = parse_flags(FROM_FLAGS)?;
             Command::From(From {
                 image: args[0].to_string(),
                 name,
@@ -261,12 +315,7 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
             })
         }
         "RUN" => {
-            let f = parse_flags(
-                Flags::new()
-                    .strings("mount")
-                    .string("network", "default")
-                    .string("security", "sandbox"),
-            )?;
+            let f = parse_flags(RUN_FLAGS)?;
             let network = match f.value_str("network") {
                 "default" => Network::Default,
                 "none" => Network::None,
@@ -292,16 +341,16 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
             })
         }
         "CMD" => {
-            parse_flags(Flags::new())?;
+            parse_flags(NO_FLAGS)?;
             Command::Cmd(command_line(node, args))
         }
         "ENTRYPOINT" => {
-            parse_flags(Flags::new())?;
+            parse_flags(NO_FLAGS)?;
             // `ENTRYPOINT []` (no arguments) clears the inherited entrypoint.
             Command::Entrypoint(command_line(node, args))
         }
         "SHELL" => {
-            parse_flags(Flags::new())?;
+            parse_flags(NO_FLAGS)?;
             let shell = json_args(args, node.json);
             if shell.is_empty() {
                 return Err(err(node, "SHELL requires at least one argument"));
@@ -312,8 +361,8 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
             Command::Shell(shell)
         }
         "ENV" | "LABEL" => {
-            parse_flags(Flags::new())?;
-            let kvs = key_values(node, &keyword, args)?;
+            parse_flags(NO_FLAGS)?;
+            let kvs = key_values(node, keyword, args)?;
             if keyword == "ENV" {
                 Command::Env(kvs)
             } else {
@@ -321,7 +370,7 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
             }
         }
         "ARG" => {
-            parse_flags(Flags::new())?;
+            parse_flags(NO_FLAGS)?;
             if args.is_empty() {
                 return Err(err(node, "ARG requires at least one argument"));
             }
@@ -346,14 +395,14 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
             if args.len() != 1 {
                 return Err(err(node, "MAINTAINER requires exactly one argument"));
             }
-            parse_flags(Flags::new())?;
+            parse_flags(NO_FLAGS)?;
             Command::Maintainer(args[0].to_string())
         }
         "EXPOSE" => {
             if args.is_empty() {
                 return Err(err(node, "EXPOSE requires at least one argument"));
             }
-            parse_flags(Flags::new())?;
+            parse_flags(NO_FLAGS)?;
             let mut ports: Vec<String> = args.iter().map(|a| a.to_string()).collect();
             ports.sort();
             Command::Expose(ports)
@@ -362,7 +411,7 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
             if args.is_empty() {
                 return Err(err(node, "VOLUME requires at least one argument"));
             }
-            parse_flags(Flags::new())?;
+            parse_flags(NO_FLAGS)?;
             let mut vols = Vec::with_capacity(args.len());
             for v in args {
                 let v = v.trim();
@@ -380,9 +429,9 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
                     format!("{keyword} requires exactly one argument"),
                 ));
             }
-            parse_flags(Flags::new())?;
+            parse_flags(NO_FLAGS)?;
             let v = args[0].to_string();
-            match keyword.as_str() {
+            match keyword {
                 "USER" => Command::User(v),
                 "WORKDIR" => Command::Workdir(v),
                 _ => Command::StopSignal(v),
@@ -393,19 +442,8 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
             if args.len() < 2 {
                 return Err(err(node, format!("{keyword} requires at least two arguments, but only one was provided. Destination could not be determined")));
             }
-            let mut spec = Flags::new()
-                .strings("exclude")
-                .bool("parents")
-                .string("chown", "")
-                .string("chmod", "")
-                .bool("link");
-            spec = if is_add {
-                spec.bool("keep-git-dir").string("checksum", "")
-            } else {
-                spec.string("from", "")
-            };
-            let mut f = parse_flags(spec)?;
-            let mut copy = sources_and_dest(node, &keyword, args)?;
+            let mut f = parse_flags(if is_add { ADD_FLAGS } else { COPY_FLAGS })?;
+            let mut copy = sources_and_dest(node, keyword, args)?;
             copy.from = f.take_opt("from");
             copy.chown = f.take_opt("chown");
             copy.chmod = f.take_opt("chmod");
@@ -424,7 +462,7 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
             if args.is_empty() {
                 return Err(err(node, "ONBUILD requires at least one argument"));
             }
-            parse_flags(Flags::new())?;
+            parse_flags(NO_FLAGS)?;
             let trigger_kw = args[0].trim().to_ascii_uppercase();
             match trigger_kw.as_str() {
                 "ONBUILD" => {
@@ -463,21 +501,13 @@ fn lower_args(node: &Node, args: &[&str]) -> Result<Instruction, DockerfileError
             })
         }
         "HEALTHCHECK" => healthcheck_command(node, args)?,
-        _ => {
-            let msg = suggest::wrap(
-                format!("unknown instruction: {keyword}"),
-                &keyword,
-                &INSTRUCTIONS,
-                false,
-            );
-            return Err(err(node, msg));
-        }
+        _ => return Err(err(node, format!("unknown instruction: {keyword}"))),
     };
     Ok(Instruction {
         keyword,
         line: node.start_line,
         end_line: node.end_line.max(node.start_line),
-        original: node.original.clone(),
+        original: node.original.to_string(),
         command,
     })
 }
@@ -612,17 +642,10 @@ fn healthcheck_command(node: &Node, args: &[&str]) -> Result<Command, Dockerfile
         if !rest.is_empty() {
             return Err(err(node, "HEALTHCHECK NONE takes no arguments"));
         }
-        Flags::new().parse(&node.flags).map_err(|m| err(node, m))?;
+        Flags::parse(NO_FLAGS, &node.flags).map_err(|m| err(node, m))?;
         return Ok(Command::Healthcheck(Healthcheck::None));
     }
-    let f = Flags::new()
-        .string("interval", "")
-        .string("timeout", "")
-        .string("start-period", "")
-        .string("start-interval", "")
-        .string("retries", "")
-        .parse(&node.flags)
-        .map_err(|m| err(node, m))?;
+    let f = Flags::parse(HEALTHCHECK_FLAGS, &node.flags).map_err(|m| err(node, m))?;
     if typ != "CMD" {
         return Err(err(
             node,

@@ -4,7 +4,7 @@ use super::*;
 use crate::dockerfile::parser::Heredoc;
 use std::time::Duration;
 
-struct N(Node);
+struct N(Node<'static>);
 
 fn n(kw: &str, args: &[&str]) -> N {
     N(Node {
@@ -16,7 +16,7 @@ fn n(kw: &str, args: &[&str]) -> N {
                 ..Node::default()
             })
             .collect(),
-        original: format!("{kw} {}", args.join(" ")),
+        original: format!("{kw} {}", args.join(" ")).into(),
         start_line: 7,
         end_line: 7,
         ..Node::default()
@@ -25,7 +25,7 @@ fn n(kw: &str, args: &[&str]) -> N {
 
 impl N {
     fn flags(mut self, f: &[&str]) -> Self {
-        self.0.flags = f.iter().map(|s| s.to_string()).collect();
+        self.0.flags = f.iter().map(|s| s.to_string().into()).collect();
         self
     }
     fn json(mut self) -> Self {
@@ -33,7 +33,7 @@ impl N {
         self
     }
     fn original(mut self, o: &str) -> Self {
-        self.0.original = o.to_string();
+        self.0.original = o.to_string().into();
         self
     }
     fn heredoc(mut self, name: &str, content: &str, expand: bool, chomp: bool) -> Self {
@@ -345,7 +345,7 @@ fn onbuild(trigger: &str, args: &[&str]) -> N {
             children: vec![child],
             ..Node::default()
         }],
-        original: format!("ONBUILD {trigger} {}", args.join(" ")),
+        original: format!("ONBUILD {trigger} {}", args.join(" ")).into(),
         start_line: 3,
         end_line: 3,
         ..Node::default()

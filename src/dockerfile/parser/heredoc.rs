@@ -8,17 +8,56 @@ use crate::dockerfile::go_text::is_space;
 
 /// The heredocs opened on `line`, in order. An error means a heredoc name could not be lexed.
 pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
+    let mut docs = Vec::new();
+    if !line.contains(['\'', '"', ESCAPE, '$', '\u{feff}']) {
+        // Nothing to unquote, escape or expand: the lexer's words are pieces of the line.
+        for word in plain_words(line).filter(|w| may_open_heredoc(w)) {
+            if let Some(doc) = heredoc_from_word(word)? {
+                docs.push(doc);
+            }
+        }
+        return Ok(docs);
+    }
     // A line that does not lex gives no words, hence no heredocs (BuildKit ignores the error).
     let mut lexer = Lexer::new(line, true, true);
     lexer.only_openers = true;
     let words = lexer.words().unwrap_or_default();
-    let mut docs = Vec::new();
     for word in &words {
         if let Some(doc) = heredoc_from_word(word)? {
             docs.push(doc);
         }
     }
     Ok(docs)
+}
+
+/// The words [`Lexer`] finds in a line without quotes, escapes, `$` or byte-order mark:
+/// runs of non-space characters, where the blanks right after a `<<` belong to the word.
+fn plain_words(line: &str) -> impl Iterator<Item = &str> {
+    let mut chars = line.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let mut start = None;
+        while let Some(&(i, c)) = chars.peek() {
+            if is_space(c) {
+                chars.next();
+                if start.is_some() {
+                    return start.map(|s| &line[s..i]);
+                }
+                continue;
+            }
+            start.get_or_insert(i);
+            chars.next();
+            if c == '<' && chars.peek().is_some_and(|&(_, n)| n == '<') {
+                chars.next();
+                while chars
+                    .peek()
+                    .is_some_and(|&(_, n)| matches!(n, '\t' | '\r' | ' '))
+                {
+                    chars.next();
+                }
+            }
+        }
+        start.map(|s| &line[s..])
+    })
 }
 
 /// The heredoc a COPY/ADD source word opens (`<<EOF`, `3<<-'X'`), if it is one; BuildKit's
@@ -426,6 +465,28 @@ impl Lexer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_lines_split_as_the_lexer_splits_them() {
+        for line in [
+            "COPY <<EOF /etc/conf",
+            "RUN a << EOF b",
+            "RUN a <<\t EOF",
+            "RUN x <<<EOF <<<<y 3<<-E\u{a0}z",
+            "RUN <<",
+            "  RUN\t<<A\r <<B  ",
+            "RUN a<b<<c",
+            "",
+        ] {
+            let mut lexer = Lexer::new(line, true, true);
+            lexer.only_openers = true;
+            let slow = lexer.words().unwrap_or_default();
+            let fast: Vec<&str> = plain_words(line).filter(|w| may_open_heredoc(w)).collect();
+            assert_eq!(fast, slow, "{line:?}");
+            let all = Lexer::new(line, true, true).words().unwrap_or_default();
+            assert_eq!(plain_words(line).collect::<Vec<_>>(), all, "{line:?}");
+        }
+    }
 
     fn names(line: &str) -> Vec<(String, bool, bool, u32)> {
         heredocs_from_line(line)

@@ -2,7 +2,7 @@
 //! each keyword uses (BuildKit's `splitCommand` and its dispatch table of line parsers).
 
 use super::json::{parse_array, JsonArray};
-use super::Node;
+use super::{Node, Slicer};
 use crate::dockerfile::go_text::{
     go_lower, go_quote, is_space, is_space_byte, trim_left_space, trim_space,
 };
@@ -14,42 +14,53 @@ const MAX_ONBUILD_DEPTH: usize = 64;
 
 /// Builds the instruction node for a logical line. Errors are plain messages; the caller adds
 /// the location.
-pub(crate) fn node_from_line(line: &str, escape: char) -> Result<Node, String> {
-    node_from_line_at(line, escape, 0)
+pub(crate) fn node_from_line<'a>(
+    line: &str,
+    sl: Slicer<'a>,
+    escape: char,
+) -> Result<Node<'a>, String> {
+    node_from_line_at(line, sl, escape, 0)
 }
 
-fn node_from_line_at(line: &str, escape: char, depth: usize) -> Result<Node, String> {
+fn node_from_line_at<'a>(
+    line: &str,
+    sl: Slicer<'a>,
+    escape: char,
+    depth: usize,
+) -> Result<Node<'a>, String> {
     let (cmd, rest) = split_keyword(line);
     let (args, flags) = match rest {
-        Some(rest) => extract_builder_flags(rest, escape),
+        Some(rest) => extract_builder_flags(rest, sl, escape),
         None => (Cow::Borrowed(""), Vec::new()),
     };
     let args = trim_space(&args);
     let mut json = false;
-    let next = with_lower(cmd, |keyword| -> Result<Vec<Node>, String> {
+    let next = with_lower(cmd, |keyword| -> Result<Vec<Node<'a>>, String> {
         Ok(match keyword {
             "add" | "copy" | "volume" => match parse_json(args)? {
                 Some(v) => {
                     json = true;
                     v
                 }
-                None => split_whitespace(args),
+                None => split_whitespace(args, sl),
             },
             "run" | "cmd" | "entrypoint" | "shell" => {
-                let (v, j) = parse_maybe_json(args)?;
+                let (v, j) = parse_maybe_json(args, sl)?;
                 json = j;
                 v
             }
-            "from" | "expose" => split_whitespace(args),
-            "user" | "workdir" | "maintainer" | "stopsignal" => string_node(args),
-            "arg" => parse_words(args, escape)
-                .into_iter()
-                .map(|w| leaf(w.to_string()))
-                .collect(),
-            "env" => parse_name_val(args, "ENV", escape)?,
-            "label" => parse_name_val(args, "LABEL", escape)?,
+            "from" | "expose" => split_whitespace(args, sl),
+            "user" | "workdir" | "maintainer" | "stopsignal" => string_node(args, sl),
+            "arg" => {
+                let words = parse_words(args, escape);
+                let mut out = Vec::with_capacity(words.len());
+                out.extend(words.into_iter().map(|w| leaf(sl.text(w))));
+                out
+            }
+            "env" => parse_name_val(args, sl, "ENV", escape)?,
+            "label" => parse_name_val(args, sl, "LABEL", escape)?,
             "healthcheck" => {
-                let (v, j) = parse_health_config(args)?;
+                let (v, j) = parse_health_config(args, sl)?;
                 json = j;
                 v
             }
@@ -62,7 +73,7 @@ fn node_from_line_at(line: &str, escape: char, depth: usize) -> Result<Node, Str
                             "ONBUILD nested more than {MAX_ONBUILD_DEPTH} levels deep"
                         ));
                     }
-                    let child = node_from_line_at(args, escape, depth + 1)?;
+                    let child = node_from_line_at(args, sl, escape, depth + 1)?;
                     vec![Node {
                         children: vec![child],
                         ..Node::default()
@@ -78,7 +89,7 @@ fn node_from_line_at(line: &str, escape: char, depth: usize) -> Result<Node, Str
         next,
         flags,
         json,
-        original: line.to_string(),
+        original: sl.text(line),
         ..Node::default()
     })
 }
@@ -98,7 +109,7 @@ pub(crate) fn with_lower<R>(cmd: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
-fn leaf(value: impl Into<Cow<'static, str>>) -> Node {
+fn leaf<'a>(value: impl Into<Cow<'a, str>>) -> Node<'a> {
     Node {
         value: value.into(),
         ..Node::default()
@@ -155,16 +166,21 @@ pub(crate) fn split_keyword(line: &str) -> (&str, Option<&str>) {
 fn split_command(line: &str, escape: char) -> (String, Vec<String>, String) {
     let (cmd, rest) = split_keyword(line);
     let (args, flags) = match rest {
-        Some(rest) => extract_builder_flags(rest, escape),
+        Some(rest) => extract_builder_flags(rest, Slicer { source: None }, escape),
         None => (Cow::Borrowed(""), Vec::new()),
     };
+    let flags = flags.into_iter().map(Cow::into_owned).collect();
     (cmd.to_string(), flags, trim_space(&args).to_string())
 }
 
 /// Takes the leading `--flag` words off the argument text. BuildKit scans bytes here and
 /// treats each byte as a rune (so non-ASCII text in a flag comes out Latin-1-decoded, and the
 /// bytes 0x85 and 0xA0 separate words); this is reproduced exactly.
-fn extract_builder_flags(line: &str, escape: char) -> (Cow<'_, str>, Vec<String>) {
+fn extract_builder_flags<'l, 'a>(
+    line: &'l str,
+    sl: Slicer<'a>,
+    escape: char,
+) -> (Cow<'l, str>, Vec<Cow<'a, str>>) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -197,14 +213,38 @@ fn extract_builder_flags(line: &str, escape: char) -> (Cow<'_, str>, Vec<String>
             if ch != b'-' || pos + 1 == b.len() || b[pos + 1] != b'-' {
                 return (rest_from(pos), words);
             }
+            // Usually the flag is what runs up to the next space, without quotes, escapes or
+            // non-ASCII bytes: then it is that text as it is.
+            let len = b[pos..]
+                .iter()
+                .position(|&c| is_space_byte(c))
+                .unwrap_or(b.len() - pos);
+            let flag = &b[pos..pos + len];
+            if flag
+                .iter()
+                .all(|&c| c.is_ascii() && c != b'\'' && c != b'"' && c != esc)
+            {
+                let end = pos + len;
+                if flag == b"--" {
+                    return (rest_from(end), words);
+                }
+                words.push(match line.get(pos..end) {
+                    Some(t) => sl.text(t),
+                    None => Cow::Owned(String::from_utf8_lossy(flag).into_owned()),
+                });
+                if end == b.len() {
+                    break;
+                }
+                // The space after it.
+                pos = end + 1;
+                continue;
+            }
             phase = Phase::Word;
-            // Usually the flag is what runs up to the next space: one allocation for it.
-            let len = b[pos..].iter().position(|&c| is_space_byte(c));
-            word.reserve(len.unwrap_or(b.len() - pos));
+            word.reserve(len);
         }
         if pos == b.len() {
             if word != "--" && (blank_ok || !word.is_empty()) {
-                words.push(word);
+                words.push(Cow::Owned(word));
             }
             break;
         }
@@ -215,7 +255,7 @@ fn extract_builder_flags(line: &str, escape: char) -> (Cow<'_, str>, Vec<String>
                     return (rest_from(pos), words);
                 }
                 if blank_ok || !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
+                    words.push(Cow::Owned(std::mem::take(&mut word)));
                 }
                 word.clear();
                 blank_ok = false;
@@ -265,12 +305,12 @@ fn extract_builder_flags(line: &str, escape: char) -> (Cow<'_, str>, Vec<String>
 }
 
 /// Go's `regexp.Split(s, -1)` on `[\t\v\f\r ]+`, one node per piece; nothing for "".
-fn split_whitespace(rest: &str) -> Vec<Node> {
+fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Node<'a>> {
     if rest.is_empty() {
         return Vec::new();
     }
     let mut out = Vec::new();
-    go_split_ws_each(rest, usize::MAX, |s| out.push(leaf(s.to_string())));
+    go_split_ws_each(rest, usize::MAX, |s| out.push(leaf(sl.text(s))));
     out
 }
 
@@ -310,11 +350,11 @@ fn go_split_ws_each<'a>(s: &'a str, n: usize, mut each: impl FnMut(&'a str)) {
     }
 }
 
-fn string_node(rest: &str) -> Vec<Node> {
+fn string_node<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Node<'a>> {
     if rest.is_empty() {
         Vec::new()
     } else {
-        vec![leaf(rest.to_string())]
+        vec![leaf(sl.text(rest))]
     }
 }
 
@@ -322,7 +362,7 @@ const NOT_STRING_ARRAY: &str =
     "when using JSON array syntax, arrays must be comprised of strings only";
 
 /// `Some(nodes)` when the text is a JSON array of strings, `None` when it is not JSON.
-fn parse_json(rest: &str) -> Result<Option<Vec<Node>>, String> {
+fn parse_json<'a>(rest: &str) -> Result<Option<Vec<Node<'a>>>, String> {
     let rest = trim_left_space(rest);
     if !rest.starts_with('[') {
         return Ok(None);
@@ -335,18 +375,18 @@ fn parse_json(rest: &str) -> Result<Option<Vec<Node>>, String> {
 }
 
 /// JSON-or-string: the nodes and whether they came from JSON.
-fn parse_maybe_json(rest: &str) -> Result<(Vec<Node>, bool), String> {
+fn parse_maybe_json<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Node<'a>>, bool), String> {
     if rest.is_empty() {
         return Ok((Vec::new(), false));
     }
     Ok(match parse_json(rest)? {
         Some(v) => (v, true),
-        None => (vec![leaf(rest.to_string())], false),
+        None => (vec![leaf(sl.text(rest))], false),
     })
 }
 
 /// `HEALTHCHECK <type> <json-or-string>`; the type ends at the first space byte.
-fn parse_health_config(rest: &str) -> Result<(Vec<Node>, bool), String> {
+fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Node<'a>>, bool), String> {
     let b = rest.as_bytes();
     let sep = b.iter().position(|&c| is_space_byte(c)).unwrap_or(b.len());
     if sep == 0 {
@@ -356,9 +396,14 @@ fn parse_health_config(rest: &str) -> Result<(Vec<Node>, bool), String> {
         .iter()
         .position(|&c| !is_space_byte(c))
         .map_or(b.len(), |p| sep + p);
-    let typ = String::from_utf8_lossy(&b[..sep]).into_owned();
-    let cmd = String::from_utf8_lossy(&b[next..]);
-    let (mut args, json) = parse_maybe_json(&cmd)?;
+    let typ = match rest.get(..sep) {
+        Some(t) => sl.text(t),
+        None => Cow::Owned(String::from_utf8_lossy(&b[..sep]).into_owned()),
+    };
+    let (mut args, json) = match rest.get(next..) {
+        Some(cmd) => parse_maybe_json(cmd, sl)?,
+        None => parse_maybe_json(&String::from_utf8_lossy(&b[next..]), sl)?,
+    };
     args.insert(0, leaf(typ));
     Ok((args, json))
 }
@@ -435,7 +480,12 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<&str> {
 }
 
 /// ENV and LABEL: `key value` (legacy) or `key=value ...`, as key/value/separator triples.
-fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<Vec<Node>, String> {
+fn parse_name_val<'a>(
+    rest: &str,
+    sl: Slicer<'a>,
+    key: &str,
+    escape: char,
+) -> Result<Vec<Node<'a>>, String> {
     let words = parse_words(rest, escape);
     let Some(first) = words.first() else {
         return Ok(Vec::new());
@@ -446,8 +496,8 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<Vec<Node>, Stri
             return Err(format!("{key} must have two arguments"));
         }
         return Ok(vec![
-            leaf(parts[0].to_string()),
-            leaf(parts[1].to_string()),
+            leaf(sl.text(parts[0])),
+            leaf(sl.text(parts[1])),
             leaf(""),
         ]);
     }
@@ -459,8 +509,8 @@ fn parse_name_val(rest: &str, key: &str, escape: char) -> Result<Vec<Node>, Stri
                 go_quote(word)
             ));
         };
-        out.push(leaf(key.to_string()));
-        out.push(leaf(value.to_string()));
+        out.push(leaf(sl.text(key)));
+        out.push(leaf(sl.text(value)));
         out.push(leaf("="));
     }
     Ok(out)

@@ -30,6 +30,11 @@ impl<'a> LineReader<'a> {
         rest.iter().filter(|&&b| b == b'\n').count() + 1
     }
 
+    /// The whole input, when it is UTF-8 (every line returned is then a slice of it).
+    pub(crate) fn text(&self) -> Option<&'a str> {
+        self.text
+    }
+
     pub(crate) fn too_long(&self) -> bool {
         self.too_long
     }

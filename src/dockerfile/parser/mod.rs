@@ -31,19 +31,22 @@ use std::borrow::Cow;
 /// instruction node has its keyword (as written) in `value`, its `--flags` in `flags` and its
 /// arguments in `next`. ONBUILD has one argument with an empty value whose only child is the
 /// trigger instruction.
+///
+/// Text is borrowed from the source wherever it appears there as it is (nearly always: a
+/// line without continuation, a word without quotes to strip), so that building and freeing
+/// the tree costs an allocation per instruction rather than one per word. Text made up by
+/// the parser (continuation lines joined, JSON strings unescaped) is owned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Node {
-    /// Borrowed for the strings that recur on every line (keywords as usually written, the
-    /// `=` of ENV and LABEL pairs), so that the tree does not allocate them again and again.
-    pub value: Cow<'static, str>,
+pub struct Node<'a> {
+    pub value: Cow<'a, str>,
     /// The arguments (BuildKit's `next` chain, flattened).
-    pub next: Vec<Node>,
-    pub children: Vec<Node>,
-    pub flags: Vec<String>,
+    pub next: Vec<Node<'a>>,
+    pub children: Vec<Node<'a>>,
+    pub flags: Vec<Cow<'a, str>>,
     /// The arguments were written in JSON (exec) form.
     pub json: bool,
     /// The logical line as written (continuations joined, without heredoc bodies).
-    pub original: String,
+    pub original: Cow<'a, str>,
     pub heredocs: Vec<Heredoc>,
     pub start_line: usize,
     pub end_line: usize,
@@ -90,9 +93,10 @@ pub struct Warning {
     pub message: String,
 }
 
+/// The tree borrows from the source text given to [`parse`].
 #[derive(Debug, Clone)]
-pub struct ParseResult {
-    pub ast: Node,
+pub struct ParseResult<'a> {
+    pub ast: Node<'a>,
     pub directives: Directives,
     pub warnings: Vec<Warning>,
 }
@@ -103,7 +107,7 @@ pub const MAX_LINE_LEN: usize = 65_535;
 /// Parses a whole Dockerfile. Errors carry the line; the caller names the file.
 ///
 /// Input that is not UTF-8 is read with each invalid byte replaced by U+FFFD.
-pub fn parse(src: &[u8]) -> Result<ParseResult, DockerfileError> {
+pub fn parse(src: &[u8]) -> Result<ParseResult<'_>, DockerfileError> {
     Parser::new(src).run()
 }
 
@@ -127,11 +131,11 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn run(mut self) -> Result<ParseResult, DockerfileError> {
+    fn run(mut self) -> Result<ParseResult<'a>, DockerfileError> {
         // At most one instruction per line: sizing for that up front avoids re-copying the
         // (large) nodes as the list grows. Capped so that a file of blank lines stays cheap.
         let lines = self.lines.remaining_lines().min(1 << 14);
-        let mut children: Vec<Node> = Vec::with_capacity(lines);
+        let mut children: Vec<Node<'a>> = Vec::with_capacity(lines);
         let mut comments: Vec<String> = Vec::new();
         let mut buf = String::new();
         while let Some((raw, text)) = self.lines.next() {
@@ -139,6 +143,7 @@ impl<'a> Parser<'a> {
                 (0, Some(t)) => (&raw[3..], t),
                 _ => (raw, &*text),
             };
+            // `text` lies inside the source when that is UTF-8: the slicer then borrows.
             let token = trim_left_space(trim_newline(text));
             let is_comment = token.starts_with('#');
             if is_comment {
@@ -166,12 +171,15 @@ impl<'a> Parser<'a> {
             if end && content.is_empty() {
                 continue;
             }
-            buf.clear();
-            buf.push_str(content);
-            if !end {
+            let line = if end {
+                content
+            } else {
+                buf.clear();
+                buf.push_str(content);
                 self.read_continuation(&mut buf, escape);
-            }
-            let mut node = self.instruction(&buf, start_line, escape)?;
+                &buf
+            };
+            let mut node = self.instruction(line, start_line, escape)?;
             node.prev_comments = std::mem::take(&mut comments);
             children.push(node);
         }
@@ -233,8 +241,11 @@ impl<'a> Parser<'a> {
         line: &str,
         start_line: usize,
         escape: char,
-    ) -> Result<Node, DockerfileError> {
-        let mut node = line_parsers::node_from_line(line, escape).map_err(|m| {
+    ) -> Result<Node<'a>, DockerfileError> {
+        let slicer = Slicer {
+            source: self.lines.text(),
+        };
+        let mut node = line_parsers::node_from_line(line, slicer, escape).map_err(|m| {
             let keyword = line_parsers::split_keyword(line).0;
             DockerfileError::new(start_line, Some(keyword), m)
         })?;
@@ -272,7 +283,7 @@ impl<'a> Parser<'a> {
 }
 
 /// RUN, COPY and ADD in shell form, also as the trigger of an ONBUILD.
-fn can_contain_heredoc(node: &Node) -> bool {
+fn can_contain_heredoc(node: &Node<'_>) -> bool {
     let mut n = node;
     if line_parsers::with_lower(&n.value, |k| k == "onbuild") {
         if let Some(child) = n.next.first().and_then(|a| a.children.first()) {
@@ -283,7 +294,7 @@ fn can_contain_heredoc(node: &Node) -> bool {
 }
 
 /// The trigger of an ONBUILD gets its parent's lines (BuildKit leaves them unset).
-fn set_child_lines(node: &mut Node) {
+fn set_child_lines(node: &mut Node<'_>) {
     let (start, end) = (node.start_line, node.end_line);
     let mut arg = node.next.first_mut();
     while let Some(a) = arg {
@@ -293,5 +304,27 @@ fn set_child_lines(node: &mut Node) {
         child.start_line = start;
         child.end_line = end;
         arg = child.next.first_mut();
+    }
+}
+
+/// Turns pieces of a line into node text: borrowed when the piece lies inside the source
+/// text, owned otherwise (a line joined from continuations is a temporary buffer).
+#[derive(Clone, Copy)]
+pub(crate) struct Slicer<'a> {
+    /// The whole input, when it is UTF-8.
+    source: Option<&'a str>,
+}
+
+impl<'a> Slicer<'a> {
+    pub(crate) fn text(self, piece: &str) -> Cow<'a, str> {
+        if let Some(src) = self.source {
+            let start = (piece.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
+            if start <= src.len() && piece.len() <= src.len() - start {
+                if let Some(s) = src.get(start..start + piece.len()) {
+                    return Cow::Borrowed(s);
+                }
+            }
+        }
+        Cow::Owned(piece.to_string())
     }
 }

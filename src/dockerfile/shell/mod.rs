@@ -35,6 +35,24 @@ pub(crate) fn scan_name(chars: &[char], pos: &mut usize) -> String {
     name
 }
 
+/// The length in bytes of the name [`scan_name`] reads at the start of `s`.
+fn name_len(s: &str) -> usize {
+    use crate::dockerfile::go_text::{is_digit, is_letter};
+    let mut chars = s.char_indices();
+    match chars.next() {
+        None => 0,
+        Some((_, c)) if is_digit(c) => s
+            .char_indices()
+            .find(|&(_, d)| !is_digit(d))
+            .map_or(s.len(), |(i, _)| i),
+        Some((_, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0')) => 1,
+        Some(_) => s
+            .char_indices()
+            .find(|&(_, c)| !is_letter(c) && !is_digit(c) && c != '_')
+            .map_or(s.len(), |(i, _)| i),
+    }
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -199,9 +217,57 @@ impl Lexer {
 
     /// Expands `word` into one string, without word splitting (BuildKit's ProcessWord).
     pub fn process_word(&self, word: &str, env: &dyn Env) -> Result<String, ShellError> {
+        if let Some(value) = self.process_plain(word, env) {
+            return Ok(value);
+        }
         scanner::Scanner::with_outputs(self, env, word, false, false)
             .run(word)
             .map(|e| e.value)
+    }
+
+    /// [`Lexer::process_word`] for the usual word: no quotes, escapes or byte-order mark,
+    /// and only `$name` and `${name}` references. Such a word expands by copying its text
+    /// and the values, without the scanner's character buffer. `None` for any other word.
+    fn process_plain(&self, word: &str, env: &dyn Env) -> Option<String> {
+        // The escape token is `\` or `` ` `` (any other one takes the scanner's way).
+        let escape = u8::try_from(self.escape).ok().filter(u8::is_ascii)?;
+        let special = |b: &u8| matches!(*b, b'\'' | b'"') || *b == escape;
+        if self.skip_unset_env || word.starts_with('\u{feff}') || word.bytes().any(|b| special(&b))
+        {
+            return None;
+        }
+        let mut out = String::with_capacity(word.len());
+        let mut rest = word;
+        while let Some(dollar) = rest.find('$') {
+            out.push_str(&rest[..dollar]);
+            let after = &rest[dollar + 1..];
+            let (name, tail) = match after.strip_prefix('{') {
+                Some(inner) => {
+                    if inner.is_empty() || inner.starts_with(['{', '}', ':']) {
+                        return None;
+                    }
+                    let len = name_len(inner);
+                    // Anything but a plain `}` after the name is a modifier: the scanner's.
+                    let tail = inner[len..].strip_prefix('}')?;
+                    (&inner[..len], tail)
+                }
+                None => {
+                    let len = name_len(after);
+                    if len == 0 {
+                        out.push('$');
+                        rest = after;
+                        continue;
+                    }
+                    (&after[..len], &after[len..])
+                }
+            };
+            if let Some(value) = env.lookup_borrowed(name) {
+                out.push_str(&value);
+            }
+            rest = tail;
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     /// As [`Lexer::process_word`], also returning the names of the variables that were

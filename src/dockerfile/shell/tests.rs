@@ -562,3 +562,56 @@ fn error_prefix_quotes_like_go() {
         "\"a\\\"\\\\\\x00\\t\\x7f\\u00a0\\ufeff☃é\\U0010ffff\""
     );
 }
+
+#[test]
+fn plain_words_expand_as_the_scanner_expands_them() {
+    let env = map(&[
+        ("A", "1"),
+        ("B_2", "x y"),
+        ("E", ""),
+        ("@", "at"),
+        ("9", "n"),
+    ]);
+    let lexer = Lexer::new('\\');
+    for word in [
+        "plain",
+        "",
+        "$A",
+        "${A}",
+        "$A$B_2",
+        "/p/${B_2}/q",
+        "$",
+        "a$",
+        "$$",
+        "$-x",
+        "$@",
+        "$9a",
+        "$1",
+        "${@}",
+        "$Aé",
+        "${A}é",
+        "$é",
+        "${unset}x",
+        "x\u{feff}$A",
+        "$unset",
+        "${E}",
+        "x${A}${A}y",
+    ] {
+        let slow = scanner::Scanner::with_outputs(&lexer, &env, word, false, false)
+            .run(word)
+            .map(|e| e.value);
+        assert_eq!(lexer.process_plain(word, &env), slow.ok(), "{word:?}");
+    }
+    for other in [
+        "${A:-b}",
+        "${A",
+        "${}",
+        "'q'",
+        "\"$A\"",
+        "a\\b",
+        "${A#x}",
+        "\u{feff}x",
+    ] {
+        assert_eq!(lexer.process_plain(other, &env), None, "{other:?}");
+    }
+}
