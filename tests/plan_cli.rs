@@ -105,3 +105,41 @@ fn errors_name_file_and_line() {
             "target stage \"nope\" could not be found",
         ));
 }
+
+/// `kiln debug plan big | head -1`: the reader going away ends the output quietly.
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    use std::io::{BufRead, Read};
+    let mut src = String::from("FROM scratch\n");
+    for i in 0..5000 {
+        src.push_str(&format!(
+            "LABEL step{i}=\"a value long enough to fill a pipe quickly\"\n"
+        ));
+    }
+    let f = dockerfile(&src);
+    for cmd in ["plan", "parse"] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kiln"))
+            .args(["debug", cmd])
+            .arg(f.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty());
+        // The reader is gone now, with most of the output not yet written.
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{cmd}: {status:?} {err}");
+        assert!(!err.contains("panicked"), "{cmd}: {err}");
+    }
+}

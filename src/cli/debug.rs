@@ -34,7 +34,9 @@ pub fn run(cmd: DebugCommand) -> Result<()> {
         DebugCommand::Parse { dump: _, file } => {
             let (name, bytes) = read_dockerfile(&file)?;
             let parsed = crate::dockerfile::parser::parse(&bytes).map_err(|e| e.in_file(name))?;
-            println!("{}", crate::dockerfile::parser::dump(&parsed.ast));
+            let mut text = crate::dockerfile::parser::dump(&parsed.ast);
+            text.push('\n');
+            super::stdout::print(&text)?;
             Ok(())
         }
         DebugCommand::Plan {
@@ -54,7 +56,7 @@ pub fn run(cmd: DebugCommand) -> Result<()> {
             for w in &plan.warnings {
                 eprintln!("{w}");
             }
-            print!("{}", crate::plan::render::render(&plan));
+            super::stdout::print(&crate::plan::render::render(&plan))?;
             Ok(())
         }
     }

@@ -215,11 +215,14 @@ pub fn run(root: Option<PathBuf>, args: ImagesArgs) -> Result<()> {
     };
     if args.quiet {
         let mut seen = std::collections::BTreeSet::new();
+        let mut text = String::new();
         for r in &rows {
             if seen.insert(r.id.clone()) {
-                println!("{}", show_id(&r.id));
+                text.push_str(&show_id(&r.id));
+                text.push('\n');
             }
         }
+        super::stdout::print(&text)?;
         return Ok(());
     }
     let now = chrono::Utc::now();
@@ -243,7 +246,7 @@ pub fn run(root: Option<PathBuf>, args: ImagesArgs) -> Result<()> {
         cells.push(human_size(r.size, 3));
         table_rows.push(cells);
     }
-    print!("{}", table(&table_rows));
+    super::stdout::print(&table(&table_rows))?;
     Ok(())
 }
 

@@ -78,7 +78,7 @@ pub fn run(root: Option<PathBuf>, args: InspectArgs) -> Result<()> {
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
     serde::Serialize::serialize(&out, &mut ser)?;
-    println!("{}", String::from_utf8_lossy(&buf));
+    super::stdout::print(&format!("{}\n", String::from_utf8_lossy(&buf)))?;
     if let Some(last) = errors.pop() {
         for e in errors {
             eprintln!("Error: {e:#}");

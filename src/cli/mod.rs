@@ -17,6 +17,7 @@ mod push;
 mod rmi;
 mod run;
 mod save;
+mod stdout;
 mod tag;
 mod transfer_progress;
 mod version;
