@@ -4,6 +4,7 @@
 //! whose file did not change under it may be remembered in the index.
 
 use super::walk::Entry;
+use crate::fsops::AlignedBuf;
 use crate::image::digest::Digest;
 use sha2::{Digest as _, Sha256};
 use std::cell::RefCell;
@@ -14,13 +15,9 @@ use std::path::Path;
 
 const BUF_SIZE: usize = 256 * 1024;
 const ATTEMPTS: usize = 3;
-/// Reads land at a page-aligned address: the kernel's copy out of the page cache runs at
-/// half speed or worse into a buffer that merely has malloc's 16-byte alignment, which is
-/// what a buffer gets once the allocator serves it from its heap instead of a fresh mapping.
-const ALIGN: usize = 4096;
 
 thread_local! {
-    static BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; BUF_SIZE + ALIGN]);
+    static BUF: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::new(BUF_SIZE));
 }
 
 /// A file's digest and the metadata it belongs to.
@@ -69,8 +66,6 @@ pub(crate) fn hash_file(abs: &Path) -> io::Result<Hashed> {
 fn digest_stream(file: &mut File) -> io::Result<(Digest, u64)> {
     BUF.with(|buf| {
         let mut buf = buf.borrow_mut();
-        let start = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
-        let buf = &mut buf[start..start + BUF_SIZE];
         let mut hasher = Sha256::new();
         let mut total = 0u64;
         loop {

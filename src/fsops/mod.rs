@@ -8,11 +8,13 @@
 //! file descriptor of its parent directory with the `*at` calls and `AT_SYMLINK_NOFOLLOW`.
 //! Tree walks open each directory once ([`OpenDir`]) and work on its entries by name.
 
+mod aligned;
 mod dir;
 mod meta;
 mod path;
 mod root;
 
+pub use aligned::AlignedBuf;
 pub use dir::{
     fd_get_xattr, fd_set_mode, fd_set_owner, fd_set_times, fd_set_xattr, fd_xattr_names, fd_xattrs,
     OpenDir,

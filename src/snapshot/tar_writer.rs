@@ -4,6 +4,7 @@
 //! names, and never writes xattrs; layers must carry `security.capability` and must come out
 //! byte-identical for identical inputs.
 
+use crate::fsops::AlignedBuf;
 use std::io::{self, Read, Write};
 
 const BLOCK: usize = 512;
@@ -52,7 +53,7 @@ pub struct Entry {
 pub struct TarWriter<W: Write> {
     out: W,
     /// File data passes through here (allocated on the first file).
-    buf: Vec<u8>,
+    buf: AlignedBuf,
 }
 
 const COPY_BUF: usize = 1 << 20;
@@ -61,7 +62,7 @@ impl<W: Write> TarWriter<W> {
     pub fn new(out: W) -> Self {
         TarWriter {
             out,
-            buf: Vec::new(),
+            buf: AlignedBuf::default(),
         }
     }
 
@@ -160,7 +161,7 @@ impl<W: Write> TarWriter<W> {
     /// large file costs few reads and writes (`io::copy` would use 8 KiB at a time).
     fn copy_data(&mut self, data: &mut dyn Read, size: u64) -> io::Result<u64> {
         if self.buf.is_empty() {
-            self.buf = vec![0u8; COPY_BUF];
+            self.buf = AlignedBuf::new(COPY_BUF);
         }
         let mut left = size;
         while left > 0 {
