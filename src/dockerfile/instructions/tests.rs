@@ -1,7 +1,7 @@
 //! Lowering tests on hand-built nodes (the parser's shapes), independent of the parser.
 
 use super::*;
-use crate::dockerfile::parser::Heredoc;
+use crate::dockerfile::parser::{Arg, Heredoc};
 use std::time::Duration;
 
 struct N(Node<'static>);
@@ -11,9 +11,9 @@ fn n(kw: &str, args: &[&str]) -> N {
         value: kw.to_string().into(),
         next: args
             .iter()
-            .map(|a| Node {
+            .map(|a| Arg {
                 value: a.to_string().into(),
-                ..Node::default()
+                children: Vec::new(),
             })
             .collect(),
         original: format!("{kw} {}", args.join(" ")).into(),
@@ -341,9 +341,9 @@ fn onbuild(trigger: &str, args: &[&str]) -> N {
     let child = n(trigger, args).0;
     N(Node {
         value: "ONBUILD".into(),
-        next: vec![Node {
+        next: vec![Arg {
+            value: "".into(),
             children: vec![child],
-            ..Node::default()
         }],
         original: format!("ONBUILD {trigger} {}", args.join(" ")).into(),
         start_line: 3,

@@ -14,11 +14,7 @@ pub fn dump(node: &Node) -> String {
 /// Appends the dump of `node`, trimmed as BuildKit trims each level.
 fn dump_into(node: &Node, out: &mut String) {
     let start = out.len();
-    if node.value.is_ascii() {
-        out.extend(node.value.bytes().map(|b| b.to_ascii_lowercase() as char));
-    } else {
-        out.push_str(&go_lower(&node.value));
-    }
+    push_lower(&node.value, out);
     if !node.flags.is_empty() {
         out.push_str(" [");
         for (i, f) in node.flags.iter().enumerate() {
@@ -29,20 +25,41 @@ fn dump_into(node: &Node, out: &mut String) {
         }
         out.push(']');
     }
-    for child in &node.children {
-        out.push('(');
-        dump_into(child, out);
-        out.push_str(")\n");
-    }
+    dump_children(&node.children, out);
     for arg in &node.next {
         out.push(' ');
         if arg.children.is_empty() {
             go_quote_into(&arg.value, out);
         } else {
-            dump_into(arg, out);
+            // An argument with children dumps as a node would (it has no flags or
+            // arguments of its own).
+            let start = out.len();
+            push_lower(&arg.value, out);
+            dump_children(&arg.children, out);
+            trim_level(out, start);
         }
     }
-    // strings.TrimSpace on this level's text only.
+    trim_level(out, start);
+}
+
+fn push_lower(value: &str, out: &mut String) {
+    if value.is_ascii() {
+        out.extend(value.bytes().map(|b| b.to_ascii_lowercase() as char));
+    } else {
+        out.push_str(&go_lower(value));
+    }
+}
+
+fn dump_children(children: &[Node], out: &mut String) {
+    for child in children {
+        out.push('(');
+        dump_into(child, out);
+        out.push_str(")\n");
+    }
+}
+
+/// strings.TrimSpace on one level's text (from `start`) only.
+fn trim_level(out: &mut String, start: usize) {
     let end = out[start..].trim_end_matches(is_space).len() + start;
     out.truncate(end);
     let lead = out[start..].len() - out[start..].trim_start_matches(is_space).len();

@@ -2,7 +2,7 @@
 //! each keyword uses (BuildKit's `splitCommand` and its dispatch table of line parsers).
 
 use super::json::{parse_array, JsonArray};
-use super::{Node, Slicer};
+use super::{Arg, Node, Slicer};
 use crate::dockerfile::go_text::{
     go_lower, go_quote, is_space, is_space_byte, trim_left_space, trim_space,
 };
@@ -35,7 +35,7 @@ fn node_from_line_at<'a>(
     };
     let args = trim_space(&args);
     let mut json = false;
-    let next = with_lower(cmd, |keyword| -> Result<Vec<Node<'a>>, String> {
+    let next = with_lower(cmd, |keyword| -> Result<Vec<Arg<'a>>, String> {
         Ok(match keyword {
             "add" | "copy" | "volume" => match parse_json(args)? {
                 Some(v) => {
@@ -74,14 +74,14 @@ fn node_from_line_at<'a>(
                         ));
                     }
                     let child = node_from_line_at(args, sl, escape, depth + 1)?;
-                    vec![Node {
+                    vec![Arg {
+                        value: Cow::Borrowed(""),
                         children: vec![child],
-                        ..Node::default()
                     }]
                 }
             }
             // Unknown instructions keep one empty argument; later stages report them.
-            _ => vec![Node::default()],
+            _ => vec![Arg::default()],
         })
     })?;
     Ok(Node {
@@ -109,10 +109,10 @@ pub(crate) fn with_lower<R>(cmd: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
-fn leaf<'a>(value: impl Into<Cow<'a, str>>) -> Node<'a> {
-    Node {
+fn leaf<'a>(value: impl Into<Cow<'a, str>>) -> Arg<'a> {
+    Arg {
         value: value.into(),
-        ..Node::default()
+        children: Vec::new(),
     }
 }
 
@@ -305,7 +305,7 @@ fn extract_builder_flags<'l, 'a>(
 }
 
 /// Go's `regexp.Split(s, -1)` on `[\t\v\f\r ]+`, one node per piece; nothing for "".
-fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Node<'a>> {
+fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Arg<'a>> {
     if rest.is_empty() {
         return Vec::new();
     }
@@ -350,7 +350,7 @@ fn go_split_ws_each<'a>(s: &'a str, n: usize, mut each: impl FnMut(&'a str)) {
     }
 }
 
-fn string_node<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Node<'a>> {
+fn string_node<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Arg<'a>> {
     if rest.is_empty() {
         Vec::new()
     } else {
@@ -362,7 +362,7 @@ const NOT_STRING_ARRAY: &str =
     "when using JSON array syntax, arrays must be comprised of strings only";
 
 /// `Some(nodes)` when the text is a JSON array of strings, `None` when it is not JSON.
-fn parse_json<'a>(rest: &str) -> Result<Option<Vec<Node<'a>>>, String> {
+fn parse_json<'a>(rest: &str) -> Result<Option<Vec<Arg<'a>>>, String> {
     let rest = trim_left_space(rest);
     if !rest.starts_with('[') {
         return Ok(None);
@@ -375,7 +375,7 @@ fn parse_json<'a>(rest: &str) -> Result<Option<Vec<Node<'a>>>, String> {
 }
 
 /// JSON-or-string: the nodes and whether they came from JSON.
-fn parse_maybe_json<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Node<'a>>, bool), String> {
+fn parse_maybe_json<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Arg<'a>>, bool), String> {
     if rest.is_empty() {
         return Ok((Vec::new(), false));
     }
@@ -386,7 +386,7 @@ fn parse_maybe_json<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Node<'a>>, bo
 }
 
 /// `HEALTHCHECK <type> <json-or-string>`; the type ends at the first space byte.
-fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Node<'a>>, bool), String> {
+fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Arg<'a>>, bool), String> {
     let b = rest.as_bytes();
     let sep = b.iter().position(|&c| is_space_byte(c)).unwrap_or(b.len());
     if sep == 0 {
@@ -485,7 +485,7 @@ fn parse_name_val<'a>(
     sl: Slicer<'a>,
     key: &str,
     escape: char,
-) -> Result<Vec<Node<'a>>, String> {
+) -> Result<Vec<Arg<'a>>, String> {
     let words = parse_words(rest, escape);
     let Some(first) = words.first() else {
         return Ok(Vec::new());

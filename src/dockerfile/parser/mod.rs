@@ -40,7 +40,7 @@ use std::borrow::Cow;
 pub struct Node<'a> {
     pub value: Cow<'a, str>,
     /// The arguments (BuildKit's `next` chain, flattened).
-    pub next: Vec<Node<'a>>,
+    pub next: Vec<Arg<'a>>,
     pub children: Vec<Node<'a>>,
     pub flags: Vec<Cow<'a, str>>,
     /// The arguments were written in JSON (exec) form.
@@ -52,6 +52,16 @@ pub struct Node<'a> {
     pub end_line: usize,
     /// Comment lines directly above the instruction, without the `#`.
     pub prev_comments: Vec<String>,
+}
+
+/// An argument of an instruction: BuildKit's argument node, cut down to what an argument
+/// uses. Arguments are most of the tree, and a full [`Node`] for each made building and
+/// freeing the tree cost several times more. ONBUILD's one argument has an empty value and
+/// the trigger instruction as its only child.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Arg<'a> {
+    pub value: Cow<'a, str>,
+    pub children: Vec<Node<'a>>,
 }
 
 /// A heredoc attached to RUN, COPY or ADD.
