@@ -3,36 +3,18 @@
 
 mod common_store;
 
-use common_store::{layer_tar, manifest_json, Entry, Env, BUSYBOX};
+use common_store::{base_layer, manifest_json, Entry, Env};
 use kiln::store::{LayerBlob, Store};
 use std::process::Output;
 
-const APPLETS: &[&str] = &[
-    "sh", "echo", "cat", "hostname", "pwd", "id", "env", "ls", "true", "sleep",
-];
-
-/// `test/run:1`: busybox with applet links, a user `app`, an image Env, WorkingDir,
+/// `test/run:1`: the shared base layer plus /srv, an image Env, WorkingDir,
 /// Entrypoint-less Cmd; `test/entry:1` the same files with an Entrypoint.
 fn add_images(store: &Store) {
-    let busybox = std::fs::read(BUSYBOX).expect("busybox-static is installed");
-    let links: Vec<String> = APPLETS.iter().map(|a| format!("bin/{a}")).collect();
-    let mut entries = vec![
-        Entry::Dir("bin"),
-        Entry::File("bin/busybox", &busybox, 0o755),
-        Entry::Dir("etc"),
-        Entry::File(
-            "etc/passwd",
-            b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
-            0o644,
-        ),
-        Entry::File("etc/group", b"root:x:0:\napp:x:1000:\n", 0o644),
+    let layer = base_layer(vec![
         Entry::File("etc/not-a-program", b"data\n", 0o644),
         Entry::Dir("srv"),
-    ];
-    for l in &links {
-        entries.push(Entry::Symlink(l, "busybox"));
-    }
-    let rec = store.put_layer_tar(&layer_tar(&entries)[..]).unwrap();
+    ]);
+    let rec = store.put_layer_tar(&layer[..]).unwrap();
     let blob: &LayerBlob = rec.uncompressed().unwrap();
     let layer = (blob.media_type.clone(), blob.digest.clone(), blob.size);
     for (name, config) in [
