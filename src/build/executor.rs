@@ -599,8 +599,12 @@ impl Ctx<'_> {
         };
         match &inst.command {
             Command::Run(r) => {
-                let cfg = state.config.config.clone().unwrap_or_default();
-                inputs.env = cfg.env.clone().unwrap_or_default();
+                inputs.env = state
+                    .config
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.env.clone())
+                    .unwrap_or_default();
                 for (k, v) in step.run_env() {
                     if !inputs
                         .env

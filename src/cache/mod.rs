@@ -418,9 +418,10 @@ fn read_entry(path: &Path) -> Option<Entry> {
 /// Reads a file that is usually a few KiB: `fs::read` asks for its size first, one system
 /// call more for every cached step.
 fn read_small(path: &Path) -> io::Result<Vec<u8>> {
-    let mut f = fs::File::open(path)?;
+    let f = fs::File::open(path)?;
     let mut buf = Vec::with_capacity(8192);
-    io::Read::read_to_end(&mut f, &mut buf)?;
+    // Through `Take`: `File::read_to_end` itself asks for the size first.
+    io::Read::read_to_end(&mut io::Read::take(f, u64::MAX), &mut buf)?;
     Ok(buf)
 }
 

@@ -184,15 +184,20 @@ pub fn fd_set_mode(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
 
 /// Sets access and modification times of an open file or directory.
 pub fn fd_set_times(fd: BorrowedFd<'_>, atime: (i64, i64), mtime: (i64, i64)) -> io::Result<()> {
+    rfs::futimens(fd, &timestamps(atime, mtime)).map_err(errno)
+}
+
+/// Access and modification times, each as (seconds, nanoseconds), as the `*utimens` calls
+/// take them.
+pub(crate) fn timestamps(atime: (i64, i64), mtime: (i64, i64)) -> Timestamps {
     let ts = |t: (i64, i64)| Timespec {
         tv_sec: t.0,
         tv_nsec: t.1 as _,
     };
-    let times = Timestamps {
+    Timestamps {
         last_access: ts(atime),
         last_modification: ts(mtime),
-    };
-    rfs::futimens(fd, &times).map_err(errno)
+    }
 }
 
 /// The extended attributes of an open file or directory (none where unsupported).

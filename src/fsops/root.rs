@@ -3,9 +3,7 @@
 use super::dir::{fd_xattrs, OpenDir};
 use super::meta::{FileKind, Meta};
 use super::path::{clean_components, join_components};
-use rustix::fs::{
-    self as rfs, AtFlags, Dev, FileType, Mode, OFlags, ResolveFlags, Timespec, Timestamps,
-};
+use rustix::fs::{self as rfs, AtFlags, Dev, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -416,14 +414,7 @@ impl Root {
     /// Sets access and modification times of `p` itself (not a symlink's target).
     pub fn set_times(&self, p: &Path, atime: (i64, i64), mtime: (i64, i64)) -> io::Result<()> {
         let (dir, name) = self.parent_or_root(p)?;
-        let ts = |t: (i64, i64)| Timespec {
-            tv_sec: t.0,
-            tv_nsec: t.1 as _,
-        };
-        let times = Timestamps {
-            last_access: ts(atime),
-            last_modification: ts(mtime),
-        };
+        let times = super::dir::timestamps(atime, mtime);
         if name.is_empty() {
             // utimensat takes no AT_EMPTY_PATH: the root itself goes through a readable fd.
             return rfs::futimens(&self.reopen_root()?, &times)
