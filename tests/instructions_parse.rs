@@ -4,7 +4,7 @@
 use kiln::dockerfile::instructions::{lower_all, Command, Healthcheck, Instruction, Network};
 use kiln::dockerfile::parser::parse;
 
-fn lower(src: &str) -> Result<Vec<Instruction>, String> {
+fn lower(src: &str) -> Result<Vec<Instruction<'_>>, String> {
     let parsed = parse(src.as_bytes()).map_err(|e| e.to_string())?;
     lower_all(&parsed.ast).map_err(|e| e.to_string())
 }
@@ -106,7 +106,10 @@ fn copy_heredoc_source() {
 fn healthcheck_exec_form() {
     let list =
         lower("FROM alpine\nHEALTHCHECK --timeout=3s CMD [\"/bin/check\", \"-q\"]\n").unwrap();
-    let Command::Healthcheck(Healthcheck::Check(h)) = &list[1].command else {
+    let Command::Healthcheck(h) = &list[1].command else {
+        panic!()
+    };
+    let Healthcheck::Check(h) = &**h else {
         panic!()
     };
     assert_eq!(h.test, vec!["CMD", "/bin/check", "-q"]);

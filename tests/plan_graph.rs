@@ -4,7 +4,7 @@
 use kiln::dockerfile::parser::parse;
 use kiln::plan::{plan, Base, Plan, PlanOptions, StageRef};
 
-fn plan_with(src: &str, target: Option<&str>) -> Result<Plan, String> {
+fn plan_with<'a>(src: &'a str, target: Option<&str>) -> Result<Plan<'a>, String> {
     let parsed = parse(src.as_bytes()).map_err(|e| e.to_string())?;
     let opts = PlanOptions {
         target: target.map(str::to_string),
@@ -13,12 +13,12 @@ fn plan_with(src: &str, target: Option<&str>) -> Result<Plan, String> {
     plan(&parsed, &opts).map_err(|e| e.to_string())
 }
 
-fn p(src: &str) -> Plan {
+fn p(src: &str) -> Plan<'_> {
     plan_with(src, None).expect("plans")
 }
 
 /// (index, level, deps) of every kept stage.
-fn shape(plan: &Plan) -> Vec<(usize, usize, Vec<usize>)> {
+fn shape(plan: &Plan<'_>) -> Vec<(usize, usize, Vec<usize>)> {
     plan.stages
         .iter()
         .map(|s| (s.index, s.level, s.deps.clone()))
@@ -41,7 +41,8 @@ FROM busybox AS unrelated
 
 #[test]
 fn edges_from_all_three_sources() {
-    let plan = p(&DIAMOND.replace("FROM busybox AS unrelated\n", ""));
+    let src = DIAMOND.replace("FROM busybox AS unrelated\n", "");
+    let plan = p(&src);
     assert_eq!(
         shape(&plan),
         vec![

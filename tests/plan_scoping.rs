@@ -5,7 +5,11 @@ use kiln::dockerfile::parser::parse;
 use kiln::plan::scope::pairs;
 use kiln::plan::{plan, Plan, PlanOptions, Step};
 
-fn plan_with(src: &str, args: &[(&str, &str)], target: Option<&str>) -> Result<Plan, String> {
+fn plan_with<'a>(
+    src: &'a str,
+    args: &[(&str, &str)],
+    target: Option<&str>,
+) -> Result<Plan<'a>, String> {
     let parsed = parse(src.as_bytes()).map_err(|e| e.to_string())?;
     let opts = PlanOptions {
         target: target.map(str::to_string),
@@ -18,12 +22,12 @@ fn plan_with(src: &str, args: &[(&str, &str)], target: Option<&str>) -> Result<P
     plan(&parsed, &opts).map_err(|e| e.to_string())
 }
 
-fn p(src: &str) -> Plan {
+fn p(src: &str) -> Plan<'_> {
     plan_with(src, &[], None).expect("plans")
 }
 
 /// The rendered steps of the last stage.
-fn last_steps(plan: &Plan) -> Vec<String> {
+fn last_steps(plan: &Plan<'_>) -> Vec<String> {
     plan.target()
         .expect("a target")
         .steps
@@ -32,7 +36,7 @@ fn last_steps(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
-fn last_step(plan: &Plan) -> &Step {
+fn last_step<'p, 'a>(plan: &'p Plan<'a>) -> &'p Step<'a> {
     plan.target().unwrap().steps.last().unwrap()
 }
 
@@ -131,7 +135,7 @@ fn env_quotes_are_processed() {
     let Command::Env(kvs) = &last_step(&plan).instruction.command else {
         panic!()
     };
-    let vals: Vec<&str> = kvs.iter().map(|k| k.value.as_str()).collect();
+    let vals: Vec<&str> = kvs.iter().map(|k| &*k.value).collect();
     assert_eq!(vals, vec!["x y", "$A", "", "a b"]);
 }
 
@@ -253,7 +257,7 @@ fn expose_splits_words() {
     let Command::Expose(ports) = &last_step(&plan).instruction.command else {
         panic!()
     };
-    assert_eq!(ports, &vec!["80".to_string(), "443/tcp".to_string()]);
+    assert_eq!(ports, &["80", "443/tcp"]);
 }
 
 #[test]

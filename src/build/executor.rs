@@ -7,7 +7,9 @@ use super::inputs::{instruction_text, ContextInputs};
 use super::options::BuildOptions;
 use crate::cache::{self, explain, Cache, Change, Entry, Inputs, StepState};
 use crate::dockerfile::error::DockerfileError;
-use crate::dockerfile::instructions::{Command, Instruction, MountType, Network as RunNetwork};
+use crate::dockerfile::instructions::{
+    self, Command, Instruction, MountType, Network as RunNetwork,
+};
 use crate::dockerfile::parser;
 use crate::image::digest::Digest;
 use crate::image::oci::{Descriptor, Manifest, MEDIA_OCI_CONFIG, MEDIA_OCI_MANIFEST};
@@ -257,7 +259,7 @@ impl Ctx<'_> {
             message,
             file: self.file_name.clone(),
             line: inst.line,
-            original: inst.original.clone(),
+            original: inst.original.to_string(),
         }
     }
 
@@ -458,7 +460,7 @@ impl Ctx<'_> {
         triggers: &[String],
         state: &State,
         stage: &Stage,
-    ) -> Result<Vec<Step>, BuildError> {
+    ) -> Result<Vec<Step<'static>>, BuildError> {
         if triggers.is_empty() {
             return Ok(Vec::new());
         }
@@ -476,12 +478,12 @@ impl Ctx<'_> {
             image_env: HashMap::from([(BASE.to_string(), env_pairs(&state.config))]),
         };
         let plan = plan::plan(&parsed, &opts).map_err(in_file)?;
-        let mut steps: Vec<Step> = plan
-            .stages
+        let steps = plan.stages.into_iter().next().map(|s| s.steps);
+        let mut steps: Vec<Step<'static>> = steps
+            .unwrap_or_default()
             .into_iter()
-            .next()
-            .map(|s| s.steps)
-            .unwrap_or_default();
+            .map(Step::into_owned)
+            .collect();
         for s in &mut steps {
             s.instruction.line = stage.from.line;
         }
@@ -648,9 +650,9 @@ impl Ctx<'_> {
                     inputs.parts.push((format!("--from={from}"), from_key));
                 } else if c.contents.is_empty() {
                     let req = super::copy::CopyRequest {
-                        sources: c.sources.clone(),
-                        dest: c.dest.clone(),
-                        excludes: c.excludes.clone(),
+                        sources: instructions::owned(&c.sources),
+                        dest: c.dest.to_string(),
+                        excludes: instructions::owned(&c.excludes),
                         parents: c.parents,
                         is_add: matches!(inst.command, Command::Add(_)),
                         ..Default::default()

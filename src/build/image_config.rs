@@ -1,7 +1,7 @@
 //! How each instruction changes the image config, and the history entry it leaves, as
 //! BuildKit's Dockerfile frontend writes them (so that `docker inspect` reads the same).
 
-use crate::dockerfile::instructions::{Command, CommandLine, Healthcheck, Instruction};
+use crate::dockerfile::instructions::{self, Command, CommandLine, Healthcheck, Instruction};
 use crate::image::oci::{self, ContainerConfig, History, ImageConfig};
 use std::collections::BTreeMap;
 
@@ -46,10 +46,10 @@ pub fn set_env(env: &mut Vec<String>, key: &str, value: &str) {
 pub fn argv(cmd: &CommandLine, shell: &[String]) -> Vec<String> {
     if cmd.prepend_shell {
         let mut v = shell.to_vec();
-        v.extend(cmd.args.iter().cloned());
+        v.extend(cmd.args.iter().map(|a| a.to_string()));
         v
     } else {
-        cmd.args.clone()
+        instructions::owned(&cmd.args)
     }
 }
 
@@ -105,10 +105,10 @@ pub fn apply(cfg: &mut ImageConfig, inst: &Instruction) {
         Command::Label(kvs) => {
             let labels = c.labels.get_or_insert_with(BTreeMap::new);
             for kv in kvs {
-                labels.insert(kv.key.clone(), kv.value.clone());
+                labels.insert(kv.key.to_string(), kv.value.to_string());
             }
         }
-        Command::Maintainer(m) => cfg.author = Some(m.clone()),
+        Command::Maintainer(m) => cfg.author = Some(m.to_string()),
         Command::Cmd(cl) => {
             c.cmd = Some(argv(cl, &shell));
             c.args_escaped = cl.prepend_shell.then_some(true);
@@ -118,7 +118,7 @@ pub fn apply(cfg: &mut ImageConfig, inst: &Instruction) {
             // An ENTRYPOINT resets the CMD inherited from the base (docker's rule).
             c.cmd = None;
         }
-        Command::Shell(s) => c.shell = Some(s.clone()),
+        Command::Shell(s) => c.shell = Some(instructions::owned(s)),
         Command::Expose(ports) => {
             let ex = c.exposed_ports.get_or_insert_with(BTreeMap::new);
             for p in ports.iter().flat_map(|p| self::ports(p)) {
@@ -128,17 +128,17 @@ pub fn apply(cfg: &mut ImageConfig, inst: &Instruction) {
         Command::Volume(vols) => {
             let v = c.volumes.get_or_insert_with(BTreeMap::new);
             for vol in vols {
-                v.insert(vol.clone(), serde_json::json!({}));
+                v.insert(vol.to_string(), serde_json::json!({}));
             }
         }
-        Command::User(u) => c.user = Some(u.clone()),
+        Command::User(u) => c.user = Some(u.to_string()),
         Command::Workdir(wd) => {
             let cur = c.working_dir.clone().unwrap_or_default();
             c.working_dir = Some(resolve_workdir(&cur, wd));
         }
-        Command::StopSignal(s) => c.stop_signal = Some(s.clone()),
+        Command::StopSignal(s) => c.stop_signal = Some(s.to_string()),
         Command::Healthcheck(h) => {
-            c.healthcheck = Some(match h {
+            c.healthcheck = Some(match &**h {
                 Healthcheck::None => oci::Healthcheck {
                     test: Some(vec!["NONE".to_string()]),
                     ..Default::default()

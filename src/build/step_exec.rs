@@ -9,7 +9,7 @@ use super::fsop::{self, CopySource, FsOp, FsSpec};
 use super::image_config::{self as ic, default_shell};
 use crate::dockerfile::instructions::mount::Sharing;
 use crate::dockerfile::instructions::{
-    chomp_heredoc, heredoc_marker, Command, Instruction, MountType, Network as RunNetwork,
+    self, chomp_heredoc, heredoc_marker, Command, Instruction, MountType, Network as RunNetwork,
 };
 use crate::exec::{self, MountKind, RootFs, SandboxSpec};
 use crate::image::oci::Descriptor;
@@ -45,7 +45,7 @@ impl Ctx<'_> {
                 let is_add = matches!(inst.command, Command::Add(_));
                 self.copy(state, step, c, is_add)?;
                 let kw = if is_add { "ADD" } else { "COPY" };
-                let mut words: Vec<String> = c.sources.clone();
+                let mut words: Vec<String> = instructions::owned(&c.sources);
                 words.extend(c.contents.iter().map(|x| x.path.clone()));
                 let created_by = format!("{kw} {} {}", words.join(" "), c.dest);
                 self.push_history(state, created_by, true);
@@ -144,15 +144,15 @@ impl Ctx<'_> {
         let inst = &step.instruction;
         let cfg = state.config.config.clone().unwrap_or_default();
         let mut request = CopyRequest {
-            sources: c.sources.clone(),
-            dest: c.dest.clone(),
+            sources: instructions::owned(&c.sources),
+            dest: c.dest.to_string(),
             workdir: cfg.working_dir.clone().unwrap_or_default(),
-            chown: c.chown.clone(),
-            chmod: c.chmod.clone(),
-            excludes: c.excludes.clone(),
+            chown: c.chown.as_deref().map(str::to_string),
+            chmod: c.chmod.as_deref().map(str::to_string),
+            excludes: instructions::owned(&c.excludes),
             parents: c.parents,
             is_add,
-            checksum: c.checksum.clone(),
+            checksum: c.checksum.as_deref().map(str::to_string),
             keep_git_dir: c.keep_git_dir,
             link: c.link,
             prefetched: if is_add {
@@ -453,7 +453,7 @@ fn dirs(base: &Path) -> std::io::Result<(PathBuf, PathBuf, PathBuf, PathBuf)> {
 /// The argv of a RUN, with heredocs handled as BuildKit does: a lone heredoc is the script
 /// given to the shell, anything else is passed to the shell with the heredocs in place.
 fn run_args(cmd: &crate::dockerfile::instructions::CommandLine, shell: &[String]) -> Vec<String> {
-    let mut args = cmd.args.clone();
+    let mut args = instructions::owned(&cmd.args);
     if !cmd.files.is_empty() && cmd.prepend_shell && args.len() == 1 {
         let data = |f: &crate::dockerfile::instructions::InlineFile| {
             if f.chomp {
@@ -465,7 +465,7 @@ fn run_args(cmd: &crate::dockerfile::instructions::CommandLine, shell: &[String]
         if heredoc_marker(&args[0]).is_some() {
             args = vec![data(&cmd.files[0])];
         } else {
-            let mut full = args[0].clone();
+            let mut full = std::mem::take(&mut args[0]);
             for f in &cmd.files {
                 full.push('\n');
                 full.push_str(&data(f));
@@ -485,7 +485,9 @@ fn run_args(cmd: &crate::dockerfile::instructions::CommandLine, shell: &[String]
 
 /// `created_by` of a config-only instruction.
 fn config_created_by(inst: &Instruction, shell: &[String]) -> String {
-    let json = |v: &[String]| serde_json::to_string(v).unwrap_or_default();
+    fn json<T: serde::Serialize>(v: &[T]) -> String {
+        serde_json::to_string(v).unwrap_or_default()
+    }
     match &inst.command {
         Command::Cmd(c) => format!("CMD {}", json(&ic::argv(c, shell))),
         Command::Entrypoint(c) => format!("ENTRYPOINT {}", json(&ic::argv(c, shell))),
@@ -510,6 +512,6 @@ fn config_created_by(inst: &Instruction, shell: &[String]) -> String {
         Command::StopSignal(s) => format!("STOPSIGNAL {s}"),
         Command::Onbuild(o) => format!("ONBUILD {}", o.expression),
         Command::Maintainer(m) => format!("MAINTAINER {m}"),
-        _ => inst.original.clone(),
+        _ => inst.original.to_string(),
     }
 }

@@ -4,11 +4,12 @@
 //! and RUN --mount options. RUN/CMD/ENTRYPOINT text is left to the shell at run time, and
 //! ONBUILD triggers to the build that inherits them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::scope::{GlobalArgs, StageScope};
 use crate::dockerfile::error::DockerfileError;
-use crate::dockerfile::instructions::{mount, ArgDecl, Command, Instruction, KeyValue};
+use crate::dockerfile::instructions::{mount, ArgDecl, Command, Instruction, KeyValue, Text};
 use crate::dockerfile::shell::{Env, Lexer, ShellError};
 
 pub(super) struct Expander<'a> {
@@ -24,19 +25,19 @@ pub(super) struct Expander<'a> {
 impl Expander<'_> {
     /// Expands `inst` with `scope` as it is before the instruction, then applies what the
     /// instruction changes in the scope (ENV, ARG).
-    pub fn step(
+    pub fn step<'t>(
         &mut self,
         scope: &mut StageScope,
-        out: &mut Instruction,
+        out: &mut Instruction<'t>,
     ) -> Result<(), DockerfileError> {
         let lexer = self.lexer;
         let (line, keyword) = (out.line, out.keyword);
         let e = |msg: String| DockerfileError::new(line, Some(keyword), msg);
         let word = |w: &str, env: &dyn Env| expand_word(lexer, w, env).map_err(|x| e(x.0));
         // Most words are left as they are: expanding in place then costs no allocation.
-        let in_place = |w: &mut String, env: &dyn Env| -> Result<(), DockerfileError> {
+        let in_place = |w: &mut Text<'t>, env: &dyn Env| -> Result<(), DockerfileError> {
             if needs_expansion(lexer, w) {
-                *w = lexer.process_word(w, env).map_err(|x| e(x.0))?;
+                *w = Cow::Owned(lexer.process_word(w, env).map_err(|x| e(x.0))?);
             }
             Ok(())
         };
@@ -56,7 +57,8 @@ impl Expander<'_> {
             Command::Expose(ports) => {
                 let mut all = Vec::with_capacity(ports.len());
                 for p in ports.iter() {
-                    all.extend(lexer.process_words(p, scope).map_err(|x| e(x.0))?);
+                    let words = lexer.process_words(p, scope).map_err(|x| e(x.0))?;
+                    all.extend(words.into_iter().map(Cow::Owned));
                 }
                 *ports = all;
             }
@@ -113,24 +115,25 @@ impl Expander<'_> {
     fn declare(
         &mut self,
         scope: &mut StageScope,
-        d: &mut ArgDecl,
+        d: &mut ArgDecl<'_>,
         word: &dyn Fn(&str, &dyn Env) -> Result<String, DockerfileError>,
     ) -> Result<(), DockerfileError> {
+        let key: &str = &d.key;
         // Only build-arg names matter (for the unused build-arg warning).
-        if self.build_args.contains_key(&d.key) && !self.consumed.contains(&d.key) {
-            self.consumed.insert(d.key.clone());
+        if self.build_args.contains_key(key) && !self.consumed.contains(key) {
+            self.consumed.insert(key.to_string());
         }
-        let value = if let Some(v) = self.build_args.get(&d.key) {
+        let value = if let Some(v) = self.build_args.get(key) {
             Some(v.clone())
         } else if let Some(default) = &d.default {
             Some(word(default, scope)?)
         } else {
-            self.globals.get(&d.key).cloned().flatten()
+            self.globals.get(key).cloned().flatten()
         };
         if let Some(v) = &value {
-            scope.args.set(&d.key, v);
+            scope.args.set(key, v);
         }
-        d.default = value;
+        d.default = value.map(Cow::Owned);
         Ok(())
     }
 }
@@ -175,10 +178,10 @@ pub(super) fn valid_signal(raw: &str) -> bool {
     false
 }
 
-fn expand_kvs(
-    kvs: &mut [KeyValue],
+fn expand_kvs<'t>(
+    kvs: &mut [KeyValue<'t>],
     scope: &StageScope,
-    in_place: &dyn Fn(&mut String, &dyn Env) -> Result<(), DockerfileError>,
+    in_place: &dyn Fn(&mut Text<'t>, &dyn Env) -> Result<(), DockerfileError>,
 ) -> Result<(), DockerfileError> {
     // Every pair sees the scope from before the instruction (`ENV a=1 b=$a` uses the old a).
     for kv in kvs.iter_mut() {

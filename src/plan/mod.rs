@@ -59,10 +59,11 @@ pub enum StageRef {
     Image(String),
 }
 
+/// A step borrows from the Dockerfile's text, as its [`Instruction`] does.
 #[derive(Debug, Clone)]
-pub struct Step {
+pub struct Step<'a> {
     /// The instruction with its words expanded (RUN mounts parsed).
-    pub instruction: Instruction,
+    pub instruction: Instruction<'a>,
     /// ENV in effect when the step runs: the base's, then the stage's ENV lines.
     pub env: VarList,
     /// ARGs in scope with a value.
@@ -70,7 +71,17 @@ pub struct Step {
     pub deps: Vec<StageRef>,
 }
 
-impl Step {
+impl Step<'_> {
+    /// The same step, no longer borrowing the Dockerfile's text.
+    pub fn into_owned(self) -> Step<'static> {
+        Step {
+            instruction: self.instruction.into_owned(),
+            env: self.env,
+            args: self.args,
+            deps: self.deps,
+        }
+    }
+
     /// The environment of a RUN: ENV, then ARGs that no ENV shadows.
     pub fn run_env(&self) -> Vec<(String, String)> {
         let mut out = scope::pairs(&self.env);
@@ -84,7 +95,7 @@ impl Step {
 }
 
 #[derive(Debug, Clone)]
-pub struct Stage {
+pub struct Stage<'a> {
     /// Position among all stages of the Dockerfile.
     pub index: usize,
     pub name: Option<String>,
@@ -96,13 +107,13 @@ pub struct Stage {
     /// External images this stage needs (its base and `--from` images), sorted.
     pub images: Vec<String>,
     /// The FROM line, expanded.
-    pub from: Instruction,
-    pub steps: Vec<Step>,
+    pub from: Instruction<'a>,
+    pub steps: Vec<Step<'a>>,
     /// ENV at the end of the stage (what a stage built on this one starts with).
     pub final_env: VarList,
 }
 
-impl Stage {
+impl Stage<'_> {
     /// `name`, or `stage-N` as BuildKit calls unnamed stages.
     pub fn display_name(&self) -> String {
         self.name
@@ -111,23 +122,24 @@ impl Stage {
     }
 }
 
+/// A plan borrows from the Dockerfile's text.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct Plan<'a> {
     /// Kept stages in Dockerfile order; the last is the target.
-    pub stages: Vec<Stage>,
+    pub stages: Vec<Stage<'a>>,
     /// Global args (platform args first) with their final values.
     pub global_args: Vec<(String, Option<String>)>,
     pub proxy_env: Vec<(String, String)>,
     pub warnings: Vec<String>,
 }
 
-impl Plan {
+impl<'a> Plan<'a> {
     /// A kept stage by its Dockerfile index.
-    pub fn stage(&self, index: usize) -> Option<&Stage> {
+    pub fn stage(&self, index: usize) -> Option<&Stage<'a>> {
         self.stages.iter().find(|s| s.index == index)
     }
 
-    pub fn target(&self) -> Option<&Stage> {
+    pub fn target(&self) -> Option<&Stage<'a>> {
         self.stages.last()
     }
 
@@ -151,7 +163,7 @@ pub struct PlanOptions {
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Plans a parsed Dockerfile.
-pub fn plan(parsed: &ParseResult<'_>, opts: &PlanOptions) -> Result<Plan, DockerfileError> {
+pub fn plan<'a>(parsed: &ParseResult<'a>, opts: &PlanOptions) -> Result<Plan<'a>, DockerfileError> {
     // Lowered straight into their stages: instructions are large, and a list of them all
     // first would be one more copy of every one.
     let nodes = &parsed.ast.children;
@@ -163,17 +175,17 @@ pub fn plan(parsed: &ParseResult<'_>, opts: &PlanOptions) -> Result<Plan, Docker
 
 /// A stage as written. Its instructions sit in their final [`Step`]s from the start (scopes
 /// and dependencies filled in later), so that each is moved once.
-struct RawStage {
-    from: Instruction,
-    steps: Vec<Step>,
+struct RawStage<'a> {
+    from: Instruction<'a>,
+    steps: Vec<Step<'a>>,
 }
 
 /// Plans lowered instructions; `escape` is the file's escape character.
-pub fn plan_instructions(
-    instrs: Vec<Instruction>,
+pub fn plan_instructions<'a>(
+    instrs: Vec<Instruction<'a>>,
     escape: char,
     opts: &PlanOptions,
-) -> Result<Plan, DockerfileError> {
+) -> Result<Plan<'a>, DockerfileError> {
     let sizes = stage_sizes(instrs.iter().map(|i| matches!(i.command, Command::From(_))));
     let split = split_stages(instrs.into_iter().map(Ok), || sizes)?;
     plan_stages(split, escape, opts)
@@ -198,10 +210,12 @@ fn stage_sizes(is_from: impl Iterator<Item = bool>) -> Vec<usize> {
 
 /// The global ARGs and the stages. The first error in lowering wins over a misplaced
 /// instruction, as when every instruction is lowered before the stages are split.
-fn split_stages(
-    instrs: impl Iterator<Item = Result<Instruction, DockerfileError>>,
+type Split<'a> = (Vec<Instruction<'a>>, Vec<RawStage<'a>>);
+
+fn split_stages<'a>(
+    instrs: impl Iterator<Item = Result<Instruction<'a>, DockerfileError>>,
     sizes: impl FnOnce() -> Vec<usize>,
-) -> Result<(Vec<Instruction>, Vec<RawStage>), DockerfileError> {
+) -> Result<Split<'a>, DockerfileError> {
     let sizes = sizes();
     let mut meta = Vec::new();
     // Sized up front: instructions are large, and regrowing would copy every one again.
@@ -238,11 +252,11 @@ fn split_stages(
     Ok((meta, raw))
 }
 
-fn plan_stages(
-    (meta, mut raw): (Vec<Instruction>, Vec<RawStage>),
+fn plan_stages<'a>(
+    (meta, mut raw): Split<'a>,
     escape: char,
     opts: &PlanOptions,
-) -> Result<Plan, DockerfileError> {
+) -> Result<Plan<'a>, DockerfileError> {
     let lexer = Lexer::new(escape);
     let mut warnings = Vec::new();
     if raw.is_empty() {
@@ -266,8 +280,8 @@ fn plan_stages(
             continue;
         };
         for d in decls {
-            consumed.insert(d.key.clone());
-            let value = match (opts.build_args.get(&d.key), &d.default) {
+            consumed.insert(d.key.to_string());
+            let value = match (opts.build_args.get(&*d.key), &d.default) {
                 (Some(v), _) => Some(v.clone()),
                 (None, Some(def)) => Some(
                     lexer
@@ -276,7 +290,7 @@ fn plan_stages(
                 ),
                 (None, None) => None,
             };
-            globals.push(d.key.clone(), value);
+            globals.push(d.key.to_string(), value);
         }
     }
 
@@ -319,9 +333,9 @@ fn plan_stages(
         }
         let mut from = inst.clone();
         from.command = Command::From(instructions::From {
-            image,
+            image: image.into(),
             name: f.name.clone(),
-            platform: platform.clone(),
+            platform: platform.clone().map(Into::into),
         });
         heads.push((base, platform, from));
     }

@@ -6,6 +6,8 @@
 //! Declarations are constant tables and the parsed values borrow the written text: every
 //! instruction is checked against its flags and most write none, so this must not allocate.
 
+use std::borrow::Cow;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Bool,
@@ -54,33 +56,62 @@ impl Spec {
     }
 }
 
+/// A written flag: text that may borrow from the Dockerfile, so that a value (always the
+/// tail of its flag, after `=`) can be handed on without a copy.
+pub trait FlagText<'a>: AsRef<str> {
+    /// The text from byte `start` on.
+    fn tail(&self, start: usize) -> Cow<'a, str>;
+}
+
+impl<'a> FlagText<'a> for Cow<'a, str> {
+    fn tail(&self, start: usize) -> Cow<'a, str> {
+        match self {
+            Cow::Borrowed(s) => Cow::Borrowed(&s[start..]),
+            Cow::Owned(s) => Cow::Owned(s[start..].to_string()),
+        }
+    }
+}
+
+impl<'a> FlagText<'a> for &'a str {
+    fn tail(&self, start: usize) -> Cow<'a, str> {
+        Cow::Borrowed(&self[start..])
+    }
+}
+
+/// Where a flag's value is: which written flag, and the byte it starts at.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    arg: usize,
+    start: usize,
+}
+
 #[derive(Debug, Clone, Copy, Default)]
-struct Written<'w> {
-    /// The written value (booleans normalised to `true`/`false`).
-    value: Option<&'w str>,
+struct Written {
+    /// The written value, `None` for a boolean (see `truth`).
+    value: Option<At>,
+    /// A boolean's normalised value.
+    truth: Option<bool>,
     used: bool,
 }
 
 /// The written flags, checked against a declaration table by [`Flags::parse`].
 #[derive(Debug, Clone)]
-pub struct Flags<'w> {
+pub struct Flags<'w, S> {
     specs: &'static [Spec],
+    src: &'w [S],
     /// One entry per declaration.
-    written: [Written<'w>; MAX_FLAGS],
+    written: [Written; MAX_FLAGS],
     /// Values of repeatable flags, with the index of their declaration, in written order.
-    values: Vec<(usize, &'w str)>,
+    values: Vec<(usize, At)>,
 }
 
-impl<'w> Flags<'w> {
+impl<'w, S: AsRef<str>> Flags<'w, S> {
     fn position(&self, name: &str) -> Option<usize> {
         self.specs.iter().position(|s| s.name == name)
     }
 
     /// Checks the written flags (`--name[=value]`) against the declared ones.
-    pub fn parse<S: AsRef<str>>(
-        specs: &'static [Spec],
-        written: &'w [S],
-    ) -> Result<Flags<'w>, String> {
+    pub fn parse(specs: &'static [Spec], written: &'w [S]) -> Result<Flags<'w, S>, String> {
         // Declarations are fixed by the code, never by the input.
         assert!(
             specs.len() <= MAX_FLAGS,
@@ -88,10 +119,11 @@ impl<'w> Flags<'w> {
         );
         let mut flags = Flags {
             specs,
+            src: written,
             written: [Written::default(); MAX_FLAGS],
             values: Vec::new(),
         };
-        for arg in written {
+        for (n, arg) in written.iter().enumerate() {
             let arg = arg.as_ref();
             let Some(body) = arg.strip_prefix("--") else {
                 return Err(format!("arg should start with -- : {arg}"));
@@ -101,7 +133,16 @@ impl<'w> Flags<'w> {
                 return Ok(flags);
             }
             let (name, value) = match body.find('=') {
-                Some(i) => (&body[..i], Some(&body[i + 1..])),
+                Some(i) => (
+                    &body[..i],
+                    Some((
+                        &body[i + 1..],
+                        At {
+                            arg: n,
+                            start: i + 3,
+                        },
+                    )),
+                ),
                 None => (body, None),
             };
             let Some(i) = flags.position(name) else {
@@ -115,31 +156,29 @@ impl<'w> Flags<'w> {
             flag.used = true;
             match kind {
                 Kind::Bool => match value {
-                    None => flag.value = Some("true"),
-                    Some("") => return Err(format!("missing a value on flag: {name}")),
-                    Some(v) if v.eq_ignore_ascii_case("true") => flag.value = Some("true"),
-                    Some(v) if v.eq_ignore_ascii_case("false") => flag.value = Some("false"),
-                    Some(v) => {
+                    None => flag.truth = Some(true),
+                    Some(("", _)) => return Err(format!("missing a value on flag: {name}")),
+                    Some((v, _)) if v.eq_ignore_ascii_case("true") => flag.truth = Some(true),
+                    Some((v, _)) if v.eq_ignore_ascii_case("false") => flag.truth = Some(false),
+                    Some((v, _)) => {
                         return Err(format!("expecting boolean value for flag {name}, not: {v}"))
                     }
                 },
                 Kind::String => match value {
                     None => return Err(format!("missing a value on flag: {name}")),
-                    Some(v) => flag.value = Some(v),
+                    Some((_, at)) => flag.value = Some(at),
                 },
                 Kind::Strings => match value {
                     None => return Err(format!("missing a value on flag: {name}")),
-                    Some(v) => flags.values.push((i, v)),
+                    Some((_, at)) => flags.values.push((i, at)),
                 },
             }
         }
         Ok(flags)
     }
 
-    /// The declaration and what was written for it.
-    fn get(&self, name: &str) -> Option<(Spec, Written<'w>)> {
-        let i = self.position(name)?;
-        Some((self.specs[i], self.written[i]))
+    fn text(&self, at: At) -> &'w str {
+        &self.src[at.arg].as_ref()[at.start..]
     }
 
     /// The value of a string flag (its default when not written).
@@ -149,43 +188,24 @@ impl<'w> Flags<'w> {
 
     /// [`Flags::value`], borrowed.
     pub fn value_str(&self, name: &str) -> &'w str {
-        self.get(name)
-            .map(|(s, w)| w.value.unwrap_or(s.default))
-            .unwrap_or_default()
-    }
-
-    /// The value of a string flag, `None` when it was not written or written empty.
-    pub fn opt(&self, name: &str) -> Option<String> {
-        self.get(name)
-            .and_then(|(_, w)| w.value)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
+        let Some(i) = self.position(name) else {
+            return "";
+        };
+        match self.written[i].value {
+            Some(at) => self.text(at),
+            None => self.specs[i].default,
+        }
     }
 
     pub fn is_true(&self, name: &str) -> bool {
-        self.get(name)
-            .is_some_and(|(s, w)| w.value.unwrap_or(s.default) == "true")
+        self.position(name).is_some_and(|i| {
+            self.written[i]
+                .truth
+                .unwrap_or(self.specs[i].default == "true")
+        })
     }
 
-    /// [`Flags::opt`], taking the value so that a second call gives `None`.
-    pub fn take_opt(&mut self, name: &str) -> Option<String> {
-        let i = self.position(name)?;
-        self.written[i]
-            .value
-            .take()
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    }
-
-    /// [`Flags::values`], taking them so that a second call gives none.
-    pub fn take_values(&mut self, name: &str) -> Vec<String> {
-        let values = self.values(name);
-        if let Some(i) = self.position(name) {
-            self.values.retain(|(j, _)| *j != i);
-        }
-        values
-    }
-
+    /// The values of a repeatable flag, in written order.
     pub fn values(&self, name: &str) -> Vec<String> {
         let Some(i) = self.position(name) else {
             return Vec::new();
@@ -193,12 +213,48 @@ impl<'w> Flags<'w> {
         self.values
             .iter()
             .filter(|(j, _)| *j == i)
-            .map(|(_, v)| v.to_string())
+            .map(|(_, at)| self.text(*at).to_string())
             .collect()
     }
 
     pub fn used(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|(_, w)| w.used)
+        self.position(name).is_some_and(|i| self.written[i].used)
+    }
+}
+
+impl<'w, 'a, S: FlagText<'a>> Flags<'w, S> {
+    /// The value of a string flag, `None` when it was not written or written empty.
+    pub fn opt(&self, name: &str) -> Option<Cow<'a, str>> {
+        let at = self.written[self.position(name)?].value?;
+        self.nonempty(at)
+    }
+
+    fn nonempty(&self, at: At) -> Option<Cow<'a, str>> {
+        let arg = &self.src[at.arg];
+        (arg.as_ref().len() > at.start).then(|| arg.tail(at.start))
+    }
+
+    /// [`Flags::opt`], taking the value so that a second call gives `None`.
+    pub fn take_opt(&mut self, name: &str) -> Option<Cow<'a, str>> {
+        let i = self.position(name)?;
+        let at = self.written[i].value.take()?;
+        self.nonempty(at)
+    }
+
+    /// The values of a repeatable flag, taken so that a second call gives none.
+    pub fn take_values(&mut self, name: &str) -> Vec<Cow<'a, str>> {
+        let Some(i) = self.position(name) else {
+            return Vec::new();
+        };
+        let src = self.src;
+        let mut out = Vec::new();
+        self.values.retain(|(j, at)| {
+            if *j == i {
+                out.push(src[at.arg].tail(at.start));
+            }
+            *j != i
+        });
+        out
     }
 }
 
@@ -259,7 +315,7 @@ mod tests {
         assert!(f.take_values("mount").is_empty());
         assert_eq!(f.values("exclude"), vec!["e"]);
         assert!(f.used("mount"));
-        let mut none = Flags::parse::<&str>(FROM, &[]).unwrap();
+        let mut none = Flags::<&str>::parse(FROM, &[]).unwrap();
         assert_eq!(none.take_opt("from"), None);
         assert_eq!(none.value("from"), "");
         assert!(!none.used("from"));

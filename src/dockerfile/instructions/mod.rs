@@ -14,6 +14,7 @@ pub mod healthcheck;
 pub mod mount;
 pub mod suggest;
 
+use std::borrow::Cow;
 use std::fmt;
 
 use self::flags::{Flags, Spec};
@@ -76,56 +77,64 @@ const HEALTHCHECK_FLAGS: &[Spec] = &[
     Spec::string("retries", ""),
 ];
 
-/// One instruction with where it was written.
+/// Text of an instruction: borrowed from the Dockerfile where it is written there as it is
+/// (most words), owned where lowering or expansion made it. A 10,000-line file would
+/// otherwise cost tens of thousands of small allocations to lower, and as many to free.
+pub type Text<'a> = Cow<'a, str>;
+
+/// One instruction with where it was written. It borrows from the Dockerfile's text;
+/// [`Instruction::into_owned`] makes one that does not.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Instruction {
+pub struct Instruction<'a> {
     /// Upper-cased keyword (`RUN`).
     pub keyword: &'static str,
     pub line: usize,
     pub end_line: usize,
     /// The logical line as written.
-    pub original: String,
-    pub command: Command,
+    pub original: Text<'a>,
+    pub command: Command<'a>,
 }
 
+/// COPY and ADD are boxed: they are the largest instructions by far, and every other one
+/// would otherwise take their size.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    From(From),
-    Run(Run),
-    Cmd(CommandLine),
-    Entrypoint(CommandLine),
+pub enum Command<'a> {
+    From(From<'a>),
+    Run(Run<'a>),
+    Cmd(CommandLine<'a>),
+    Entrypoint(CommandLine<'a>),
     /// Always JSON.
-    Shell(Vec<String>),
-    Env(Vec<KeyValue>),
-    Arg(Vec<ArgDecl>),
-    Label(Vec<KeyValue>),
-    Maintainer(String),
+    Shell(Vec<Text<'a>>),
+    Env(Vec<KeyValue<'a>>),
+    Arg(Vec<ArgDecl<'a>>),
+    Label(Vec<KeyValue<'a>>),
+    Maintainer(Text<'a>),
     /// Sorted, as BuildKit keeps them.
-    Expose(Vec<String>),
-    Volume(Vec<String>),
-    User(String),
-    Workdir(String),
-    Copy(Copy),
-    Add(Copy),
-    Onbuild(Onbuild),
-    StopSignal(String),
-    Healthcheck(Healthcheck),
+    Expose(Vec<Text<'a>>),
+    Volume(Vec<Text<'a>>),
+    User(Text<'a>),
+    Workdir(Text<'a>),
+    Copy(Box<Copy<'a>>),
+    Add(Box<Copy<'a>>),
+    Onbuild(Onbuild<'a>),
+    StopSignal(Text<'a>),
+    Healthcheck(Box<Healthcheck>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct From {
+pub struct From<'a> {
     /// Image reference, stage name or `scratch`, as written (expanded by the planner).
-    pub image: String,
+    pub image: Text<'a>,
     /// `AS name`, lower-cased and checked.
     pub name: Option<String>,
-    pub platform: Option<String>,
+    pub platform: Option<Text<'a>>,
 }
 
 /// The command of RUN, CMD, ENTRYPOINT and HEALTHCHECK CMD.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CommandLine {
+pub struct CommandLine<'a> {
     /// Exec form: the argv; shell form: one string, to be run by the stage's SHELL.
-    pub args: Vec<String>,
+    pub args: Vec<Text<'a>>,
     /// Shell form (`RUN echo hi`) rather than exec form (`RUN ["echo", "hi"]`).
     pub prepend_shell: bool,
     /// Heredocs attached to a RUN.
@@ -156,10 +165,10 @@ pub enum Security {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Run {
-    pub cmd: CommandLine,
+pub struct Run<'a> {
+    pub cmd: CommandLine<'a>,
     /// The `--mount` values as written (checked for shape when lowered).
-    pub mount_specs: Vec<String>,
+    pub mount_specs: Vec<Text<'a>>,
     /// The mounts parsed with their values expanded; filled by the planner.
     pub mounts: Vec<Mount>,
     pub network: Network,
@@ -167,35 +176,35 @@ pub struct Run {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyValue {
-    pub key: String,
-    pub value: String,
+pub struct KeyValue<'a> {
+    pub key: Text<'a>,
+    pub value: Text<'a>,
     /// Written in the legacy `ENV key value` form.
     pub no_delim: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArgDecl {
-    pub key: String,
-    pub default: Option<String>,
+pub struct ArgDecl<'a> {
+    pub key: Text<'a>,
+    pub default: Option<Text<'a>>,
 }
 
 /// COPY and ADD. ADD-only fields stay at their defaults for COPY.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Copy {
-    pub sources: Vec<String>,
+pub struct Copy<'a> {
+    pub sources: Vec<Text<'a>>,
     /// Heredoc sources (`COPY <<EOF /dest`).
     pub contents: Vec<SourceContent>,
-    pub dest: String,
+    pub dest: Text<'a>,
     /// COPY only: stage name, stage index or image.
-    pub from: Option<String>,
-    pub chown: Option<String>,
-    pub chmod: Option<String>,
+    pub from: Option<Text<'a>>,
+    pub chown: Option<Text<'a>>,
+    pub chmod: Option<Text<'a>>,
     pub link: bool,
     pub parents: bool,
-    pub excludes: Vec<String>,
+    pub excludes: Vec<Text<'a>>,
     /// ADD only.
-    pub checksum: Option<String>,
+    pub checksum: Option<Text<'a>>,
     /// ADD only.
     pub keep_git_dir: bool,
 }
@@ -210,11 +219,11 @@ pub struct SourceContent {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Onbuild {
+pub struct Onbuild<'a> {
     /// The trigger as written, without `ONBUILD` (what goes into the image config).
     pub expression: String,
     /// The trigger, lowered to check it now rather than when a child image is built.
-    pub trigger: Box<Instruction>,
+    pub trigger: Box<Instruction<'a>>,
 }
 
 fn err(node: &Node, msg: impl Into<String>) -> DockerfileError {
@@ -223,7 +232,7 @@ fn err(node: &Node, msg: impl Into<String>) -> DockerfileError {
 
 /// BuildKit's `nodeArgs`: argument values, descending into a sub-command (ONBUILD),
 /// appended to `out`.
-fn node_args<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+fn node_args<'n, 'a>(node: &'n Node<'a>, out: &mut Vec<&'n Text<'a>>) {
     for arg in &node.next {
         match arg.children.as_slice() {
             [] => out.push(&arg.value),
@@ -237,19 +246,19 @@ fn node_args<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
 }
 
 /// Exec form keeps the argv; shell form is one string.
-fn json_args(args: &[&str], json: bool) -> Vec<String> {
-    if args.is_empty() {
-        return Vec::new();
-    }
-    if json {
-        args.iter().map(|a| a.to_string()).collect()
-    } else {
-        vec![args.join(" ")]
+fn json_args<'a>(args: &[&Text<'a>], json: bool) -> Vec<Text<'a>> {
+    match args {
+        [] => Vec::new(),
+        _ if json => args.iter().map(|&a| a.clone()).collect(),
+        [one] => vec![(*one).clone()],
+        _ => vec![Cow::Owned(
+            args.iter().map(|a| &***a).collect::<Vec<_>>().join(" "),
+        )],
     }
 }
 
 /// Lowers every instruction of a parsed file, in order.
-pub fn lower_all(ast: &Node) -> Result<Vec<Instruction>, DockerfileError> {
+pub fn lower_all<'a>(ast: &Node<'a>) -> Result<Vec<Instruction<'a>>, DockerfileError> {
     let mut out = Vec::with_capacity(ast.children.len());
     // One argument list reused for every instruction.
     let mut args = Vec::new();
@@ -260,24 +269,27 @@ pub fn lower_all(ast: &Node) -> Result<Vec<Instruction>, DockerfileError> {
 }
 
 /// [`lower`], with `args` as the (reused) list for the argument values.
-pub(crate) fn lower_with<'n>(
-    node: &'n Node<'_>,
-    args: &mut Vec<&'n str>,
-) -> Result<Instruction, DockerfileError> {
+pub(crate) fn lower_with<'n, 'a>(
+    node: &'n Node<'a>,
+    args: &mut Vec<&'n Text<'a>>,
+) -> Result<Instruction<'a>, DockerfileError> {
     args.clear();
     node_args(node, args);
     lower_args(node, args)
 }
 
 /// Lowers one instruction node.
-pub fn lower(node: &Node) -> Result<Instruction, DockerfileError> {
+pub fn lower<'a>(node: &Node<'a>) -> Result<Instruction<'a>, DockerfileError> {
     let mut args = Vec::with_capacity(node.next.len());
     node_args(node, &mut args);
     lower_args(node, &args)
 }
 
 /// Lowers `node`, whose argument values are `args`.
-fn lower_args<'n>(node: &'n Node<'_>, args: &[&str]) -> Result<Instruction, DockerfileError> {
+fn lower_args<'n, 'a>(
+    node: &'n Node<'a>,
+    args: &[&'n Text<'a>],
+) -> Result<Instruction<'a>, DockerfileError> {
     let Some(&keyword) = INSTRUCTIONS
         .iter()
         .find(|k| k.eq_ignore_ascii_case(&node.value))
@@ -291,7 +303,7 @@ fn lower_args<'n>(node: &'n Node<'_>, args: &[&str]) -> Result<Instruction, Dock
         );
         return Err(err(node, msg));
     };
-    let parse_flags = |specs: &'static [Spec]| -> Result<Flags<'n>, DockerfileError> {
+    let parse_flags = |specs: &'static [Spec]| -> Result<Flags<'n, Text<'a>>, DockerfileError> {
         Flags::parse(specs, &node.flags).map_err(|m| err(node, m))
     };
     let command = match keyword {
@@ -309,7 +321,7 @@ fn lower_args<'n>(node: &'n Node<'_>, args: &[&str]) -> Result<Instruction, Dock
             };
             let f = parse_flags(FROM_FLAGS)?;
             Command::From(From {
-                image: args[0].to_string(),
+                image: args[0].clone(),
                 name,
                 platform: f.opt("platform"),
             })
@@ -376,14 +388,14 @@ fn lower_args<'n>(node: &'n Node<'_>, args: &[&str]) -> Result<Instruction, Dock
             }
             let mut decls = Vec::with_capacity(args.len());
             for a in args {
-                let decl = match a.split_once('=') {
-                    Some(("", _)) => return Err(err(node, "ARG names can not be blank")),
-                    Some((k, v)) => ArgDecl {
-                        key: k.to_string(),
-                        default: Some(v.to_string()),
+                let decl = match a.find('=') {
+                    Some(0) => return Err(err(node, "ARG names can not be blank")),
+                    Some(i) => ArgDecl {
+                        key: cut(a, 0, i),
+                        default: Some(cut(a, i + 1, a.len())),
                     },
                     None => ArgDecl {
-                        key: a.to_string(),
+                        key: (*a).clone(),
                         default: None,
                     },
                 };
@@ -396,14 +408,14 @@ fn lower_args<'n>(node: &'n Node<'_>, args: &[&str]) -> Result<Instruction, Dock
                 return Err(err(node, "MAINTAINER requires exactly one argument"));
             }
             parse_flags(NO_FLAGS)?;
-            Command::Maintainer(args[0].to_string())
+            Command::Maintainer(args[0].clone())
         }
         "EXPOSE" => {
             if args.is_empty() {
                 return Err(err(node, "EXPOSE requires at least one argument"));
             }
             parse_flags(NO_FLAGS)?;
-            let mut ports: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            let mut ports: Vec<Text<'a>> = args.iter().map(|&a| a.clone()).collect();
             ports.sort();
             Command::Expose(ports)
         }
@@ -414,11 +426,12 @@ fn lower_args<'n>(node: &'n Node<'_>, args: &[&str]) -> Result<Instruction, Dock
             parse_flags(NO_FLAGS)?;
             let mut vols = Vec::with_capacity(args.len());
             for v in args {
-                let v = v.trim();
-                if v.is_empty() {
+                let t = v.trim();
+                if t.is_empty() {
                     return Err(err(node, "VOLUME specified can not be an empty string"));
                 }
-                vols.push(v.to_string());
+                let start = t.as_ptr() as usize - v.as_ptr() as usize;
+                vols.push(cut(v, start, start + t.len()));
             }
             Command::Volume(vols)
         }
@@ -430,7 +443,7 @@ fn lower_args<'n>(node: &'n Node<'_>, args: &[&str]) -> Result<Instruction, Dock
                 ));
             }
             parse_flags(NO_FLAGS)?;
-            let v = args[0].to_string();
+            let v = args[0].clone();
             match keyword {
                 "USER" => Command::User(v),
                 "WORKDIR" => Command::Workdir(v),
@@ -453,9 +466,9 @@ fn lower_args<'n>(node: &'n Node<'_>, args: &[&str]) -> Result<Instruction, Dock
             copy.checksum = f.take_opt("checksum");
             copy.keep_git_dir = f.is_true("keep-git-dir");
             if is_add {
-                Command::Add(copy)
+                Command::Add(Box::new(copy))
             } else {
-                Command::Copy(copy)
+                Command::Copy(Box::new(copy))
             }
         }
         "ONBUILD" => {
@@ -507,9 +520,125 @@ fn lower_args<'n>(node: &'n Node<'_>, args: &[&str]) -> Result<Instruction, Dock
         keyword,
         line: node.start_line,
         end_line: node.end_line.max(node.start_line),
-        original: node.original.to_string(),
+        original: node.original.clone(),
         command,
     })
+}
+
+fn own(t: Text<'_>) -> Text<'static> {
+    Cow::Owned(t.into_owned())
+}
+
+fn own_all(v: Vec<Text<'_>>) -> Vec<Text<'static>> {
+    v.into_iter().map(own).collect()
+}
+
+impl Instruction<'_> {
+    /// The same instruction, no longer borrowing the Dockerfile's text (for instructions
+    /// planned from a text that does not outlive them, such as ONBUILD triggers).
+    pub fn into_owned(self) -> Instruction<'static> {
+        Instruction {
+            keyword: self.keyword,
+            line: self.line,
+            end_line: self.end_line,
+            original: own(self.original),
+            command: self.command.into_owned(),
+        }
+    }
+}
+
+impl Command<'_> {
+    fn into_owned(self) -> Command<'static> {
+        let kvs = |v: Vec<KeyValue<'_>>| {
+            v.into_iter()
+                .map(|kv| KeyValue {
+                    key: own(kv.key),
+                    value: own(kv.value),
+                    no_delim: kv.no_delim,
+                })
+                .collect()
+        };
+        let copy = |c: Box<Copy<'_>>| {
+            let c = *c;
+            Box::new(Copy {
+                sources: own_all(c.sources),
+                contents: c.contents,
+                dest: own(c.dest),
+                from: c.from.map(own),
+                chown: c.chown.map(own),
+                chmod: c.chmod.map(own),
+                link: c.link,
+                parents: c.parents,
+                excludes: own_all(c.excludes),
+                checksum: c.checksum.map(own),
+                keep_git_dir: c.keep_git_dir,
+            })
+        };
+        match self {
+            Command::From(f) => Command::From(From {
+                image: own(f.image),
+                name: f.name,
+                platform: f.platform.map(own),
+            }),
+            Command::Run(r) => Command::Run(Run {
+                cmd: r.cmd.into_owned(),
+                mount_specs: own_all(r.mount_specs),
+                mounts: r.mounts,
+                network: r.network,
+                security: r.security,
+            }),
+            Command::Cmd(c) => Command::Cmd(c.into_owned()),
+            Command::Entrypoint(c) => Command::Entrypoint(c.into_owned()),
+            Command::Shell(v) => Command::Shell(own_all(v)),
+            Command::Env(v) => Command::Env(kvs(v)),
+            Command::Arg(v) => Command::Arg(
+                v.into_iter()
+                    .map(|d| ArgDecl {
+                        key: own(d.key),
+                        default: d.default.map(own),
+                    })
+                    .collect(),
+            ),
+            Command::Label(v) => Command::Label(kvs(v)),
+            Command::Maintainer(t) => Command::Maintainer(own(t)),
+            Command::Expose(v) => Command::Expose(own_all(v)),
+            Command::Volume(v) => Command::Volume(own_all(v)),
+            Command::User(t) => Command::User(own(t)),
+            Command::Workdir(t) => Command::Workdir(own(t)),
+            Command::Copy(c) => Command::Copy(copy(c)),
+            Command::Add(c) => Command::Add(copy(c)),
+            Command::Onbuild(o) => Command::Onbuild(Onbuild {
+                expression: o.expression,
+                trigger: Box::new(o.trigger.into_owned()),
+            }),
+            Command::StopSignal(t) => Command::StopSignal(own(t)),
+            Command::Healthcheck(h) => Command::Healthcheck(h),
+        }
+    }
+}
+
+impl CommandLine<'_> {
+    fn into_owned(self) -> CommandLine<'static> {
+        CommandLine {
+            args: own_all(self.args),
+            prepend_shell: self.prepend_shell,
+            files: self.files,
+        }
+    }
+}
+
+/// Owned copies of words, for what outlives the Dockerfile's text (image configs, requests
+/// handed to other threads).
+pub fn owned(words: &[Text<'_>]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+/// `text[start..end]`, borrowed when `text` is.
+fn cut<'a>(text: &Text<'a>, start: usize, end: usize) -> Text<'a> {
+    match text {
+        Cow::Borrowed(s) => Cow::Borrowed(&s[start..end]),
+        Cow::Owned(s) => Cow::Owned(s[start..end].to_string()),
+    }
 }
 
 /// BuildKit's stage-name rule: `^[a-z][a-z0-9-_.]*$` (after lower-casing).
@@ -528,7 +657,7 @@ fn strip_onbuild(original: &str) -> &str {
     }
 }
 
-fn command_line(node: &Node, args: &[&str]) -> CommandLine {
+fn command_line<'a>(node: &Node<'a>, args: &[&Text<'a>]) -> CommandLine<'a> {
     CommandLine {
         args: json_args(args, node.json),
         prepend_shell: !node.json,
@@ -544,7 +673,11 @@ fn command_line(node: &Node, args: &[&str]) -> CommandLine {
     }
 }
 
-fn key_values(node: &Node, keyword: &str, args: &[&str]) -> Result<Vec<KeyValue>, DockerfileError> {
+fn key_values<'a>(
+    node: &Node<'a>,
+    keyword: &str,
+    args: &[&Text<'a>],
+) -> Result<Vec<KeyValue<'a>>, DockerfileError> {
     if args.is_empty() {
         return Err(err(
             node,
@@ -563,8 +696,8 @@ fn key_values(node: &Node, keyword: &str, args: &[&str]) -> Result<Vec<KeyValue>
             return Err(err(node, format!("{keyword} names can not be blank")));
         }
         out.push(KeyValue {
-            key: t[0].to_string(),
-            value: t[1].to_string(),
+            key: t[0].clone(),
+            value: t[1].clone(),
             no_delim: t[2].is_empty(),
         });
     }
@@ -598,7 +731,11 @@ pub fn chomp_heredoc(content: &str) -> String {
         .collect()
 }
 
-fn sources_and_dest(node: &Node, keyword: &str, args: &[&str]) -> Result<Copy, DockerfileError> {
+fn sources_and_dest<'a>(
+    node: &Node<'a>,
+    keyword: &str,
+    args: &[&Text<'a>],
+) -> Result<Copy<'a>, DockerfileError> {
     let (dest, srcs) = args
         .split_last()
         .ok_or_else(|| err(node, "missing destination"))?;
@@ -609,7 +746,7 @@ fn sources_and_dest(node: &Node, keyword: &str, args: &[&str]) -> Result<Copy, D
         ));
     }
     let mut copy = Copy {
-        dest: dest.to_string(),
+        dest: (*dest).clone(),
         ..Copy::default()
     };
     for src in srcs {
@@ -626,13 +763,16 @@ fn sources_and_dest(node: &Node, keyword: &str, args: &[&str]) -> Result<Copy, D
                     expand: h.map_or(!quoted, |h| h.expand),
                 });
             }
-            None => copy.sources.push(src.to_string()),
+            None => copy.sources.push((*src).clone()),
         }
     }
     Ok(copy)
 }
 
-fn healthcheck_command(node: &Node, args: &[&str]) -> Result<Command, DockerfileError> {
+fn healthcheck_command<'a>(
+    node: &Node<'a>,
+    args: &[&Text<'a>],
+) -> Result<Command<'a>, DockerfileError> {
     if args.is_empty() {
         return Err(err(node, "HEALTHCHECK requires at least one argument"));
     }
@@ -643,7 +783,7 @@ fn healthcheck_command(node: &Node, args: &[&str]) -> Result<Command, Dockerfile
             return Err(err(node, "HEALTHCHECK NONE takes no arguments"));
         }
         Flags::parse(NO_FLAGS, &node.flags).map_err(|m| err(node, m))?;
-        return Ok(Command::Healthcheck(Healthcheck::None));
+        return Ok(Command::Healthcheck(Box::new(Healthcheck::None)));
     }
     let f = Flags::parse(HEALTHCHECK_FLAGS, &node.flags).map_err(|m| err(node, m))?;
     if typ != "CMD" {
@@ -657,17 +797,20 @@ fn healthcheck_command(node: &Node, args: &[&str]) -> Result<Command, Dockerfile
         return Err(err(node, "Missing command after HEALTHCHECK CMD"));
     }
     let mut test = vec![if node.json { "CMD" } else { "CMD-SHELL" }.to_string()];
-    test.extend(cmd);
+    test.extend(cmd.into_iter().map(Cow::into_owned));
     let iv =
         |name: &str| healthcheck::parse_interval(name, f.value_str(name)).map_err(|m| err(node, m));
-    Ok(Command::Healthcheck(Healthcheck::Check(HealthConfig {
-        test,
-        interval: iv("interval")?,
-        timeout: iv("timeout")?,
-        start_period: iv("start-period")?,
-        start_interval: iv("start-interval")?,
-        retries: healthcheck::parse_retries(f.value_str("retries")).map_err(|m| err(node, m))?,
-    })))
+    Ok(Command::Healthcheck(Box::new(Healthcheck::Check(
+        HealthConfig {
+            test,
+            interval: iv("interval")?,
+            timeout: iv("timeout")?,
+            start_period: iv("start-period")?,
+            start_interval: iv("start-interval")?,
+            retries: healthcheck::parse_retries(f.value_str("retries"))
+                .map_err(|m| err(node, m))?,
+        },
+    ))))
 }
 
 /// Quotes a word that would not read back as one word (spaces, quotes, empty).
@@ -680,11 +823,11 @@ fn quote_if_needed(s: &str) -> String {
     }
 }
 
-fn json_list(v: &[String]) -> String {
+fn json_list<T: serde::Serialize>(v: &[T]) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-impl fmt::Display for CommandLine {
+impl fmt::Display for CommandLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.prepend_shell {
             f.write_str(&self.args.join(" "))
@@ -696,9 +839,9 @@ impl fmt::Display for CommandLine {
 
 /// A canonical one-line rendering (flags in a fixed order), used by `kiln debug plan` and as
 /// the instruction part of cache keys: two steps that render the same do the same thing.
-impl fmt::Display for Command {
+impl fmt::Display for Command<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kvs = |kv: &[KeyValue]| {
+        let kvs = |kv: &[KeyValue<'_>]| {
             kv.iter()
                 .map(|p| format!("{}={}", quote_if_needed(&p.key), quote_if_needed(&p.value)))
                 .collect::<Vec<_>>()
@@ -753,7 +896,7 @@ impl fmt::Display for Command {
                     .iter()
                     .map(|d| match &d.default {
                         Some(v) => format!("{}={}", d.key, quote_if_needed(v)),
-                        None => d.key.clone(),
+                        None => d.key.to_string(),
                     })
                     .collect();
                 write!(f, "ARG {}", parts.join(" "))
@@ -767,25 +910,27 @@ impl fmt::Display for Command {
             Command::Copy(c) => write_copy(f, "COPY", c),
             Command::Add(c) => write_copy(f, "ADD", c),
             Command::Onbuild(o) => write!(f, "ONBUILD {}", o.expression),
-            Command::Healthcheck(Healthcheck::None) => f.write_str("HEALTHCHECK NONE"),
-            Command::Healthcheck(Healthcheck::Check(h)) => {
-                f.write_str("HEALTHCHECK ")?;
-                let d = healthcheck::format_go_duration;
-                for (name, v) in [
-                    ("interval", h.interval),
-                    ("timeout", h.timeout),
-                    ("start-period", h.start_period),
-                    ("start-interval", h.start_interval),
-                ] {
-                    if !v.is_zero() {
-                        write!(f, "--{name}={} ", d(v))?;
+            Command::Healthcheck(h) => match &**h {
+                Healthcheck::None => f.write_str("HEALTHCHECK NONE"),
+                Healthcheck::Check(h) => {
+                    f.write_str("HEALTHCHECK ")?;
+                    let d = healthcheck::format_go_duration;
+                    for (name, v) in [
+                        ("interval", h.interval),
+                        ("timeout", h.timeout),
+                        ("start-period", h.start_period),
+                        ("start-interval", h.start_interval),
+                    ] {
+                        if !v.is_zero() {
+                            write!(f, "--{name}={} ", d(v))?;
+                        }
                     }
+                    if h.retries != 0 {
+                        write!(f, "--retries={} ", h.retries)?;
+                    }
+                    write!(f, "{}", json_list(&h.test))
                 }
-                if h.retries != 0 {
-                    write!(f, "--retries={} ", h.retries)?;
-                }
-                write!(f, "{}", json_list(&h.test))
-            }
+            },
         }
     }
 }
@@ -826,7 +971,7 @@ fn mount_text(m: &Mount) -> String {
     parts.join(",")
 }
 
-fn write_copy(f: &mut fmt::Formatter<'_>, kw: &str, c: &Copy) -> fmt::Result {
+fn write_copy(f: &mut fmt::Formatter<'_>, kw: &str, c: &Copy<'_>) -> fmt::Result {
     f.write_str(kw)?;
     let opt = [
         ("from", &c.from),
@@ -860,7 +1005,7 @@ fn write_copy(f: &mut fmt::Formatter<'_>, kw: &str, c: &Copy) -> fmt::Result {
     write!(f, " {}", c.dest)
 }
 
-impl fmt::Display for Instruction {
+impl fmt::Display for Instruction<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.command.fmt(f)
     }

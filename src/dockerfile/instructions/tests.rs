@@ -46,7 +46,7 @@ impl N {
         });
         self
     }
-    fn ok(self) -> Command {
+    fn ok(self) -> Command<'static> {
         lower(&self.0).expect("lowers").command
     }
     fn err(self) -> String {
@@ -382,30 +382,32 @@ fn onbuild_triggers() {
 fn healthcheck_forms() {
     assert_eq!(
         n("HEALTHCHECK", &["NONE"]).ok(),
-        Command::Healthcheck(Healthcheck::None)
+        Command::Healthcheck(Box::new(Healthcheck::None))
     );
-    let Command::Healthcheck(Healthcheck::Check(h)) = n("HEALTHCHECK", &["CMD", "curl -f x"])
-        .flags(&[
-            "--interval=30s",
-            "--timeout=1m30s",
-            "--start-period=5s",
-            "--start-interval=500ms",
-            "--retries=3",
-        ])
-        .ok()
-    else {
-        panic!()
+    let check = |c: Command<'static>| match c {
+        Command::Healthcheck(h) => match *h {
+            Healthcheck::Check(h) => h,
+            Healthcheck::None => panic!("NONE"),
+        },
+        other => panic!("{other:?}"),
     };
+    let h = check(
+        n("HEALTHCHECK", &["CMD", "curl -f x"])
+            .flags(&[
+                "--interval=30s",
+                "--timeout=1m30s",
+                "--start-period=5s",
+                "--start-interval=500ms",
+                "--retries=3",
+            ])
+            .ok(),
+    );
     assert_eq!(h.test, vec!["CMD-SHELL", "curl -f x"]);
     assert_eq!(h.interval, Duration::from_secs(30));
     assert_eq!(h.timeout, Duration::from_secs(90));
     assert_eq!(h.start_interval, Duration::from_millis(500));
     assert_eq!(h.retries, 3);
-    let Command::Healthcheck(Healthcheck::Check(h)) =
-        n("HEALTHCHECK", &["CMD", "curl", "-f"]).json().ok()
-    else {
-        panic!()
-    };
+    let h = check(n("HEALTHCHECK", &["CMD", "curl", "-f"]).json().ok());
     assert_eq!(h.test, vec!["CMD", "curl", "-f"]);
     assert_eq!(
         n("HEALTHCHECK", &["NONE", "x"]).err(),
