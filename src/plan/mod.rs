@@ -40,7 +40,57 @@ use crate::dockerfile::error::DockerfileError;
 use crate::dockerfile::instructions::{self, mount, Command, Instruction};
 use crate::dockerfile::parser::ParseResult;
 use crate::dockerfile::shell::Lexer;
+use rayon::prelude::*;
 use scope::{GlobalArgs, StageScope, VarList, Vars};
+
+/// What a stage's expansion gives.
+struct Expanded<'a> {
+    steps: Vec<Step<'a>>,
+    /// ENV at the end of the stage.
+    final_env: VarList,
+    /// Build-arg names the stage's ARGs declared.
+    consumed: BTreeSet<String>,
+}
+
+/// What every stage's expansion reads.
+struct ExpandCtx<'p> {
+    lexer: &'p Lexer,
+    globals: &'p GlobalArgs,
+    build_args: &'p BTreeMap<String, String>,
+}
+
+impl ExpandCtx<'_> {
+    /// Expands a stage's steps in order, each with the scope as it is before it, recording
+    /// that scope in the step.
+    fn expand<'a>(
+        &self,
+        mut steps: Vec<Step<'a>>,
+        mut scope: StageScope,
+    ) -> Result<Expanded<'a>, DockerfileError> {
+        let mut consumed = BTreeSet::new();
+        let mut ex = expand::Expander {
+            lexer: self.lexer,
+            raw_lexer: {
+                let mut l = Lexer::new('\\');
+                l.raw_quotes = true;
+                l
+            },
+            globals: self.globals,
+            build_args: self.build_args,
+            consumed: &mut consumed,
+        };
+        for step in &mut steps {
+            step.env = scope.env.snapshot();
+            step.args = scope.args.snapshot();
+            ex.step(&mut scope, &mut step.instruction)?;
+        }
+        Ok(Expanded {
+            steps,
+            final_env: scope.env.snapshot(),
+            consumed,
+        })
+    }
+}
 
 /// Where a stage starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,15 +212,40 @@ pub struct PlanOptions {
 /// BuildKit's default PATH, which a `scratch` stage starts with.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// Below this many instructions planning stays on the calling thread: for a short file,
+/// handing work to the thread pool costs more than it saves.
+const PARALLEL_MIN: usize = 256;
+
 /// Plans a parsed Dockerfile.
+///
+/// Long files are lowered, and their stages expanded, on rayon's pool: instructions lower
+/// independently of each other, and a stage's words expand independently of the stages
+/// beside it. Errors are still those of a front-to-back pass: the first in the file wins.
 pub fn plan<'a>(parsed: &ParseResult<'a>, opts: &PlanOptions) -> Result<Plan<'a>, DockerfileError> {
-    // Lowered straight into their stages: instructions are large, and a list of them all
-    // first would be one more copy of every one.
     let nodes = &parsed.ast.children;
-    let mut args = Vec::new();
-    let instrs = nodes.iter().map(|n| instructions::lower_with(n, &mut args));
-    let split = split_stages(instrs, || stage_sizes(nodes.iter().map(is_from_node)))?;
-    plan_stages(split, parsed.directives.escape, opts)
+    let lowered: Vec<Result<Instruction<'a>, DockerfileError>> = if nodes.len() < PARALLEL_MIN {
+        let mut args = Vec::new();
+        nodes
+            .iter()
+            .map(|n| instructions::lower_with(n, &mut args))
+            .collect()
+    } else {
+        let mut out = Vec::with_capacity(nodes.len());
+        nodes
+            .par_iter()
+            .with_min_len(64)
+            .map_init(Vec::new, |args, n| instructions::lower_with(n, args))
+            .collect_into_vec(&mut out);
+        out
+    };
+    let sizes = stage_sizes(nodes.iter().map(is_from_node));
+    let split = split_stages(lowered, sizes)?;
+    plan_stages(
+        split,
+        parsed.directives.escape,
+        opts,
+        nodes.len() >= PARALLEL_MIN,
+    )
 }
 
 /// A stage as written. Its instructions sit in their final [`Step`]s from the start (scopes
@@ -178,17 +253,6 @@ pub fn plan<'a>(parsed: &ParseResult<'a>, opts: &PlanOptions) -> Result<Plan<'a>
 struct RawStage<'a> {
     from: Instruction<'a>,
     steps: Vec<Step<'a>>,
-}
-
-/// Plans lowered instructions; `escape` is the file's escape character.
-pub fn plan_instructions<'a>(
-    instrs: Vec<Instruction<'a>>,
-    escape: char,
-    opts: &PlanOptions,
-) -> Result<Plan<'a>, DockerfileError> {
-    let sizes = stage_sizes(instrs.iter().map(|i| matches!(i.command, Command::From(_))));
-    let split = split_stages(instrs.into_iter().map(Ok), || sizes)?;
-    plan_stages(split, escape, opts)
 }
 
 fn is_from_node(node: &crate::dockerfile::parser::Node<'_>) -> bool {
@@ -208,18 +272,17 @@ fn stage_sizes(is_from: impl Iterator<Item = bool>) -> Vec<usize> {
     sizes
 }
 
-/// The global ARGs and the stages. The first error in lowering wins over a misplaced
-/// instruction, as when every instruction is lowered before the stages are split.
 type Split<'a> = (Vec<Instruction<'a>>, Vec<RawStage<'a>>);
 
-fn split_stages<'a>(
-    instrs: impl Iterator<Item = Result<Instruction<'a>, DockerfileError>>,
-    sizes: impl FnOnce() -> Vec<usize>,
-) -> Result<Split<'a>, DockerfileError> {
-    let sizes = sizes();
+/// The global ARGs and the stages. The first error in lowering wins over a misplaced
+/// instruction, as when every instruction is lowered before the stages are split.
+fn split_stages(
+    instrs: Vec<Result<Instruction<'_>, DockerfileError>>,
+    sizes: Vec<usize>,
+) -> Result<Split<'_>, DockerfileError> {
     let mut meta = Vec::new();
     // Sized up front: instructions are large, and regrowing would copy every one again.
-    let mut raw: Vec<RawStage> = Vec::with_capacity(sizes.len());
+    let mut raw: Vec<RawStage<'_>> = Vec::with_capacity(sizes.len());
     let mut misplaced = None;
     for inst in instrs {
         let inst = inst?;
@@ -256,6 +319,7 @@ fn plan_stages<'a>(
     (meta, mut raw): Split<'a>,
     escape: char,
     opts: &PlanOptions,
+    parallel: bool,
 ) -> Result<Plan<'a>, DockerfileError> {
     let lexer = Lexer::new(escape);
     let mut warnings = Vec::new();
@@ -425,48 +489,87 @@ fn plan_stages<'a>(
     };
     let keep = graph::reachable(&deps, target);
 
-    // Expand the kept stages in order (a base stage always comes before its children).
-    let raw_lexer = {
-        let mut l = Lexer::new('\\');
-        l.raw_quotes = true;
-        l
+    // Expand the kept stages. A stage built on another starts with that stage's final ENV,
+    // so stages go in waves: a stage's wave is one more than its base stage's (a base stage
+    // always comes earlier in the file), and the stages of one wave are independent.
+    let mut wave = vec![0usize; n];
+    for i in 0..n {
+        if let Base::Stage(j) = heads[i].0 {
+            wave[i] = wave[j] + 1;
+        }
+    }
+    let waves = (0..n)
+        .filter(|&i| keep[i])
+        .map(|i| wave[i])
+        .max()
+        .unwrap_or(0);
+    let mut pending: Vec<Option<RawStage<'a>>> = raw
+        .into_iter()
+        .zip(&keep)
+        .map(|(st, &k)| k.then_some(st))
+        .collect();
+    let mut expanded: Vec<Option<Result<Expanded<'a>, DockerfileError>>> =
+        (0..n).map(|_| None).collect();
+    let ctx = ExpandCtx {
+        lexer: &lexer,
+        globals: &globals,
+        build_args: &opts.build_args,
     };
-    let mut stages: Vec<Stage> = Vec::new();
-    let mut final_envs: HashMap<usize, VarList> = HashMap::new();
-    for (i, st) in raw.into_iter().enumerate() {
-        if !keep[i] {
-            continue;
-        }
-        let (base, platform, from) = &heads[i];
-        let mut scope = StageScope::default();
-        match base {
-            Base::Scratch => scope.env.set("PATH", DEFAULT_PATH),
-            Base::Image(r) => {
-                if let Some(env) = opts.image_env.get(r) {
-                    scope.env = Vars::from_pairs(env);
+    for w in 0..=waves {
+        let mut batch = Vec::new();
+        for i in (0..n).filter(|&i| wave[i] == w) {
+            let Some(st) = pending[i].take() else {
+                continue;
+            };
+            let scope = match &heads[i].0 {
+                Base::Scratch => {
+                    let mut scope = StageScope::default();
+                    scope.env.set("PATH", DEFAULT_PATH);
+                    scope
                 }
-            }
-            Base::Stage(j) => {
-                if let Some(env) = final_envs.get(j) {
-                    scope.env = Vars::from_snapshot(env);
-                }
-            }
+                Base::Image(r) => StageScope {
+                    env: opts
+                        .image_env
+                        .get(r)
+                        .map(|e| Vars::from_pairs(e))
+                        .unwrap_or_default(),
+                    ..StageScope::default()
+                },
+                Base::Stage(j) => match &expanded[*j] {
+                    Some(Ok(base)) => StageScope {
+                        env: Vars::from_snapshot(&base.final_env),
+                        ..StageScope::default()
+                    },
+                    // The base stage failed, and its error comes first in the file.
+                    _ => continue,
+                },
+            };
+            batch.push((i, st.steps, scope));
         }
-        let mut ex = expand::Expander {
-            lexer: &lexer,
-            raw_lexer: raw_lexer.clone(),
-            globals: &globals,
-            build_args: &opts.build_args,
-            consumed: &mut consumed,
+        let run =
+            |(i, steps, scope): (usize, Vec<Step<'a>>, StageScope)| (i, ctx.expand(steps, scope));
+        let results: Vec<_> = if parallel && batch.len() > 1 {
+            batch.into_par_iter().map(run).collect()
+        } else {
+            batch.into_iter().map(run).collect()
         };
-        let mut steps = st.steps;
-        for step in &mut steps {
-            step.env = scope.env.snapshot();
-            step.args = scope.args.snapshot();
-            ex.step(&mut scope, &mut step.instruction)?;
+        for (i, r) in results {
+            expanded[i] = Some(r);
         }
-        let final_env = scope.env.snapshot();
-        final_envs.insert(i, final_env.clone());
+    }
+
+    let mut stages: Vec<Stage> = Vec::new();
+    for (i, ex) in expanded.into_iter().enumerate() {
+        let Some(ex) = ex else {
+            continue;
+        };
+        let Expanded {
+            steps,
+            final_env,
+            consumed: used,
+        } = ex?;
+        consumed.extend(used);
+        let (base, platform, from) = &heads[i];
         let mut images: BTreeSet<String> = BTreeSet::new();
         if let Base::Image(r) = base {
             images.insert(r.clone());

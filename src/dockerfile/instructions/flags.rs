@@ -79,10 +79,12 @@ impl<'a> FlagText<'a> for &'a str {
 }
 
 /// Where a flag's value is: which written flag, and the byte it starts at.
+/// Narrow, because `Flags` is built and returned for every instruction. A flag longer than
+/// 4 GiB cannot be written (lines are at most 64 KiB).
 #[derive(Debug, Clone, Copy)]
 struct At {
-    arg: usize,
-    start: usize,
+    arg: u32,
+    start: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -133,16 +135,13 @@ impl<'w, S: AsRef<str>> Flags<'w, S> {
                 return Ok(flags);
             }
             let (name, value) = match body.find('=') {
-                Some(i) => (
-                    &body[..i],
-                    Some((
-                        &body[i + 1..],
-                        At {
-                            arg: n,
-                            start: i + 3,
-                        },
-                    )),
-                ),
+                Some(i) => {
+                    let at = At {
+                        arg: n as u32,
+                        start: (i + 3) as u32,
+                    };
+                    (&body[..i], Some((&body[i + 1..], at)))
+                }
                 None => (body, None),
             };
             let Some(i) = flags.position(name) else {
@@ -178,7 +177,7 @@ impl<'w, S: AsRef<str>> Flags<'w, S> {
     }
 
     fn text(&self, at: At) -> &'w str {
-        &self.src[at.arg].as_ref()[at.start..]
+        &self.src[at.arg as usize].as_ref()[at.start as usize..]
     }
 
     /// The value of a string flag (its default when not written).
@@ -230,8 +229,8 @@ impl<'w, 'a, S: FlagText<'a>> Flags<'w, S> {
     }
 
     fn nonempty(&self, at: At) -> Option<Cow<'a, str>> {
-        let arg = &self.src[at.arg];
-        (arg.as_ref().len() > at.start).then(|| arg.tail(at.start))
+        let (arg, start) = (&self.src[at.arg as usize], at.start as usize);
+        (arg.as_ref().len() > start).then(|| arg.tail(start))
     }
 
     /// [`Flags::opt`], taking the value so that a second call gives `None`.
@@ -250,7 +249,7 @@ impl<'w, 'a, S: FlagText<'a>> Flags<'w, S> {
         let mut out = Vec::new();
         self.values.retain(|(j, at)| {
             if *j == i {
-                out.push(src[at.arg].tail(at.start));
+                out.push(src[at.arg as usize].tail(at.start as usize));
             }
             *j != i
         });

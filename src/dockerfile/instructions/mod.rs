@@ -290,10 +290,7 @@ fn lower_args<'n, 'a>(
     node: &'n Node<'a>,
     args: &[&'n Text<'a>],
 ) -> Result<Instruction<'a>, DockerfileError> {
-    let Some(&keyword) = INSTRUCTIONS
-        .iter()
-        .find(|k| k.eq_ignore_ascii_case(&node.value))
-    else {
+    let Some(keyword) = keyword(&node.value) else {
         let keyword = node.value.to_ascii_uppercase();
         let msg = suggest::wrap(
             format!("unknown instruction: {keyword}"),
@@ -639,6 +636,17 @@ fn cut<'a>(text: &Text<'a>, start: usize, end: usize) -> Text<'a> {
         Cow::Borrowed(s) => Cow::Borrowed(&s[start..end]),
         Cow::Owned(s) => Cow::Owned(s[start..end].to_string()),
     }
+}
+
+/// The keyword `word` names, in any case. Upper-cased on the stack and matched whole: this
+/// runs for every instruction, and a scan of the list compared case-insensitively showed
+/// in profiles.
+fn keyword(word: &str) -> Option<&'static str> {
+    let mut buf = [0u8; 11];
+    let upper = buf.get_mut(..word.len())?;
+    upper.copy_from_slice(word.as_bytes());
+    upper.make_ascii_uppercase();
+    INSTRUCTIONS.iter().copied().find(|k| k.as_bytes() == upper)
 }
 
 /// BuildKit's stage-name rule: `^[a-z][a-z0-9-_.]*$` (after lower-casing).

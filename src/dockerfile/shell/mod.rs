@@ -225,48 +225,81 @@ impl Lexer {
             .map(|e| e.value)
     }
 
-    /// [`Lexer::process_word`] for the usual word: no quotes, escapes or byte-order mark,
-    /// and only `$name` and `${name}` references. Such a word expands by copying its text
-    /// and the values, without the scanner's character buffer. `None` for any other word.
+    /// [`Lexer::process_word`] for the usual word: no escapes or byte-order mark, quotes
+    /// that close, and only `$name` and `${name}` references. Such a word expands by copying
+    /// its text and the values, without the scanner's character buffer. `None` for any other
+    /// word, which the scanner then expands (and reports errors for).
     fn process_plain(&self, word: &str, env: &dyn Env) -> Option<String> {
         // The escape token is `\` or `` ` `` (any other one takes the scanner's way).
         let escape = u8::try_from(self.escape).ok().filter(u8::is_ascii)?;
-        let special = |b: &u8| matches!(*b, b'\'' | b'"') || *b == escape;
-        if self.skip_unset_env || word.starts_with('\u{feff}') || word.bytes().any(|b| special(&b))
+        if self.skip_unset_env || word.starts_with('\u{feff}') || word.as_bytes().contains(&escape)
         {
             return None;
         }
+        let quotes = !self.skip_process_quotes;
+        let bytes = word.as_bytes();
         let mut out = String::with_capacity(word.len());
-        let mut rest = word;
-        while let Some(dollar) = rest.find('$') {
-            out.push_str(&rest[..dollar]);
-            let after = &rest[dollar + 1..];
-            let (name, tail) = match after.strip_prefix('{') {
-                Some(inner) => {
-                    if inner.is_empty() || inner.starts_with(['{', '}', ':']) {
-                        return None;
+        let mut in_double = false;
+        // Text from `lit` to `i` is copied as it is.
+        let (mut lit, mut i) = (0, 0);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' if quotes => {
+                    out.push_str(&word[lit..i]);
+                    if self.raw_quotes {
+                        out.push('"');
                     }
-                    let len = name_len(inner);
-                    // Anything but a plain `}` after the name is a modifier: the scanner's.
-                    let tail = inner[len..].strip_prefix('}')?;
-                    (&inner[..len], tail)
+                    in_double = !in_double;
+                    i += 1;
+                    lit = i;
                 }
-                None => {
-                    let len = name_len(after);
-                    if len == 0 {
+                // Inside single quotes everything is literal (and in double quotes, `'` is).
+                b'\'' if quotes && !in_double => {
+                    out.push_str(&word[lit..i]);
+                    let close = i + 1 + word[i + 1..].find('\'')?;
+                    let (from, to) = if self.raw_quotes {
+                        (i, close + 1)
+                    } else {
+                        (i + 1, close)
+                    };
+                    out.push_str(&word[from..to]);
+                    i = close + 1;
+                    lit = i;
+                }
+                b'$' => {
+                    out.push_str(&word[lit..i]);
+                    let after = &word[i + 1..];
+                    let (name, tail) = match after.strip_prefix('{') {
+                        Some(inner) => {
+                            if inner.is_empty() || inner.starts_with(['{', '}', ':']) {
+                                return None;
+                            }
+                            let len = name_len(inner);
+                            // Anything but a plain `}` after the name is a modifier: the
+                            // scanner's.
+                            let tail = inner[len..].strip_prefix('}')?;
+                            (&inner[..len], tail)
+                        }
+                        None => match name_len(after) {
+                            0 => ("", after),
+                            len => (&after[..len], &after[len..]),
+                        },
+                    };
+                    if name.is_empty() {
                         out.push('$');
-                        rest = after;
-                        continue;
+                    } else if let Some(value) = env.lookup_borrowed(name) {
+                        out.push_str(&value);
                     }
-                    (&after[..len], &after[len..])
+                    i = word.len() - tail.len();
+                    lit = i;
                 }
-            };
-            if let Some(value) = env.lookup_borrowed(name) {
-                out.push_str(&value);
+                _ => i += 1,
             }
-            rest = tail;
         }
-        out.push_str(rest);
+        if in_double {
+            return None;
+        }
+        out.push_str(&word[lit..]);
         Some(out)
     }
 

@@ -606,12 +606,55 @@ fn plain_words_expand_as_the_scanner_expands_them() {
         "${A:-b}",
         "${A",
         "${}",
-        "'q'",
-        "\"$A\"",
+        "'q",
+        "\"$A",
         "a\\b",
         "${A#x}",
         "\u{feff}x",
     ] {
         assert_eq!(lexer.process_plain(other, &env), None, "{other:?}");
     }
+}
+
+/// Every word of up to five pieces from an alphabet of quoting and expansion pieces gives
+/// the fast path's result only when it equals the scanner's, for each quoting mode.
+#[test]
+fn plain_path_agrees_with_the_scanner_on_every_short_word() {
+    const PIECES: [&str; 12] = [
+        "\"", "'", "$A", "${B_2}", "$", "a", " ", "${E}", "é", "${A:-x}", "\\", "$unset",
+    ];
+    let env = map(&[("A", "1"), ("B_2", "x 'y\""), ("E", "")]);
+    let mut lexers = vec![Lexer::new('\\'), Lexer::new('`')];
+    let mut raw = Lexer::new('\\');
+    raw.raw_quotes = true;
+    lexers.push(raw);
+    let mut skip = Lexer::new('\\');
+    skip.skip_process_quotes = true;
+    lexers.push(skip);
+    let (mut fast, mut total) = (0, 0);
+    let mut word = String::new();
+    for n in 0..=5u32 {
+        for mut code in 0..PIECES.len().pow(n) {
+            word.clear();
+            for _ in 0..n {
+                word.push_str(PIECES[code % PIECES.len()]);
+                code /= PIECES.len();
+            }
+            for lexer in &lexers {
+                let slow = scanner::Scanner::with_outputs(lexer, &env, &word, false, false)
+                    .run(&word)
+                    .map(|e| e.value);
+                total += 1;
+                if let Some(got) = lexer.process_plain(&word, &env) {
+                    fast += 1;
+                    assert_eq!(Ok(got), slow, "{word:?} raw_quotes={}", lexer.raw_quotes);
+                }
+            }
+        }
+    }
+    // The fast path must take most words, or it would be testing nothing.
+    assert!(
+        fast * 4 > total,
+        "{fast} of {total} words took the fast path"
+    );
 }
