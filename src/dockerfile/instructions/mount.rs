@@ -159,6 +159,14 @@ pub fn precheck(value: &str) -> Result<(), String> {
 
 /// The literal `from=` of a mount (what the dependency graph needs), if any.
 pub fn literal_from(value: &str) -> Option<String> {
+    // Most mounts name no stage: those need no field split (the planner asks for every RUN).
+    if !value
+        .as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"from"))
+    {
+        return None;
+    }
     csv_fields(value).ok()?.iter().find_map(|f| {
         let (k, v) = f.split_once('=')?;
         k.eq_ignore_ascii_case("from").then(|| v.to_string())

@@ -12,6 +12,16 @@ pub(crate) struct DirectiveParser {
 }
 
 impl DirectiveParser {
+    /// Whether the block has ended.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Ends the block: later lines are not directives.
+    pub(crate) fn finish(&mut self) {
+        self.done = true;
+    }
+
     /// Looks at a line (newline and leading whitespace already removed). Returns whether it
     /// was a directive; records it in `out`.
     pub(crate) fn line(&mut self, line: &str, out: &mut Directives) -> Result<bool, String> {

@@ -24,6 +24,22 @@ impl<'a> LineReader<'a> {
         }
     }
 
+    /// A reader over `src` from byte `pos` (the start of a line), with `text` the input
+    /// already checked as UTF-8 (or `None` when it is not).
+    pub(crate) fn starting_at(src: &'a [u8], text: Option<&'a str>, pos: usize) -> Self {
+        LineReader {
+            src,
+            text,
+            pos,
+            too_long: false,
+        }
+    }
+
+    /// The byte where the next line starts.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
     /// How many lines are left (an upper bound on the instructions still to come).
     pub(crate) fn remaining_lines(&self) -> usize {
         let rest = self.src.get(self.pos..).unwrap_or_default();

@@ -16,6 +16,7 @@ mod heredoc;
 mod json;
 mod line_parsers;
 mod lines;
+mod pieces;
 
 pub use crate::dockerfile::go_text::go_quote;
 pub use dump::dump;
@@ -117,7 +118,12 @@ pub const MAX_LINE_LEN: usize = 65_535;
 /// Parses a whole Dockerfile. Errors carry the line; the caller names the file.
 ///
 /// Input that is not UTF-8 is read with each invalid byte replaced by U+FFFD.
+///
+/// A long file is parsed in pieces on rayon's pool (see [`pieces`]), with the same result.
 pub fn parse(src: &[u8]) -> Result<ParseResult<'_>, DockerfileError> {
+    if src.len() >= pieces::MIN_LEN && rayon::current_num_threads() > 1 {
+        return pieces::parse(src);
+    }
     Parser::new(src).run()
 }
 
@@ -141,14 +147,54 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A parser for the rest of a file from byte `pos`, a line start after at least one
+    /// instruction: `line` lines lie before it, and `escape` is the file's escape token.
+    fn at(src: &'a [u8], text: Option<&'a str>, pos: usize, line: usize, escape: char) -> Self {
+        let mut directive_parser = DirectiveParser::default();
+        if pos > 0 {
+            // Directives are only read at the top; past an instruction, they are comments.
+            directive_parser.finish();
+        }
+        Parser {
+            lines: LineReader::starting_at(src, text, pos),
+            current_line: line,
+            directives: Directives {
+                escape,
+                ..Directives::default()
+            },
+            directive_parser,
+            warnings: Vec::new(),
+        }
+    }
+
     fn run(mut self) -> Result<ParseResult<'a>, DockerfileError> {
-        // At most one instruction per line: sizing for that up front avoids re-copying the
-        // (large) nodes as the list grows. Capped so that a file of blank lines stays cheap.
-        let lines = self.lines.remaining_lines().min(1 << 14);
-        let mut children: Vec<Node<'a>> = Vec::with_capacity(lines);
-        let mut comments: Vec<String> = Vec::new();
+        let mut children = self.children_vec();
+        let mut comments = Vec::new();
+        self.parse_until(usize::MAX, &mut children, &mut comments)?;
+        self.finish(children)
+    }
+
+    /// A list for the instructions still to come. At most one instruction per line: sizing
+    /// for that up front avoids re-copying the (large) nodes as the list grows. Capped so
+    /// that a file of blank lines stays cheap.
+    fn children_vec(&self) -> Vec<Node<'a>> {
+        Vec::with_capacity(self.lines.remaining_lines().min(1 << 14))
+    }
+
+    /// Parses instructions into `children` until a line would start at byte `stop` or later
+    /// (or the input ends). `comments` holds the comment lines read since the last
+    /// instruction.
+    fn parse_until(
+        &mut self,
+        stop: usize,
+        children: &mut Vec<Node<'a>>,
+        comments: &mut Vec<String>,
+    ) -> Result<(), DockerfileError> {
         let mut buf = String::new();
-        while let Some((raw, text)) = self.lines.next() {
+        while self.lines.position() < stop {
+            let Some((raw, text)) = self.lines.next() else {
+                break;
+            };
             let (raw, text) = match (self.current_line, text.strip_prefix('\u{feff}')) {
                 (0, Some(t)) => (&raw[3..], t),
                 _ => (raw, &*text),
@@ -190,9 +236,14 @@ impl<'a> Parser<'a> {
                 &buf
             };
             let mut node = self.instruction(line, start_line, escape)?;
-            node.prev_comments = std::mem::take(&mut comments);
+            node.prev_comments = std::mem::take(comments);
             children.push(node);
         }
+        Ok(())
+    }
+
+    /// The result, once the input is read.
+    fn finish(self, children: Vec<Node<'a>>) -> Result<ParseResult<'a>, DockerfileError> {
         let Some(first) = children.first() else {
             return Err(DockerfileError::new(0, None, "file with no instructions"));
         };
