@@ -222,8 +222,17 @@ const PARALLEL_MIN: usize = 256;
 /// independently of each other, and a stage's words expand independently of the stages
 /// beside it. Errors are still those of a front-to-back pass: the first in the file wins.
 pub fn plan<'a>(parsed: &ParseResult<'a>, opts: &PlanOptions) -> Result<Plan<'a>, DockerfileError> {
+    plan_on(parsed, opts, parsed.ast.children.len() >= PARALLEL_MIN)
+}
+
+/// [`plan`], on the pool or not.
+fn plan_on<'a>(
+    parsed: &ParseResult<'a>,
+    opts: &PlanOptions,
+    parallel: bool,
+) -> Result<Plan<'a>, DockerfileError> {
     let nodes = &parsed.ast.children;
-    let lowered: Vec<Result<Instruction<'a>, DockerfileError>> = if nodes.len() < PARALLEL_MIN {
+    let lowered: Vec<Result<Instruction<'a>, DockerfileError>> = if !parallel {
         let mut args = Vec::new();
         nodes
             .iter()
@@ -240,12 +249,7 @@ pub fn plan<'a>(parsed: &ParseResult<'a>, opts: &PlanOptions) -> Result<Plan<'a>
     };
     let sizes = stage_sizes(nodes.iter().map(is_from_node));
     let split = split_stages(lowered, sizes)?;
-    plan_stages(
-        split,
-        parsed.directives.escape,
-        opts,
-        nodes.len() >= PARALLEL_MIN,
-    )
+    plan_stages(split, parsed.directives.escape, opts, parallel)
 }
 
 /// A stage as written. Its instructions sit in their final [`Step`]s from the start (scopes
@@ -639,4 +643,64 @@ fn plan_stages<'a>(
         proxy_env,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dockerfile::parser::parse;
+
+    /// Four stages, one built on another, with an instruction to replace by a faulty one.
+    fn file(faults: &[(usize, &str)]) -> String {
+        let mut lines = vec!["ARG BASE=alpine".to_string()];
+        for st in 0..4 {
+            match st {
+                2 => lines.push("FROM s1 AS s2".to_string()),
+                _ => lines.push(format!("FROM $BASE AS s{st}")),
+            }
+            for i in 0..80 {
+                lines.push(match i % 4 {
+                    0 => format!("ENV P{i}=/p/{i}:$PATH Q=\"${{P{i}}} x\""),
+                    1 => format!("WORKDIR /w/${{Q:-none}}/{i}"),
+                    2 => format!("RUN --mount=type=cache,target=/c/$Q echo {i}"),
+                    _ if st == 0 => format!("COPY --from=busybox /a{i} /b/${{P{i}}}/"),
+                    _ => format!("COPY --from=s{} /a{i} /b/${{P{i}}}/", st - 1),
+                });
+            }
+        }
+        for &(at, text) in faults {
+            lines[at] = text.to_string();
+        }
+        lines.join("\n") + "\n"
+    }
+
+    /// Planning on the pool gives what planning on one thread gives, the first error in
+    /// the file included, wherever the faults are.
+    #[test]
+    fn the_pool_plans_as_one_thread_does() {
+        let faults: [&[(usize, &str)]; 7] = [
+            &[],
+            &[(200, "WORKDIR ${NOPE:?gone}")],
+            &[(300, "RUN --bogus x"), (200, "WORKDIR ${NOPE:?gone}")],
+            &[(100, "STOPSIGNAL NOPE"), (250, "COPY --chown")],
+            &[(0, "USER before-any-stage"), (310, "FRM x")],
+            &[(0, "USER before-any-stage")],
+            &[(170, "ENV A=\"unterminated")],
+        ];
+        for f in faults {
+            let src = file(f);
+            let parsed = parse(src.as_bytes()).expect("parses");
+            assert!(parsed.ast.children.len() >= PARALLEL_MIN);
+            let opts = PlanOptions::default();
+            let one = format!("{:?}", plan_on(&parsed, &opts, false));
+            let pool = format!("{:?}", plan_on(&parsed, &opts, true));
+            assert_eq!(pool, one, "faults {f:?}");
+            assert_eq!(format!("{:?}", plan(&parsed, &opts)), one);
+            assert_eq!(
+                f.is_empty(),
+                !one.starts_with("Err"),
+                "faults {f:?}: {one:.200}"
+            );
+        }
+    }
 }
