@@ -154,6 +154,37 @@ impl<T: Env + ?Sized> Env for &T {
     }
 }
 
+/// What follows a name inside `${…}` in a plain word: `}` alone, or a default or
+/// alternative (`:-`, `-`, `:+`, `+`) whose word is literal text. Gives the rest of the word
+/// after the `}` and the expansion; `None` for anything else (left to the scanner).
+fn plain_modifier<'v>(
+    after_name: &'v str,
+    value: Option<Cow<'v, str>>,
+) -> Option<(&'v str, Cow<'v, str>)> {
+    if let Some(tail) = after_name.strip_prefix('}') {
+        return Some((tail, value.unwrap_or_default()));
+    }
+    let (null_is_unset, rest) = match after_name.strip_prefix(':') {
+        Some(rest) => (true, rest),
+        None => (false, after_name),
+    };
+    let op = *rest.as_bytes().first()?;
+    if op != b'-' && op != b'+' {
+        return None;
+    }
+    let (word, tail) = rest[1..].split_once('}')?;
+    if word.contains(['$', '\'', '"', '{']) {
+        return None;
+    }
+    let unset = value.as_ref().is_none_or(|v| null_is_unset && v.is_empty());
+    let text = match (op, unset) {
+        (b'-', true) | (b'+', false) => Cow::Borrowed(word),
+        (b'-', false) => value.unwrap_or_default(),
+        _ => Cow::Borrowed(""),
+    };
+    Some((tail, text))
+}
+
 fn lookup_assignments<'a>(
     entries: impl DoubleEndedIterator<Item = &'a str>,
     name: &str,
@@ -269,27 +300,30 @@ impl Lexer {
                 b'$' => {
                     out.push_str(&word[lit..i]);
                     let after = &word[i + 1..];
-                    let (name, tail) = match after.strip_prefix('{') {
+                    let tail = match after.strip_prefix('{') {
                         Some(inner) => {
                             if inner.is_empty() || inner.starts_with(['{', '}', ':']) {
                                 return None;
                             }
                             let len = name_len(inner);
-                            // Anything but a plain `}` after the name is a modifier: the
-                            // scanner's.
-                            let tail = inner[len..].strip_prefix('}')?;
-                            (&inner[..len], tail)
+                            let value = env.lookup_borrowed(&inner[..len]);
+                            let (tail, text) = plain_modifier(&inner[len..], value)?;
+                            out.push_str(&text);
+                            tail
                         }
                         None => match name_len(after) {
-                            0 => ("", after),
-                            len => (&after[..len], &after[len..]),
+                            0 => {
+                                out.push('$');
+                                after
+                            }
+                            len => {
+                                if let Some(value) = env.lookup_borrowed(&after[..len]) {
+                                    out.push_str(&value);
+                                }
+                                &after[len..]
+                            }
                         },
                     };
-                    if name.is_empty() {
-                        out.push('$');
-                    } else if let Some(value) = env.lookup_borrowed(name) {
-                        out.push_str(&value);
-                    }
                     i = word.len() - tail.len();
                     lit = i;
                 }
