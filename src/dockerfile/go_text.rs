@@ -16,14 +16,69 @@ pub(crate) fn is_space_byte(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x85 | 0xa0)
 }
 
-/// Go's `strings.TrimSpace`.
+/// The ASCII part of Go's `unicode.IsSpace`.
+pub(crate) fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// Go's `unicode.IsSpace`, ASCII first.
+pub(crate) fn is_space_char(c: char) -> bool {
+    if c.is_ascii() {
+        is_ascii_space(c as u8)
+    } else {
+        is_space(c)
+    }
+}
+
+/// The character at byte `i` of `s` (a character boundary) and its length in bytes, for
+/// loops that look at bytes while the text is ASCII.
+pub(crate) fn char_at(s: &str, i: usize) -> Option<(char, usize)> {
+    let b = *s.as_bytes().get(i)?;
+    if b.is_ascii() {
+        return Some((b as char, 1));
+    }
+    let c = s.get(i..)?.chars().next()?;
+    Some((c, c.len_utf8()))
+}
+
+/// Go's `strings.TrimSpace`. Looks at bytes while they are ASCII (nearly always), since
+/// this runs on every line.
 pub(crate) fn trim_space(s: &str) -> &str {
-    s.trim_matches(is_space)
+    trim_right_space(trim_left_space(s))
 }
 
 /// Go's `strings.TrimLeftFunc(s, unicode.IsSpace)`.
 pub(crate) fn trim_left_space(s: &str) -> &str {
-    s.trim_start_matches(is_space)
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii() {
+            // `i` is at a character boundary: only ASCII bytes were skipped.
+            return s[i..].trim_start_matches(is_space);
+        }
+        if !is_ascii_space(c) {
+            break;
+        }
+        i += 1;
+    }
+    &s[i..]
+}
+
+/// Go's `strings.TrimRightFunc(s, unicode.IsSpace)`.
+pub(crate) fn trim_right_space(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut end = b.len();
+    while end > 0 {
+        let c = b[end - 1];
+        if !c.is_ascii() {
+            return s[..end].trim_end_matches(is_space);
+        }
+        if !is_ascii_space(c) {
+            break;
+        }
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Go's `unicode.IsLetter` (category L).
@@ -166,6 +221,26 @@ mod tests {
 #[cfg(test)]
 mod class_tests {
     use super::*;
+
+    #[test]
+    fn trims_match_the_char_based_ones() {
+        for s in [
+            "",
+            " ",
+            " \t a b \r\n",
+            "\u{a0} x\u{3000}",
+            "x\u{85}",
+            "\u{b}\u{c}y z\u{2028} ",
+            "é",
+            " é ",
+            "\u{200b}a\u{200b}",
+            "a \u{a0} ",
+        ] {
+            assert_eq!(trim_left_space(s), s.trim_start_matches(is_space), "{s:?}");
+            assert_eq!(trim_right_space(s), s.trim_end_matches(is_space), "{s:?}");
+            assert_eq!(trim_space(s), s.trim_matches(is_space), "{s:?}");
+        }
+    }
 
     #[test]
     fn classes_match_go() {
