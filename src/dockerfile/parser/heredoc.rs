@@ -17,6 +17,8 @@ pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
         // Nothing to unquote, escape or expand: the lexer's words are pieces of the line.
         for word in plain_words(line).filter(|w| may_open_heredoc(w)) {
             if let Some(doc) = heredoc_from_word(word)? {
+                // Nearly always the only one: sized for it.
+                docs.reserve_exact(1);
                 docs.push(doc);
             }
         }

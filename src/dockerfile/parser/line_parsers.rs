@@ -5,6 +5,7 @@ use super::json::{parse_array, JsonArray};
 use super::{Arg, Node, Slicer};
 use crate::dockerfile::go_text::{
     char_at, go_lower, go_quote, is_space_byte, is_space_char, trim_left_space, trim_space,
+    BYTE_CLASS, FLAG_SPECIAL, SEPARATOR, SPACE_BYTE,
 };
 use std::borrow::Cow;
 
@@ -174,29 +175,6 @@ const KEYWORDS: [(Keyword, &str, &str); 18] = [
     (Keyword::Workdir, "WORKDIR", "workdir"),
 ];
 
-/// Up to 16 bytes of text as one number, first byte lowest.
-const fn pack(s: &str) -> (usize, u128) {
-    let b = s.as_bytes();
-    let mut v = 0u128;
-    let mut i = 0;
-    while i < b.len() {
-        v |= (b[i] as u128) << (8 * i);
-        i += 1;
-    }
-    (b.len(), v)
-}
-
-/// The lowercase spellings of [`KEYWORDS`], packed.
-const PACKED: [(usize, u128); 18] = {
-    let mut out = [(0, 0); 18];
-    let mut i = 0;
-    while i < KEYWORDS.len() {
-        out[i] = pack(KEYWORDS[i].2);
-        i += 1;
-    }
-    out
-};
-
 impl Keyword {
     /// The keyword `cmd` names once lowercased as Go's `strings.ToLower` does.
     pub(crate) fn of(cmd: &str) -> Option<Keyword> {
@@ -206,18 +184,37 @@ impl Keyword {
             let lower = go_lower(cmd);
             return KEYWORDS.iter().find(|k| k.2 == lower).map(|k| k.0);
         }
-        if cmd.len() > LONGEST {
+        let b = cmd.as_bytes();
+        if b.len() > LONGEST || b.len() < 3 {
             return None;
         }
-        // Compared as numbers: lowercased bytes packed into an integer, length alongside.
-        let mut packed = 0u128;
-        for (i, b) in cmd.bytes().enumerate() {
-            packed |= u128::from(b.to_ascii_lowercase()) << (8 * i);
-        }
-        PACKED
-            .iter()
-            .position(|&(len, p)| p == packed && len == cmd.len())
-            .map(|i| KEYWORDS[i].0)
+        // Length and first letter leave one candidate (two for ADD and ARG).
+        use Keyword as K;
+        let lower = |i: usize| b[i].to_ascii_lowercase();
+        let candidate = match (b.len(), lower(0)) {
+            (3, b'a') if lower(1) == b'd' => K::Add,
+            (3, b'a') => K::Arg,
+            (3, b'c') => K::Cmd,
+            (3, b'e') => K::Env,
+            (3, b'r') => K::Run,
+            (4, b'c') => K::Copy,
+            (4, b'f') => K::From,
+            (4, b'u') => K::User,
+            (5, b'l') => K::Label,
+            (5, b's') => K::Shell,
+            (6, b'e') => K::Expose,
+            (6, b'v') => K::Volume,
+            (7, b'o') => K::Onbuild,
+            (7, b'w') => K::Workdir,
+            (10, b'e') => K::Entrypoint,
+            (10, b'm') => K::Maintainer,
+            (10, b's') => K::Stopsignal,
+            (11, b'h') => K::Healthcheck,
+            _ => return None,
+        };
+        let (_, lower_spelling) = candidate.spellings();
+        cmd.eq_ignore_ascii_case(lower_spelling)
+            .then_some(candidate)
     }
 
     fn spellings(self) -> (&'static str, &'static str) {
@@ -236,12 +233,14 @@ fn leaf<'a>(value: impl Into<Cow<'a, str>>) -> Arg<'a> {
 /// The keyword as written, borrowed when it is one of the instructions spelled in upper or
 /// lower case (nearly every line).
 fn keyword_value(cmd: &str, keyword: Option<Keyword>) -> Cow<'static, str> {
-    if let Some(k) = keyword {
+    // An ASCII `cmd` that names a keyword equals it but for case, and keywords are letters:
+    // it is the upper-case spelling if it has no lower-case letter, and vice versa.
+    if let Some(k) = keyword.filter(|_| cmd.is_ascii()) {
         let (upper, lower) = k.spellings();
-        if cmd == upper {
+        if !cmd.bytes().any(|b| b.is_ascii_lowercase()) {
             return Cow::Borrowed(upper);
         }
-        if cmd == lower {
+        if !cmd.bytes().any(|b| b.is_ascii_uppercase()) {
             return Cow::Borrowed(lower);
         }
     }
@@ -250,7 +249,7 @@ fn keyword_value(cmd: &str, keyword: Option<Keyword>) -> Cow<'static, str> {
 
 /// Splits at the first run of `[\t\v\f\r ]`, the only separators BuildKit's regexp knows.
 fn is_ascii_sep(c: char) -> bool {
-    matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ')
+    u8::try_from(c).is_ok_and(|b| BYTE_CLASS[usize::from(b)] & SEPARATOR != 0)
 }
 
 /// The keyword and the text after it (BuildKit's split at the first separator run).
@@ -324,15 +323,18 @@ fn extract_builder_flags<'l, 'a>(
             }
             // Usually the flag is what runs up to the next space, without quotes, escapes or
             // non-ASCII bytes: then it is that text as it is.
-            let len = b[pos..]
-                .iter()
-                .position(|&c| is_space_byte(c))
-                .unwrap_or(b.len() - pos);
+            let mut len = 0;
+            let mut plain = true;
+            for &c in &b[pos..] {
+                let class = BYTE_CLASS[usize::from(c)];
+                if class & SPACE_BYTE != 0 {
+                    break;
+                }
+                plain &= class & FLAG_SPECIAL == 0 && c != esc;
+                len += 1;
+            }
             let flag = &b[pos..pos + len];
-            if flag
-                .iter()
-                .all(|&c| c.is_ascii() && c != b'\'' && c != b'"' && c != esc)
-            {
+            if plain {
                 let end = pos + len;
                 if flag == b"--" {
                     return (rest_from(end), words);
@@ -607,7 +609,29 @@ impl<'l> Iterator for Words<'l> {
         let mut end = start;
         let mut quote: Option<char> = None;
         let mut i = start;
-        while let Some((ch, len)) = char_at(s, i) {
+        let bytes = s.as_bytes();
+        // Printable ASCII other than the quotes (the closing one, in quotes) and the escape
+        // needs no decision: it is skipped a run at a time.
+        let esc = u8::try_from(escape).unwrap_or(0);
+        loop {
+            let run = bytes[i..]
+                .iter()
+                .position(|&b| {
+                    !(0x21..0x7f).contains(&b)
+                        || b == esc
+                        || match quote {
+                            None => b == b'\'' || b == b'"',
+                            Some(q) => u32::from(b) == u32::from(q),
+                        }
+                })
+                .unwrap_or(bytes.len() - i);
+            if run > 0 {
+                i += run;
+                end = i;
+            }
+            let Some((ch, len)) = char_at(s, i) else {
+                break;
+            };
             match quote {
                 None => {
                     if is_space_char(ch) {
@@ -675,7 +699,7 @@ fn parse_name_val<'a>(
     let Some(first) = words.iter().next() else {
         return Ok(Vec::new());
     };
-    if !first.contains('=') {
+    if !first.as_bytes().contains(&b'=') {
         let parts = go_split_ws(rest, 2);
         if parts.len() < 2 {
             return Err(format!("{key} must have two arguments"));
@@ -688,14 +712,15 @@ fn parse_name_val<'a>(
     }
     let mut out = Vec::with_capacity(3 * words.count());
     for word in words.iter() {
-        let Some((key, value)) = word.split_once('=') else {
+        let Some(eq) = word.bytes().position(|b| b == b'=') else {
             return Err(format!(
                 "Syntax error - can't find = in {}. Must be of the form: name=value",
                 go_quote(word)
             ));
         };
-        out.push(leaf(sl.text(key)));
-        out.push(leaf(sl.text(value)));
+        // `=` is ASCII: both sides are text.
+        out.push(leaf(sl.text(&word[..eq])));
+        out.push(leaf(sl.text(&word[eq + 1..])));
         out.push(leaf("="));
     }
     Ok(out)
@@ -729,6 +754,123 @@ mod tests {
         assert_eq!(f("RUN --a=àb x").2, "b x");
         assert_eq!(f("RUN").0, "RUN");
         assert_eq!(f("RUN --x").1, vec!["--x"]);
+    }
+
+    #[test]
+    fn keywords_as_go_lowercases_them() {
+        for (k, upper, lower) in KEYWORDS {
+            assert_eq!(Keyword::of(upper), Some(k));
+            assert_eq!(Keyword::of(lower), Some(k));
+            let mixed: String = upper
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 1 {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            assert_eq!(Keyword::of(&mixed), Some(k), "{mixed}");
+            assert_eq!(keyword_value(&mixed, Some(k)), mixed);
+            assert!(matches!(keyword_value(upper, Some(k)), Cow::Borrowed(u) if u == upper));
+            assert!(matches!(keyword_value(lower, Some(k)), Cow::Borrowed(l) if l == lower));
+            for bad in [&upper[1..], &upper[..upper.len() - 1]] {
+                assert_ne!(Keyword::of(bad), Some(k), "{bad}");
+            }
+            assert_eq!(Keyword::of(&format!("{upper}S")), None);
+        }
+        assert_eq!(Keyword::of("WOR\u{212a}DIR"), Some(Keyword::Workdir));
+        assert_eq!(Keyword::of("ADG"), None);
+        assert_eq!(Keyword::of("AR\0"), None);
+        assert_eq!(Keyword::of(""), None);
+        assert_eq!(Keyword::of("R"), None);
+    }
+
+    /// BuildKit's `parseWords` as first written here, a character at a time: the reference
+    /// for the byte-wise [`Words`].
+    fn reference_words(rest: &str, escape: char) -> Vec<&str> {
+        use crate::dockerfile::go_text::is_space;
+        let mut words = Vec::new();
+        let (mut in_word, mut quote, mut blank_ok) = (false, None, false);
+        let (mut start, mut end) = (0, 0);
+        let mut it = rest.char_indices();
+        loop {
+            let Some((i, ch)) = it.next() else {
+                if in_word && (blank_ok || end > start) {
+                    words.push(&rest[start..end]);
+                }
+                return words;
+            };
+            if !in_word {
+                if is_space(ch) {
+                    continue;
+                }
+                in_word = true;
+                (start, end) = (i, i);
+            }
+            match quote {
+                None => {
+                    if is_space(ch) {
+                        in_word = false;
+                        if blank_ok || end > start {
+                            words.push(&rest[start..end]);
+                        }
+                        blank_ok = false;
+                        continue;
+                    }
+                    if ch == '\'' || ch == '"' {
+                        quote = Some(ch);
+                        blank_ok = true;
+                    }
+                    if ch == escape {
+                        if let Some((j, n)) = it.next() {
+                            end = j + n.len_utf8();
+                        }
+                        continue;
+                    }
+                }
+                Some(q) => {
+                    if ch == q {
+                        quote = None;
+                    }
+                    if ch == escape && q != '\'' {
+                        match it.next() {
+                            Some((j, n)) => end = j + n.len_utf8(),
+                            None => quote = None,
+                        }
+                        continue;
+                    }
+                }
+            }
+            end = i + ch.len_utf8();
+        }
+    }
+
+    #[test]
+    fn words_match_the_reference() {
+        let alphabet = [
+            "a", " ", "\\", "`", "'", "\"", "\t", "é", "\u{a0}", "\u{2003}", "=", "\u{b}",
+        ];
+        let n = alphabet.len();
+        for len in 0..=5u32 {
+            for code in 0..n.pow(len) {
+                let mut s = String::new();
+                let mut c = code;
+                for _ in 0..len {
+                    s.push_str(alphabet[c % n]);
+                    c /= n;
+                }
+                for escape in ['\\', '`'] {
+                    assert_eq!(
+                        parse_words(&s, escape),
+                        reference_words(&s, escape),
+                        "{s:?} {escape:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
