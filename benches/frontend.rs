@@ -2,7 +2,8 @@
 //! negligible next to a build (goal: parse + plan under 5 ms).
 //!
 //! `FRONTEND_MIN_OF=N` prints the best thread CPU time of N runs instead of criterion's
-//! statistics; `FRONTEND_PROFILE=parse|plan` just loops over one phase, for `perf record`.
+//! statistics; `FRONTEND_PROFILE=parse|plan` just loops over one phase, for `perf record`;
+//! `FRONTEND_WRITE=PATH` writes the generated Dockerfile there (to compare parser versions on it).
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::fmt::Write;
 
@@ -60,6 +61,10 @@ fn generate() -> String {
 
 fn bench(c: &mut Criterion) {
     let src = generate();
+    if let Ok(path) = std::env::var("FRONTEND_WRITE") {
+        std::fs::write(&path, &src).expect("writes the generated Dockerfile");
+        return;
+    }
     let parsed = parse(src.as_bytes()).expect("generated Dockerfile parses");
     assert_eq!(parsed.ast.children.len(), INSTRUCTIONS);
     let opts = PlanOptions {

@@ -13,17 +13,102 @@ pub(crate) fn is_space(c: char) -> bool {
 /// Go's `unicode.IsSpace` applied to a single byte taken as a rune (Latin-1), as BuildKit's
 /// byte-wise loops (flag extraction, HEALTHCHECK) do: 0x85 and 0xA0 count as spaces there.
 pub(crate) fn is_space_byte(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x85 | 0xa0)
+    BYTE_CLASS[usize::from(b)] & SPACE_BYTE != 0
 }
 
-/// Go's `strings.TrimSpace`.
+/// [`is_space_byte`].
+pub(crate) const SPACE_BYTE: u8 = 1;
+/// `[\t\v\f\r ]`, the separators of BuildKit's keyword and whitespace-split regexps.
+pub(crate) const SEPARATOR: u8 = 2;
+/// Bytes that keep a `--flag` word from being taken as it is: non-ASCII and quotes (the
+/// escape token is checked apart, as it varies).
+pub(crate) const FLAG_SPECIAL: u8 = 4;
+
+/// Byte classes for the parser's byte-wise loops: one table load instead of a chain of
+/// comparisons per byte.
+pub(crate) static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut c = 0;
+        if matches!(b, 0x09 | 0x0a | 0x0b | 0x0c | 0x0d | 0x20 | 0x85 | 0xa0) {
+            c |= SPACE_BYTE;
+        }
+        if matches!(b, 0x09 | 0x0b | 0x0c | 0x0d | 0x20) {
+            c |= SEPARATOR;
+        }
+        if b >= 0x80 || b == b'\'' as usize || b == b'"' as usize {
+            c |= FLAG_SPECIAL;
+        }
+        t[b] = c;
+        b += 1;
+    }
+    t
+};
+
+/// The ASCII part of Go's `unicode.IsSpace`.
+pub(crate) fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// Go's `unicode.IsSpace`, ASCII first.
+pub(crate) fn is_space_char(c: char) -> bool {
+    if c.is_ascii() {
+        is_ascii_space(c as u8)
+    } else {
+        is_space(c)
+    }
+}
+
+/// The character at byte `i` of `s` (a character boundary) and its length in bytes, for
+/// loops that look at bytes while the text is ASCII.
+pub(crate) fn char_at(s: &str, i: usize) -> Option<(char, usize)> {
+    let b = *s.as_bytes().get(i)?;
+    if b.is_ascii() {
+        return Some((b as char, 1));
+    }
+    let c = s.get(i..)?.chars().next()?;
+    Some((c, c.len_utf8()))
+}
+
+/// Go's `strings.TrimSpace`. Looks at bytes while they are ASCII (nearly always), since
+/// this runs on every line.
 pub(crate) fn trim_space(s: &str) -> &str {
-    s.trim_matches(is_space)
+    trim_right_space(trim_left_space(s))
 }
 
 /// Go's `strings.TrimLeftFunc(s, unicode.IsSpace)`.
 pub(crate) fn trim_left_space(s: &str) -> &str {
-    s.trim_start_matches(is_space)
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii() {
+            // `i` is at a character boundary: only ASCII bytes were skipped.
+            return s[i..].trim_start_matches(is_space);
+        }
+        if !is_ascii_space(c) {
+            break;
+        }
+        i += 1;
+    }
+    &s[i..]
+}
+
+/// Go's `strings.TrimRightFunc(s, unicode.IsSpace)`.
+pub(crate) fn trim_right_space(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut end = b.len();
+    while end > 0 {
+        let c = b[end - 1];
+        if !c.is_ascii() {
+            return s[..end].trim_end_matches(is_space);
+        }
+        if !is_ascii_space(c) {
+            break;
+        }
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Go's `unicode.IsLetter` (category L).
@@ -166,6 +251,26 @@ mod tests {
 #[cfg(test)]
 mod class_tests {
     use super::*;
+
+    #[test]
+    fn trims_match_the_char_based_ones() {
+        for s in [
+            "",
+            " ",
+            " \t a b \r\n",
+            "\u{a0} x\u{3000}",
+            "x\u{85}",
+            "\u{b}\u{c}y z\u{2028} ",
+            "é",
+            " é ",
+            "\u{200b}a\u{200b}",
+            "a \u{a0} ",
+        ] {
+            assert_eq!(trim_left_space(s), s.trim_start_matches(is_space), "{s:?}");
+            assert_eq!(trim_right_space(s), s.trim_end_matches(is_space), "{s:?}");
+            assert_eq!(trim_space(s), s.trim_matches(is_space), "{s:?}");
+        }
+    }
 
     #[test]
     fn classes_match_go() {

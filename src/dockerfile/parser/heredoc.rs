@@ -4,15 +4,21 @@
 //! that shell lexer this needs: word splitting, quotes, escapes and `$`/`${}` scanning.
 
 use super::Heredoc;
-use crate::dockerfile::go_text::is_space;
+use crate::dockerfile::go_text::{char_at, is_space, is_space_char};
 
 /// The heredocs opened on `line`, in order. An error means a heredoc name could not be lexed.
 pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
     let mut docs = Vec::new();
-    if !line.contains(['\'', '"', ESCAPE, '$', '\u{feff}']) {
+    let special = line
+        .bytes()
+        .any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$'));
+    let bom = line.as_bytes().contains(&0xef) && line.contains('\u{feff}');
+    if !special && !bom {
         // Nothing to unquote, escape or expand: the lexer's words are pieces of the line.
         for word in plain_words(line).filter(|w| may_open_heredoc(w)) {
             if let Some(doc) = heredoc_from_word(word)? {
+                // Nearly always the only one: sized for it.
+                docs.reserve_exact(1);
                 docs.push(doc);
             }
         }
@@ -33,30 +39,32 @@ pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
 /// The words [`Lexer`] finds in a line without quotes, escapes, `$` or byte-order mark:
 /// runs of non-space characters, where the blanks right after a `<<` belong to the word.
 fn plain_words(line: &str) -> impl Iterator<Item = &str> {
-    let mut chars = line.char_indices().peekable();
+    let b = line.as_bytes();
+    let mut pos = 0;
     std::iter::from_fn(move || {
-        let mut start = None;
-        while let Some(&(i, c)) = chars.peek() {
-            if is_space(c) {
-                chars.next();
-                if start.is_some() {
-                    return start.map(|s| &line[s..i]);
-                }
-                continue;
+        loop {
+            let (c, len) = char_at(line, pos)?;
+            if !is_space_char(c) {
+                break;
             }
-            start.get_or_insert(i);
-            chars.next();
-            if c == '<' && chars.peek().is_some_and(|&(_, n)| n == '<') {
-                chars.next();
-                while chars
-                    .peek()
-                    .is_some_and(|&(_, n)| matches!(n, '\t' | '\r' | ' '))
-                {
-                    chars.next();
+            pos += len;
+        }
+        let start = pos;
+        while let Some((c, len)) = char_at(line, pos) {
+            if is_space_char(c) {
+                let word = &line[start..pos];
+                pos += len;
+                return Some(word);
+            }
+            pos += len;
+            if c == '<' && b.get(pos) == Some(&b'<') {
+                pos += 1;
+                while matches!(b.get(pos), Some(b'\t' | b'\r' | b' ')) {
+                    pos += 1;
                 }
             }
         }
-        start.map(|s| &line[s..])
+        Some(&line[start..])
     })
 }
 

@@ -4,7 +4,8 @@
 use super::json::{parse_array, JsonArray};
 use super::{Arg, Node, Slicer};
 use crate::dockerfile::go_text::{
-    go_lower, go_quote, is_space, is_space_byte, trim_left_space, trim_space,
+    char_at, go_lower, go_quote, is_space_byte, is_space_char, trim_left_space, trim_space,
+    BYTE_CLASS, FLAG_SPECIAL, SEPARATOR, SPACE_BYTE,
 };
 use std::borrow::Cow;
 
@@ -12,100 +13,213 @@ use std::borrow::Cow;
 /// depth so that no input can exhaust the stack.
 const MAX_ONBUILD_DEPTH: usize = 64;
 
-/// Builds the instruction node for a logical line. Errors are plain messages; the caller adds
-/// the location.
-pub(crate) fn node_from_line<'a>(
+/// What a logical line gives the node: the parser adds the text, lines and heredocs and
+/// builds the node once, in place (a node is large, and moving it through every layer cost
+/// more than some of the parsing).
+pub(crate) struct Instruction<'a> {
+    pub(crate) value: Cow<'a, str>,
+    pub(crate) next: Vec<Arg<'a>>,
+    pub(crate) flags: Vec<Cow<'a, str>>,
+    pub(crate) json: bool,
+    /// RUN, COPY or ADD in shell form, directly or as the trigger of an ONBUILD: the only
+    /// instructions whose `<<` words open heredocs.
+    pub(crate) heredocs_allowed: bool,
+}
+
+/// Parses a logical line. Errors are plain messages; the caller adds the location.
+pub(crate) fn instruction<'a>(
     line: &str,
     sl: Slicer<'a>,
     escape: char,
-) -> Result<Node<'a>, String> {
-    node_from_line_at(line, sl, escape, 0)
+) -> Result<Instruction<'a>, String> {
+    instruction_at(line, sl, escape, 0).map(|(ins, _)| ins)
 }
 
-fn node_from_line_at<'a>(
+/// Whether an instruction, by its keyword and form, may open heredocs.
+fn takes_heredocs(keyword: Option<Keyword>, json: bool) -> bool {
+    matches!(keyword, Some(Keyword::Run | Keyword::Copy | Keyword::Add)) && !json
+}
+
+/// [`instruction`] at an ONBUILD depth; also whether the instruction itself (not its
+/// trigger) takes heredocs.
+fn instruction_at<'a>(
     line: &str,
     sl: Slicer<'a>,
     escape: char,
     depth: usize,
-) -> Result<Node<'a>, String> {
+) -> Result<(Instruction<'a>, bool), String> {
     let (cmd, rest) = split_keyword(line);
     let (args, flags) = match rest {
         Some(rest) => extract_builder_flags(rest, sl, escape),
         None => (Cow::Borrowed(""), Vec::new()),
     };
     let args = trim_space(&args);
+    let keyword = Keyword::of(cmd);
     let mut json = false;
-    let next = with_lower(cmd, |keyword| -> Result<Vec<Arg<'a>>, String> {
-        Ok(match keyword {
-            "add" | "copy" | "volume" => match parse_json(args)? {
-                Some(v) => {
-                    json = true;
-                    v
-                }
-                None => split_whitespace(args, sl),
-            },
-            "run" | "cmd" | "entrypoint" | "shell" => {
-                let (v, j) = parse_maybe_json(args, sl)?;
-                json = j;
+    let mut trigger_takes_heredocs = false;
+    let next = match keyword {
+        Some(Keyword::Add | Keyword::Copy | Keyword::Volume) => match parse_json(args, 0)? {
+            Some(v) => {
+                json = true;
                 v
             }
-            "from" | "expose" => split_whitespace(args, sl),
-            "user" | "workdir" | "maintainer" | "stopsignal" => string_node(args, sl),
-            "arg" => {
-                let words = parse_words(args, escape);
-                let mut out = Vec::with_capacity(words.len());
-                out.extend(words.into_iter().map(|w| leaf(sl.text(w))));
-                out
-            }
-            "env" => parse_name_val(args, sl, "ENV", escape)?,
-            "label" => parse_name_val(args, sl, "LABEL", escape)?,
-            "healthcheck" => {
-                let (v, j) = parse_health_config(args, sl)?;
-                json = j;
-                v
-            }
-            "onbuild" => {
-                if args.is_empty() {
-                    Vec::new()
-                } else {
-                    if depth >= MAX_ONBUILD_DEPTH {
-                        return Err(format!(
-                            "ONBUILD nested more than {MAX_ONBUILD_DEPTH} levels deep"
-                        ));
-                    }
-                    let child = node_from_line_at(args, sl, escape, depth + 1)?;
-                    vec![Arg {
-                        value: Cow::Borrowed(""),
-                        children: vec![child],
-                    }]
+            None => split_whitespace(args, sl),
+        },
+        Some(Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell) => {
+            let (v, j) = parse_maybe_json(args, sl, None)?;
+            json = j;
+            v
+        }
+        Some(Keyword::From | Keyword::Expose) => split_whitespace(args, sl),
+        Some(Keyword::User | Keyword::Workdir | Keyword::Maintainer | Keyword::Stopsignal) => {
+            string_node(args, sl)
+        }
+        Some(Keyword::Arg) => {
+            let mut words = Pieces::default();
+            Words::new(args, escape).for_each(|w| words.push(w));
+            words.into_args(sl)
+        }
+        Some(Keyword::Env) => parse_name_val(args, sl, "ENV", escape)?,
+        Some(Keyword::Label) => parse_name_val(args, sl, "LABEL", escape)?,
+        Some(Keyword::Healthcheck) => {
+            let (v, j) = parse_health_config(args, sl)?;
+            json = j;
+            v
+        }
+        Some(Keyword::Onbuild) => {
+            if args.is_empty() {
+                Vec::new()
+            } else {
+                if depth >= MAX_ONBUILD_DEPTH {
+                    return Err(format!(
+                        "ONBUILD nested more than {MAX_ONBUILD_DEPTH} levels deep"
+                    ));
                 }
+                let (child, takes) = instruction_at(args, sl, escape, depth + 1)?;
+                trigger_takes_heredocs = takes;
+                let child = Node {
+                    value: child.value,
+                    next: child.next,
+                    flags: child.flags,
+                    json: child.json,
+                    original: sl.text(args),
+                    ..Node::default()
+                };
+                vec![Arg {
+                    value: Cow::Borrowed(""),
+                    children: vec![child],
+                }]
             }
-            // Unknown instructions keep one empty argument; later stages report them.
-            _ => vec![Arg::default()],
-        })
-    })?;
-    Ok(Node {
-        value: keyword_value(cmd),
+        }
+        // Unknown instructions keep one empty argument; later stages report them.
+        None => vec![Arg::default()],
+    };
+    let takes = takes_heredocs(keyword, json);
+    let heredocs_allowed = if keyword == Some(Keyword::Onbuild) && !next.is_empty() {
+        trigger_takes_heredocs
+    } else {
+        takes
+    };
+    let ins = Instruction {
+        value: keyword_value(cmd, keyword),
         next,
         flags,
         json,
-        original: sl.text(line),
-        ..Node::default()
-    })
+        heredocs_allowed,
+    };
+    Ok((ins, takes))
 }
 
-/// Calls `f` with the keyword lowercased as Go's `strings.ToLower` does, without allocating
-/// for the usual short ASCII keywords.
-pub(crate) fn with_lower<R>(cmd: &str, f: impl FnOnce(&str) -> R) -> R {
-    const CAP: usize = 16;
-    if cmd.is_ascii() && cmd.len() <= CAP {
-        let mut buf = [0u8; CAP];
-        for (d, s) in buf.iter_mut().zip(cmd.bytes()) {
-            *d = s.to_ascii_lowercase();
+/// The instructions the parser knows, found without lowercasing the keyword into a buffer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Keyword {
+    Add,
+    Arg,
+    Cmd,
+    Copy,
+    Entrypoint,
+    Env,
+    Expose,
+    From,
+    Healthcheck,
+    Label,
+    Maintainer,
+    Onbuild,
+    Run,
+    Shell,
+    Stopsignal,
+    User,
+    Volume,
+    Workdir,
+}
+
+/// Each keyword in the two spellings that are borrowed rather than copied.
+const KEYWORDS: [(Keyword, &str, &str); 18] = [
+    (Keyword::Add, "ADD", "add"),
+    (Keyword::Arg, "ARG", "arg"),
+    (Keyword::Cmd, "CMD", "cmd"),
+    (Keyword::Copy, "COPY", "copy"),
+    (Keyword::Entrypoint, "ENTRYPOINT", "entrypoint"),
+    (Keyword::Env, "ENV", "env"),
+    (Keyword::Expose, "EXPOSE", "expose"),
+    (Keyword::From, "FROM", "from"),
+    (Keyword::Healthcheck, "HEALTHCHECK", "healthcheck"),
+    (Keyword::Label, "LABEL", "label"),
+    (Keyword::Maintainer, "MAINTAINER", "maintainer"),
+    (Keyword::Onbuild, "ONBUILD", "onbuild"),
+    (Keyword::Run, "RUN", "run"),
+    (Keyword::Shell, "SHELL", "shell"),
+    (Keyword::Stopsignal, "STOPSIGNAL", "stopsignal"),
+    (Keyword::User, "USER", "user"),
+    (Keyword::Volume, "VOLUME", "volume"),
+    (Keyword::Workdir, "WORKDIR", "workdir"),
+];
+
+impl Keyword {
+    /// The keyword `cmd` names once lowercased as Go's `strings.ToLower` does.
+    pub(crate) fn of(cmd: &str) -> Option<Keyword> {
+        const LONGEST: usize = "healthcheck".len();
+        if !cmd.is_ascii() {
+            // Case mapping can turn non-ASCII letters into ASCII ones (K, the Kelvin sign).
+            let lower = go_lower(cmd);
+            return KEYWORDS.iter().find(|k| k.2 == lower).map(|k| k.0);
         }
-        f(std::str::from_utf8(&buf[..cmd.len()]).unwrap_or_default())
-    } else {
-        f(&go_lower(cmd))
+        let b = cmd.as_bytes();
+        if b.len() > LONGEST || b.len() < 3 {
+            return None;
+        }
+        // Length and first letter leave one candidate (two for ADD and ARG).
+        use Keyword as K;
+        let lower = |i: usize| b[i].to_ascii_lowercase();
+        let candidate = match (b.len(), lower(0)) {
+            (3, b'a') if lower(1) == b'd' => K::Add,
+            (3, b'a') => K::Arg,
+            (3, b'c') => K::Cmd,
+            (3, b'e') => K::Env,
+            (3, b'r') => K::Run,
+            (4, b'c') => K::Copy,
+            (4, b'f') => K::From,
+            (4, b'u') => K::User,
+            (5, b'l') => K::Label,
+            (5, b's') => K::Shell,
+            (6, b'e') => K::Expose,
+            (6, b'v') => K::Volume,
+            (7, b'o') => K::Onbuild,
+            (7, b'w') => K::Workdir,
+            (10, b'e') => K::Entrypoint,
+            (10, b'm') => K::Maintainer,
+            (10, b's') => K::Stopsignal,
+            (11, b'h') => K::Healthcheck,
+            _ => return None,
+        };
+        let (_, lower_spelling) = candidate.spellings();
+        cmd.eq_ignore_ascii_case(lower_spelling)
+            .then_some(candidate)
+    }
+
+    fn spellings(self) -> (&'static str, &'static str) {
+        let (_, upper, lower) = KEYWORDS[self as usize];
+        (upper, lower)
     }
 }
 
@@ -118,46 +232,40 @@ fn leaf<'a>(value: impl Into<Cow<'a, str>>) -> Arg<'a> {
 
 /// The keyword as written, borrowed when it is one of the instructions spelled in upper or
 /// lower case (nearly every line).
-fn keyword_value(cmd: &str) -> Cow<'static, str> {
-    const LOWER: [&str; 18] = [
-        "add",
-        "arg",
-        "cmd",
-        "copy",
-        "entrypoint",
-        "env",
-        "expose",
-        "from",
-        "healthcheck",
-        "label",
-        "maintainer",
-        "onbuild",
-        "run",
-        "shell",
-        "stopsignal",
-        "user",
-        "volume",
-        "workdir",
-    ];
-    use crate::dockerfile::instructions::INSTRUCTIONS;
-    INSTRUCTIONS
-        .iter()
-        .chain(LOWER.iter())
-        .find(|k| **k == cmd)
-        .map_or_else(|| Cow::Owned(cmd.to_string()), |k| Cow::Borrowed(*k))
+fn keyword_value(cmd: &str, keyword: Option<Keyword>) -> Cow<'static, str> {
+    // An ASCII `cmd` that names a keyword equals it but for case, and keywords are letters:
+    // it is the upper-case spelling if it has no lower-case letter, and vice versa.
+    if let Some(k) = keyword.filter(|_| cmd.is_ascii()) {
+        let (upper, lower) = k.spellings();
+        if !cmd.bytes().any(|b| b.is_ascii_lowercase()) {
+            return Cow::Borrowed(upper);
+        }
+        if !cmd.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Cow::Borrowed(lower);
+        }
+    }
+    Cow::Owned(cmd.to_string())
 }
 
 /// Splits at the first run of `[\t\v\f\r ]`, the only separators BuildKit's regexp knows.
 fn is_ascii_sep(c: char) -> bool {
-    matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ')
+    u8::try_from(c).is_ok_and(|b| BYTE_CLASS[usize::from(b)] & SEPARATOR != 0)
 }
 
 /// The keyword and the text after it (BuildKit's split at the first separator run).
 pub(crate) fn split_keyword(line: &str) -> (&str, Option<&str>) {
     let line = trim_space(line);
-    match line.find(is_ascii_sep) {
+    let b = line.as_bytes();
+    match b.iter().position(|&c| is_ascii_sep(c as char)) {
         None => (line, None),
-        Some(i) => (&line[..i], Some(line[i..].trim_start_matches(is_ascii_sep))),
+        Some(i) => {
+            let mut j = i + 1;
+            while j < b.len() && is_ascii_sep(b[j] as char) {
+                j += 1;
+            }
+            // The separators are ASCII: `i` and `j` are character boundaries.
+            (&line[..i], Some(&line[j..]))
+        }
     }
 }
 
@@ -215,15 +323,18 @@ fn extract_builder_flags<'l, 'a>(
             }
             // Usually the flag is what runs up to the next space, without quotes, escapes or
             // non-ASCII bytes: then it is that text as it is.
-            let len = b[pos..]
-                .iter()
-                .position(|&c| is_space_byte(c))
-                .unwrap_or(b.len() - pos);
+            let mut len = 0;
+            let mut plain = true;
+            for &c in &b[pos..] {
+                let class = BYTE_CLASS[usize::from(c)];
+                if class & SPACE_BYTE != 0 {
+                    break;
+                }
+                plain &= class & FLAG_SPECIAL == 0 && c != esc;
+                len += 1;
+            }
             let flag = &b[pos..pos + len];
-            if flag
-                .iter()
-                .all(|&c| c.is_ascii() && c != b'\'' && c != b'"' && c != esc)
-            {
+            if plain {
                 let end = pos + len;
                 if flag == b"--" {
                     return (rest_from(end), words);
@@ -309,9 +420,45 @@ fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Arg<'a>> {
     if rest.is_empty() {
         return Vec::new();
     }
-    let mut out = Vec::new();
-    go_split_ws_each(rest, usize::MAX, |s| out.push(leaf(sl.text(s))));
-    out
+    let mut pieces = Pieces::default();
+    go_split_ws_each(rest, usize::MAX, |s| pieces.push(s));
+    pieces.into_args(sl)
+}
+
+/// Pieces of a line gathered before the argument list is made, so that it is allocated once
+/// at its final size: the tree holds one such list per instruction, and small exact blocks
+/// are the allocator's cheapest.
+#[derive(Default)]
+struct Pieces<'l> {
+    first: [&'l str; 8],
+    len: usize,
+    more: Vec<&'l str>,
+}
+
+impl<'l> Pieces<'l> {
+    fn push(&mut self, piece: &'l str) {
+        match self.first.get_mut(self.len) {
+            Some(slot) => {
+                *slot = piece;
+                self.len += 1;
+            }
+            None => self.more.push(piece),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.len + self.more.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &'l str> + '_ {
+        self.first[..self.len].iter().chain(&self.more).copied()
+    }
+
+    fn into_args<'a>(self, sl: Slicer<'a>) -> Vec<Arg<'a>> {
+        let mut out = Vec::with_capacity(self.count());
+        out.extend(self.iter().map(|p| leaf(sl.text(p))));
+        out
+    }
 }
 
 /// Go's `regexp.Split` with `[\t\v\f\r ]+` and a limit `n` (> 0) on the number of pieces.
@@ -361,8 +508,9 @@ fn string_node<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Arg<'a>> {
 const NOT_STRING_ARRAY: &str =
     "when using JSON array syntax, arrays must be comprised of strings only";
 
-/// `Some(nodes)` when the text is a JSON array of strings, `None` when it is not JSON.
-fn parse_json<'a>(rest: &str) -> Result<Option<Vec<Arg<'a>>>, String> {
+/// `Some(nodes)` when the text is a JSON array of strings, `None` when it is not JSON. The
+/// nodes come after `lead` empty ones, for the caller to fill.
+fn parse_json<'a>(rest: &str, lead: usize) -> Result<Option<Vec<Arg<'a>>>, String> {
     let rest = trim_left_space(rest);
     if !rest.starts_with('[') {
         return Ok(None);
@@ -370,18 +518,38 @@ fn parse_json<'a>(rest: &str) -> Result<Option<Vec<Arg<'a>>>, String> {
     match parse_array(rest) {
         JsonArray::NotJson => Ok(None),
         JsonArray::NotStrings => Err(NOT_STRING_ARRAY.to_string()),
-        JsonArray::Strings(v) => Ok(Some(v.into_iter().map(leaf).collect())),
+        JsonArray::Strings(v) => {
+            let mut out = Vec::with_capacity(lead + v.len());
+            out.resize_with(lead, Arg::default);
+            out.extend(v.into_iter().map(leaf));
+            Ok(Some(out))
+        }
     }
 }
 
-/// JSON-or-string: the nodes and whether they came from JSON.
-fn parse_maybe_json<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Arg<'a>>, bool), String> {
+/// JSON-or-string: the nodes (after `first`, when given) and whether they came from JSON.
+fn parse_maybe_json<'a>(
+    rest: &str,
+    sl: Slicer<'a>,
+    first: Option<Arg<'a>>,
+) -> Result<(Vec<Arg<'a>>, bool), String> {
     if rest.is_empty() {
-        return Ok((Vec::new(), false));
+        return Ok((first.into_iter().collect(), false));
     }
-    Ok(match parse_json(rest)? {
-        Some(v) => (v, true),
-        None => (vec![leaf(sl.text(rest))], false),
+    let lead = usize::from(first.is_some());
+    Ok(match parse_json(rest, lead)? {
+        Some(mut v) => {
+            if let Some(f) = first {
+                v[0] = f;
+            }
+            (v, true)
+        }
+        None => {
+            let mut v = Vec::with_capacity(lead + 1);
+            v.extend(first);
+            v.push(leaf(sl.text(rest)));
+            (v, false)
+        }
     })
 }
 
@@ -400,83 +568,123 @@ fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Arg<'a>>, 
         Some(t) => sl.text(t),
         None => Cow::Owned(String::from_utf8_lossy(&b[..sep]).into_owned()),
     };
-    let (mut args, json) = match rest.get(next..) {
-        Some(cmd) => parse_maybe_json(cmd, sl)?,
-        None => parse_maybe_json(&String::from_utf8_lossy(&b[next..]), sl)?,
-    };
-    args.insert(0, leaf(typ));
-    Ok((args, json))
+    match rest.get(next..) {
+        Some(cmd) => parse_maybe_json(cmd, sl, Some(leaf(typ))),
+        None => parse_maybe_json(&String::from_utf8_lossy(&b[next..]), sl, Some(leaf(typ))),
+    }
 }
 
 /// BuildKit's `parseWords`: whitespace-separated words with quotes and escapes kept. Every
-/// word is a slice of `rest` (only an escape token at the very end is dropped, and that
+/// word is a slice of the text (only an escape token at the very end is dropped, and that
 /// shortens the last word), so none is copied here.
-pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<&str> {
-    #[derive(PartialEq)]
-    enum Phase {
-        Spaces,
-        Word,
-        Quote,
+pub(crate) struct Words<'l> {
+    s: &'l str,
+    pos: usize,
+    escape: char,
+}
+
+impl<'l> Words<'l> {
+    pub(crate) fn new(s: &'l str, escape: char) -> Self {
+        Words { s, pos: 0, escape }
     }
-    let mut words = Vec::new();
-    let mut phase = Phase::Spaces;
-    let mut quote = '\0';
-    let mut blank_ok = false;
-    // The current word is `rest[start..end]`.
-    let (mut start, mut end) = (0, 0);
-    let mut it = rest.char_indices();
-    loop {
-        let Some((i, ch)) = it.next() else {
-            if phase != Phase::Spaces && (blank_ok || end > start) {
-                words.push(&rest[start..end]);
+}
+
+impl<'l> Iterator for Words<'l> {
+    type Item = &'l str;
+
+    fn next(&mut self) -> Option<&'l str> {
+        let s = self.s;
+        let escape = self.escape;
+        loop {
+            // Skip the spaces before a word.
+            let (c, len) = char_at(s, self.pos)?;
+            if is_space_char(c) {
+                self.pos += len;
+                continue;
             }
             break;
-        };
-        if phase == Phase::Spaces {
-            if is_space(ch) {
-                continue;
-            }
-            phase = Phase::Word;
-            (start, end) = (i, i);
         }
-        if phase == Phase::Word {
-            if is_space(ch) {
-                phase = Phase::Spaces;
-                if blank_ok || end > start {
-                    words.push(&rest[start..end]);
+        // The word is `s[start..end]`.
+        let start = self.pos;
+        let mut end = start;
+        let mut quote: Option<char> = None;
+        let mut i = start;
+        let bytes = s.as_bytes();
+        // Printable ASCII other than the quotes (the closing one, in quotes) and the escape
+        // needs no decision: it is skipped a run at a time.
+        let esc = u8::try_from(escape).unwrap_or(0);
+        loop {
+            let run = bytes[i..]
+                .iter()
+                .position(|&b| {
+                    !(0x21..0x7f).contains(&b)
+                        || b == esc
+                        || match quote {
+                            None => b == b'\'' || b == b'"',
+                            Some(q) => u32::from(b) == u32::from(q),
+                        }
+                })
+                .unwrap_or(bytes.len() - i);
+            if run > 0 {
+                i += run;
+                end = i;
+            }
+            let Some((ch, len)) = char_at(s, i) else {
+                break;
+            };
+            match quote {
+                None => {
+                    if is_space_char(ch) {
+                        // Not empty: only an escape at the very end of the text leaves a
+                        // word empty.
+                        self.pos = i + len;
+                        return Some(&s[start..end]);
+                    }
+                    if ch == '\'' || ch == '"' {
+                        quote = Some(ch);
+                    }
+                    if ch == escape {
+                        // The escape and the character after it stay; at the very end it is
+                        // dropped.
+                        i += len;
+                        if let Some((_, n)) = char_at(s, i) {
+                            i += n;
+                            end = i;
+                        }
+                        continue;
+                    }
+                    i += len;
+                    end = i;
                 }
-                blank_ok = false;
-                continue;
-            }
-            if ch == '\'' || ch == '"' {
-                quote = ch;
-                blank_ok = true;
-                phase = Phase::Quote;
-            }
-            if ch == escape {
-                // The escape and the character after it stay; at the very end it is dropped.
-                if let Some((j, n)) = it.next() {
-                    end = j + n.len_utf8();
+                Some(q) => {
+                    if ch == q {
+                        quote = None;
+                    }
+                    if ch == escape && q != '\'' {
+                        i += len;
+                        match char_at(s, i) {
+                            Some((_, n)) => {
+                                i += n;
+                                end = i;
+                            }
+                            None => quote = None,
+                        }
+                        continue;
+                    }
+                    i += len;
+                    end = i;
                 }
-                continue;
             }
-            end = i + ch.len_utf8();
-            continue;
         }
-        // Phase::Quote
-        if ch == quote {
-            phase = Phase::Word;
-        }
-        if ch == escape && quote != '\'' {
-            match it.next() {
-                Some((j, n)) => end = j + n.len_utf8(),
-                None => phase = Phase::Word,
-            }
-            continue;
-        }
-        end = i + ch.len_utf8();
+        self.pos = i;
+        (end > start).then(|| &s[start..end])
     }
-    words
+}
+
+/// [`Words`] collected, for tests.
+#[cfg(test)]
+pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<&str> {
+    Words::new(rest, escape).collect()
 }
 
 /// ENV and LABEL: `key value` (legacy) or `key=value ...`, as key/value/separator triples.
@@ -486,11 +694,12 @@ fn parse_name_val<'a>(
     key: &str,
     escape: char,
 ) -> Result<Vec<Arg<'a>>, String> {
-    let words = parse_words(rest, escape);
-    let Some(first) = words.first() else {
+    let mut words = Pieces::default();
+    Words::new(rest, escape).for_each(|w| words.push(w));
+    let Some(first) = words.iter().next() else {
         return Ok(Vec::new());
     };
-    if !first.contains('=') {
+    if !first.as_bytes().contains(&b'=') {
         let parts = go_split_ws(rest, 2);
         if parts.len() < 2 {
             return Err(format!("{key} must have two arguments"));
@@ -501,16 +710,17 @@ fn parse_name_val<'a>(
             leaf(""),
         ]);
     }
-    let mut out = Vec::with_capacity(words.len() * 3);
-    for word in words {
-        let Some((key, value)) = word.split_once('=') else {
+    let mut out = Vec::with_capacity(3 * words.count());
+    for word in words.iter() {
+        let Some(eq) = word.bytes().position(|b| b == b'=') else {
             return Err(format!(
                 "Syntax error - can't find = in {}. Must be of the form: name=value",
                 go_quote(word)
             ));
         };
-        out.push(leaf(sl.text(key)));
-        out.push(leaf(sl.text(value)));
+        // `=` is ASCII: both sides are text.
+        out.push(leaf(sl.text(&word[..eq])));
+        out.push(leaf(sl.text(&word[eq + 1..])));
         out.push(leaf("="));
     }
     Ok(out)
@@ -544,6 +754,123 @@ mod tests {
         assert_eq!(f("RUN --a=àb x").2, "b x");
         assert_eq!(f("RUN").0, "RUN");
         assert_eq!(f("RUN --x").1, vec!["--x"]);
+    }
+
+    #[test]
+    fn keywords_as_go_lowercases_them() {
+        for (k, upper, lower) in KEYWORDS {
+            assert_eq!(Keyword::of(upper), Some(k));
+            assert_eq!(Keyword::of(lower), Some(k));
+            let mixed: String = upper
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 1 {
+                        c.to_ascii_lowercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            assert_eq!(Keyword::of(&mixed), Some(k), "{mixed}");
+            assert_eq!(keyword_value(&mixed, Some(k)), mixed);
+            assert!(matches!(keyword_value(upper, Some(k)), Cow::Borrowed(u) if u == upper));
+            assert!(matches!(keyword_value(lower, Some(k)), Cow::Borrowed(l) if l == lower));
+            for bad in [&upper[1..], &upper[..upper.len() - 1]] {
+                assert_ne!(Keyword::of(bad), Some(k), "{bad}");
+            }
+            assert_eq!(Keyword::of(&format!("{upper}S")), None);
+        }
+        assert_eq!(Keyword::of("WOR\u{212a}DIR"), Some(Keyword::Workdir));
+        assert_eq!(Keyword::of("ADG"), None);
+        assert_eq!(Keyword::of("AR\0"), None);
+        assert_eq!(Keyword::of(""), None);
+        assert_eq!(Keyword::of("R"), None);
+    }
+
+    /// BuildKit's `parseWords` as first written here, a character at a time: the reference
+    /// for the byte-wise [`Words`].
+    fn reference_words(rest: &str, escape: char) -> Vec<&str> {
+        use crate::dockerfile::go_text::is_space;
+        let mut words = Vec::new();
+        let (mut in_word, mut quote, mut blank_ok) = (false, None, false);
+        let (mut start, mut end) = (0, 0);
+        let mut it = rest.char_indices();
+        loop {
+            let Some((i, ch)) = it.next() else {
+                if in_word && (blank_ok || end > start) {
+                    words.push(&rest[start..end]);
+                }
+                return words;
+            };
+            if !in_word {
+                if is_space(ch) {
+                    continue;
+                }
+                in_word = true;
+                (start, end) = (i, i);
+            }
+            match quote {
+                None => {
+                    if is_space(ch) {
+                        in_word = false;
+                        if blank_ok || end > start {
+                            words.push(&rest[start..end]);
+                        }
+                        blank_ok = false;
+                        continue;
+                    }
+                    if ch == '\'' || ch == '"' {
+                        quote = Some(ch);
+                        blank_ok = true;
+                    }
+                    if ch == escape {
+                        if let Some((j, n)) = it.next() {
+                            end = j + n.len_utf8();
+                        }
+                        continue;
+                    }
+                }
+                Some(q) => {
+                    if ch == q {
+                        quote = None;
+                    }
+                    if ch == escape && q != '\'' {
+                        match it.next() {
+                            Some((j, n)) => end = j + n.len_utf8(),
+                            None => quote = None,
+                        }
+                        continue;
+                    }
+                }
+            }
+            end = i + ch.len_utf8();
+        }
+    }
+
+    #[test]
+    fn words_match_the_reference() {
+        let alphabet = [
+            "a", " ", "\\", "`", "'", "\"", "\t", "é", "\u{a0}", "\u{2003}", "=", "\u{b}",
+        ];
+        let n = alphabet.len();
+        for len in 0..=5u32 {
+            for code in 0..n.pow(len) {
+                let mut s = String::new();
+                let mut c = code;
+                for _ in 0..len {
+                    s.push_str(alphabet[c % n]);
+                    c /= n;
+                }
+                for escape in ['\\', '`'] {
+                    assert_eq!(
+                        parse_words(&s, escape),
+                        reference_words(&s, escape),
+                        "{s:?} {escape:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl<'a> LineReader<'a> {
     /// How many lines are left (an upper bound on the instructions still to come).
     pub(crate) fn remaining_lines(&self) -> usize {
         let rest = self.src.get(self.pos..).unwrap_or_default();
-        rest.iter().filter(|&&b| b == b'\n').count() + 1
+        memchr::memchr_iter(b'\n', rest).count() + 1
     }
 
     /// The whole input, when it is UTF-8 (every line returned is then a slice of it).
@@ -61,7 +61,7 @@ impl<'a> LineReader<'a> {
             return None;
         }
         let rest = &self.src[self.pos..];
-        let (content_len, line_len) = match rest.iter().position(|&b| b == b'\n') {
+        let (content_len, line_len) = match memchr::memchr(b'\n', rest) {
             Some(i) => (i, i + 1),
             None => (rest.len(), rest.len()),
         };
@@ -83,17 +83,30 @@ impl<'a> LineReader<'a> {
 
 /// Removes all trailing `\r` and `\n`.
 pub(crate) fn trim_newline(s: &str) -> &str {
-    s.trim_end_matches(['\r', '\n'])
+    let b = s.as_bytes();
+    let mut end = b.len();
+    while end > 0 && matches!(b[end - 1], b'\r' | b'\n') {
+        end -= 1;
+    }
+    // Only ASCII bytes were cut: `end` is a character boundary.
+    &s[..end]
 }
 
 /// BuildKit's continuation regexp `([^E])E[ \t]*$|^E[ \t]*$`: returns the line without the
 /// continuation token and whether the instruction ends here.
 pub(crate) fn trim_continuation(line: &str, escape: char) -> (&str, bool) {
-    let t = line.trim_end_matches([' ', '\t']);
-    if let Some(before) = t.strip_suffix(escape) {
-        if before.is_empty() || !before.ends_with(escape) {
-            return (before, false);
-        }
+    // The escape token is `\\` or `` ` ``: a byte.
+    let Ok(esc) = u8::try_from(escape) else {
+        return (line, true);
+    };
+    let b = line.as_bytes();
+    let mut end = b.len();
+    while end > 0 && matches!(b[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    if end > 0 && b[end - 1] == esc && esc.is_ascii() && (end == 1 || b[end - 2] != esc) {
+        // Only ASCII bytes were cut.
+        return (&line[..end - 1], false);
     }
     (line, true)
 }

@@ -235,9 +235,22 @@ impl<'a> Parser<'a> {
                 self.read_continuation(&mut buf, escape);
                 &buf
             };
-            let mut node = self.instruction(line, start_line, escape)?;
-            node.prev_comments = std::mem::take(comments);
-            children.push(node);
+            let ins = self.instruction(line, start_line, escape)?;
+            let end_line = self.current_line;
+            let mut next = ins.next;
+            set_child_lines(&mut next, start_line, end_line);
+            children.push(Node {
+                value: ins.value,
+                next,
+                children: Vec::new(),
+                flags: ins.flags,
+                json: ins.json,
+                original: ins.original,
+                heredocs: ins.heredocs,
+                start_line,
+                end_line,
+                prev_comments: std::mem::take(comments),
+            });
         }
         Ok(())
     }
@@ -296,34 +309,38 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The node for a logical line, with its heredoc bodies read and its lines set.
+    /// The parts of the node for a logical line, with its heredoc bodies read.
     fn instruction(
         &mut self,
         line: &str,
         start_line: usize,
         escape: char,
-    ) -> Result<Node<'a>, DockerfileError> {
+    ) -> Result<Parts<'a>, DockerfileError> {
         let slicer = Slicer {
             source: self.lines.text(),
         };
-        let mut node = line_parsers::node_from_line(line, slicer, escape).map_err(|m| {
+        let ins = line_parsers::instruction(line, slicer, escape).map_err(|m| {
             let keyword = line_parsers::split_keyword(line).0;
             DockerfileError::new(start_line, Some(keyword), m)
         })?;
-        if line.contains("<<") && can_contain_heredoc(&node) {
-            let fail = |m: String| DockerfileError::new(start_line, Some(&node.value), m);
-            let docs = heredoc::heredocs_from_line(line).map_err(fail)?;
-            for mut doc in docs {
-                if !self.read_heredoc_body(&mut doc) {
+        let mut heredocs = Vec::new();
+        if ins.heredocs_allowed && has_heredoc_operator(line) {
+            let fail = |m: String| DockerfileError::new(start_line, Some(&ins.value), m);
+            heredocs = heredoc::heredocs_from_line(line).map_err(fail)?;
+            for doc in &mut heredocs {
+                if !self.read_heredoc_body(doc) {
                     return Err(fail("unterminated heredoc".to_string()));
                 }
-                node.heredocs.push(doc);
             }
         }
-        node.start_line = start_line;
-        node.end_line = self.current_line;
-        set_child_lines(&mut node);
-        Ok(node)
+        Ok(Parts {
+            value: ins.value,
+            next: ins.next,
+            flags: ins.flags,
+            json: ins.json,
+            original: slicer.text(line),
+            heredocs,
+        })
     }
 
     /// Reads body lines up to the terminator; false when the file ends first.
@@ -343,21 +360,15 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// RUN, COPY and ADD in shell form, also as the trigger of an ONBUILD.
-fn can_contain_heredoc(node: &Node<'_>) -> bool {
-    let mut n = node;
-    if line_parsers::with_lower(&n.value, |k| k == "onbuild") {
-        if let Some(child) = n.next.first().and_then(|a| a.children.first()) {
-            n = child;
-        }
-    }
-    line_parsers::with_lower(&n.value, |k| matches!(k, "run" | "copy" | "add")) && !n.json
+/// Whether `<<` occurs in the line.
+fn has_heredoc_operator(line: &str) -> bool {
+    let b = line.as_bytes();
+    memchr::memchr_iter(b'<', b).any(|i| b.get(i + 1) == Some(&b'<'))
 }
 
 /// The trigger of an ONBUILD gets its parent's lines (BuildKit leaves them unset).
-fn set_child_lines(node: &mut Node<'_>) {
-    let (start, end) = (node.start_line, node.end_line);
-    let mut arg = node.next.first_mut();
+fn set_child_lines(next: &mut [Arg<'_>], start: usize, end: usize) {
+    let mut arg = next.first_mut();
     while let Some(a) = arg {
         let Some(child) = a.children.first_mut() else {
             break;
@@ -366,6 +377,16 @@ fn set_child_lines(node: &mut Node<'_>) {
         child.end_line = end;
         arg = child.next.first_mut();
     }
+}
+
+/// A node's fields other than its lines and comments.
+struct Parts<'a> {
+    value: Cow<'a, str>,
+    next: Vec<Arg<'a>>,
+    flags: Vec<Cow<'a, str>>,
+    json: bool,
+    original: Cow<'a, str>,
+    heredocs: Vec<Heredoc>,
 }
 
 /// Turns pieces of a line into node text: borrowed when the piece lies inside the source
