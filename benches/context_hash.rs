@@ -10,6 +10,11 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// The allocator the kiln binary uses (see `src/main.rs`), so that the figures are the
+/// binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FILES: usize = 20_000;
 
 /// xorshift64*: incompressible, reproducible contents without a dependency.

@@ -10,6 +10,11 @@ use std::fmt::Write;
 use kiln::dockerfile::parser::parse;
 use kiln::plan::{plan, PlanOptions};
 
+/// The allocator the kiln binary uses (see `src/main.rs`), so that the figures are the
+/// binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const STAGES: usize = 10;
 const INSTRUCTIONS: usize = 10_000;
 
