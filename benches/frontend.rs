@@ -3,7 +3,8 @@
 //!
 //! `FRONTEND_MIN_OF=N` prints the best thread CPU time of N runs instead of criterion's
 //! statistics; `FRONTEND_PROFILE=parse|plan` just loops over one phase, for `perf record`;
-//! `FRONTEND_WRITE=PATH` writes the generated Dockerfile there (to compare parser versions on it).
+//! `FRONTEND_WRITE=PATH` writes the generated Dockerfile there (to compare parser versions on it);
+//! `FRONTEND_FILE=PATH` prints the best parse time of that file instead.
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::fmt::Write;
 
@@ -60,6 +61,20 @@ fn generate() -> String {
 }
 
 fn bench(c: &mut Criterion) {
+    if let Ok(path) = std::env::var("FRONTEND_FILE") {
+        // Parse time of another file (one kind of line repeated, say), best of 100.
+        let src = std::fs::read(&path).expect("reads FRONTEND_FILE");
+        let best = (0..100)
+            .map(|_| {
+                let t = thread_cpu_time();
+                drop(black_box(parse(black_box(&src))));
+                thread_cpu_time().saturating_sub(t)
+            })
+            .min()
+            .unwrap_or_default();
+        println!("{path}: parse best of 100 (thread CPU time) {best:?}");
+        return;
+    }
     let src = generate();
     if let Ok(path) = std::env::var("FRONTEND_WRITE") {
         std::fs::write(&path, &src).expect("writes the generated Dockerfile");
@@ -90,15 +105,7 @@ fn bench(c: &mut Criterion) {
         // The thread's CPU time, not the wall clock, leaves out the time other processes
         // had the core.
         let n: usize = n.parse().unwrap_or(100);
-        let cpu_time = || {
-            let mut ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: `ts` is a valid, writable timespec.
-            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-            std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-        };
+        let cpu_time = thread_cpu_time;
         let best = |f: &dyn Fn()| {
             (0..n)
                 .map(|_| {
@@ -129,6 +136,17 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// The calling thread's CPU time: leaves out the time other processes had the core.
+fn thread_cpu_time() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 criterion_group!(benches, bench);
