@@ -3,7 +3,8 @@
 //!
 //! `FRONTEND_MIN_OF=N` prints the best wall-clock time of N runs instead of criterion's
 //! statistics; `FRONTEND_PROFILE=parse|plan` just loops over one phase, for `perf record`;
-//! `FRONTEND_WRITE=PATH` writes the generated Dockerfile there (to compare parser versions on it).
+//! `FRONTEND_WRITE=PATH` writes the generated Dockerfile there (to compare parser versions on it);
+//! `FRONTEND_FILE=PATH` prints the best parse time of that file instead.
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::fmt::Write;
 
@@ -65,6 +66,20 @@ fn generate() -> String {
 }
 
 fn bench(c: &mut Criterion) {
+    if let Ok(path) = std::env::var("FRONTEND_FILE") {
+        // Parse time of another file (one kind of line repeated, say), best of 100.
+        let src = std::fs::read(&path).expect("reads FRONTEND_FILE");
+        let best = (0..100)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                drop(black_box(parse(black_box(&src))));
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or_default();
+        println!("{path}: parse best of 100 (wall clock) {best:?}");
+        return;
+    }
     let src = generate();
     if let Ok(path) = std::env::var("FRONTEND_WRITE") {
         std::fs::write(&path, &src).expect("writes the generated Dockerfile");

@@ -4,22 +4,26 @@
 //! nesting up to 10,000 levels, and a number that overflows float64 makes the whole text
 //! "not JSON" rather than "not strings".
 
+use std::borrow::Cow;
+
 /// What the argument text turned out to be.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum JsonArray {
+pub(crate) enum JsonArray<'s> {
     /// Not a JSON array (syntax error, or a number out of float64 range): use the text as is.
     NotJson,
     /// Valid JSON array with at least one element that is not a string: an error.
     NotStrings,
-    Strings(Vec<String>),
+    /// The strings, borrowed from the text where they have no escapes.
+    Strings(Vec<Cow<'s, str>>),
 }
 
 /// Go's encoding/json maximum nesting depth.
 const MAX_DEPTH: usize = 10_000;
 
 /// Parses `text`, which must already be left-trimmed and start with `[`.
-pub(crate) fn parse_array(text: &str) -> JsonArray {
+pub(crate) fn parse_array(text: &str) -> JsonArray<'_> {
     let mut p = Parser {
+        text,
         s: text.as_bytes(),
         pos: 0,
         overflow: false,
@@ -31,12 +35,13 @@ pub(crate) fn parse_array(text: &str) -> JsonArray {
 }
 
 struct Parser<'a> {
+    text: &'a str,
     s: &'a [u8],
     pos: usize,
     overflow: bool,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
@@ -56,7 +61,7 @@ impl Parser<'_> {
         }
     }
 
-    fn top_level(&mut self) -> Option<JsonArray> {
+    fn top_level(&mut self) -> Option<JsonArray<'a>> {
         self.ws();
         self.eat(b'[')?;
         let mut items = Vec::new();
@@ -227,9 +232,11 @@ impl Parser<'_> {
     }
 
     /// A string at `pos`; decoded (Go's rules, lone surrogates become U+FFFD) when `keep`.
-    fn string(&mut self, keep: bool) -> Option<String> {
+    fn string(&mut self, keep: bool) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let mut out = String::new();
+        let first = self.pos;
+        let mut escaped = false;
         loop {
             let start = self.pos;
             while let Some(b) = self.peek() {
@@ -238,16 +245,24 @@ impl Parser<'_> {
                 }
                 self.pos += 1;
             }
-            if keep {
-                // The input is a &str and we stopped at ASCII bytes, so this is a char boundary.
-                out.push_str(std::str::from_utf8(&self.s[start..self.pos]).ok()?);
+            if keep && escaped {
+                // Stopped at ASCII bytes, so these are character boundaries.
+                out.push_str(self.text.get(start..self.pos)?);
             }
             match self.peek()? {
                 b'"' => {
                     self.pos += 1;
-                    return Some(out);
+                    if keep && !escaped {
+                        // Without escapes the string is its text as written.
+                        return self.text.get(first..self.pos - 1).map(Cow::Borrowed);
+                    }
+                    return Some(Cow::Owned(out));
                 }
                 b'\\' => {
+                    if keep && !escaped {
+                        escaped = true;
+                        out.push_str(self.text.get(first..self.pos)?);
+                    }
                     self.pos += 1;
                     let c = match self.peek()? {
                         b'"' => '"',
@@ -299,8 +314,20 @@ impl Parser<'_> {
 mod tests {
     use super::*;
 
-    fn strings(v: &[&str]) -> JsonArray {
-        JsonArray::Strings(v.iter().map(|s| s.to_string()).collect())
+    fn strings(v: &[&str]) -> JsonArray<'static> {
+        JsonArray::Strings(v.iter().map(|s| Cow::Owned(s.to_string())).collect())
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed() {
+        let JsonArray::Strings(v) = parse_array(r#"["a b", "c\"d", "", "é\u00e9", "x\\"]"#) else {
+            panic!("an array of strings");
+        };
+        assert!(matches!(v[0], Cow::Borrowed("a b")));
+        assert!(matches!(&v[1], Cow::Owned(s) if s == "c\"d"));
+        assert!(matches!(v[2], Cow::Borrowed("")));
+        assert!(matches!(&v[3], Cow::Owned(s) if s == "éé"));
+        assert!(matches!(&v[4], Cow::Owned(s) if s == "x\\"));
     }
 
     #[test]

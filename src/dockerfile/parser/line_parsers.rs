@@ -58,7 +58,7 @@ fn instruction_at<'a>(
     let mut json = false;
     let mut trigger_takes_heredocs = false;
     let next = match keyword {
-        Some(Keyword::Add | Keyword::Copy | Keyword::Volume) => match parse_json(args, 0)? {
+        Some(Keyword::Add | Keyword::Copy | Keyword::Volume) => match parse_json(args, sl, 0)? {
             Some(v) => {
                 json = true;
                 v
@@ -510,7 +510,7 @@ const NOT_STRING_ARRAY: &str =
 
 /// `Some(nodes)` when the text is a JSON array of strings, `None` when it is not JSON. The
 /// nodes come after `lead` empty ones, for the caller to fill.
-fn parse_json<'a>(rest: &str, lead: usize) -> Result<Option<Vec<Arg<'a>>>, String> {
+fn parse_json<'a>(rest: &str, sl: Slicer<'a>, lead: usize) -> Result<Option<Vec<Arg<'a>>>, String> {
     let rest = trim_left_space(rest);
     if !rest.starts_with('[') {
         return Ok(None);
@@ -521,7 +521,12 @@ fn parse_json<'a>(rest: &str, lead: usize) -> Result<Option<Vec<Arg<'a>>>, Strin
         JsonArray::Strings(v) => {
             let mut out = Vec::with_capacity(lead + v.len());
             out.resize_with(lead, Arg::default);
-            out.extend(v.into_iter().map(leaf));
+            out.extend(v.into_iter().map(|s| {
+                leaf(match s {
+                    Cow::Borrowed(text) => sl.text(text),
+                    Cow::Owned(decoded) => Cow::Owned(decoded),
+                })
+            }));
             Ok(Some(out))
         }
     }
@@ -537,7 +542,7 @@ fn parse_maybe_json<'a>(
         return Ok((first.into_iter().collect(), false));
     }
     let lead = usize::from(first.is_some());
-    Ok(match parse_json(rest, lead)? {
+    Ok(match parse_json(rest, sl, lead)? {
         Some(mut v) => {
             if let Some(f) = first {
                 v[0] = f;
