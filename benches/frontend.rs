@@ -1,8 +1,9 @@
 //! Parse and plan a generated 10,000-instruction Dockerfile: the front end must stay
 //! negligible next to a build (goal: parse + plan under 5 ms).
 //!
-//! `FRONTEND_MIN_OF=N` prints the best wall-clock time of N runs instead of criterion's
-//! statistics; `FRONTEND_PROFILE=parse|plan` just loops over one phase, for `perf record`;
+//! `FRONTEND_MIN_OF=N` prints the best, median and 90th percentile wall-clock times of N runs
+//! instead of criterion's statistics; `FRONTEND_PROFILE=parse|plan` just loops over one phase,
+//! for `perf record`;
 //! `FRONTEND_WRITE=PATH` writes the generated Dockerfile there (to compare parser versions on it);
 //! `FRONTEND_FILE=PATH` prints the best parse time of that file instead.
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
@@ -106,26 +107,30 @@ fn bench(c: &mut Criterion) {
     }
     if let Ok(n) = std::env::var("FRONTEND_MIN_OF") {
         // On a shared machine the mean wanders with the load; the best of many runs is a
-        // steadier figure to compare two versions of the code with. Wall-clock time, since
+        // steadier figure to compare two versions of the code with, and the median says what
+        // a run usually costs. Wall-clock time, since
         // long files are parsed and planned on several threads: the calling thread's CPU
         // time would leave their work out.
         let n: usize = n.parse().unwrap_or(100);
-        let best = |f: &dyn Fn()| {
-            (0..n)
+        // Best, median and 90th percentile of the wall-clock times.
+        let spread = |f: &dyn Fn()| {
+            let mut v: Vec<std::time::Duration> = (0..n.max(1))
                 .map(|_| {
                     let t = std::time::Instant::now();
                     f();
                     t.elapsed()
                 })
-                .min()
-                .unwrap_or_default()
+                .collect();
+            v.sort();
+            let at = |q: usize| v[(v.len() - 1) * q / 100];
+            format!("best {:?}, median {:?}, p90 {:?}", at(0), at(50), at(90))
         };
-        let p = best(&|| drop(parse(black_box(src.as_bytes())).expect("parses")));
-        let pp = best(&|| {
+        let p = spread(&|| drop(parse(black_box(src.as_bytes())).expect("parses")));
+        let pp = spread(&|| {
             let parsed = parse(black_box(src.as_bytes())).expect("parses");
             drop(plan(&parsed, &opts).expect("plans"));
         });
-        println!("best of {n} (wall clock): parse {p:?}, parse+plan {pp:?}");
+        println!("{n} runs (wall clock): parse {p}; parse+plan {pp}");
         return;
     }
     let mut g = c.benchmark_group("frontend");
