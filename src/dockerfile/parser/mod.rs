@@ -149,22 +149,21 @@ impl<'a> Parser<'a> {
 
     /// A parser for the rest of a file from byte `pos`, a line start after at least one
     /// instruction: `line` lines lie before it, and `escape` is the file's escape token.
+    /// At byte 0 it is [`Parser::new`]: the directives are still to be read.
     fn at(src: &'a [u8], text: Option<&'a str>, pos: usize, line: usize, escape: char) -> Self {
-        let mut directive_parser = DirectiveParser::default();
-        if pos > 0 {
-            // Directives are only read at the top; past an instruction, they are comments.
-            directive_parser.finish();
-        }
-        Parser {
+        let mut parser = Parser {
             lines: LineReader::starting_at(src, text, pos),
             current_line: line,
-            directives: Directives {
-                escape,
-                ..Directives::default()
-            },
-            directive_parser,
+            directives: Directives::default(),
+            directive_parser: DirectiveParser::default(),
             warnings: Vec::new(),
+        };
+        if pos > 0 {
+            // Directives are only read at the top; past an instruction, they are comments.
+            parser.directive_parser.finish();
+            parser.directives.escape = escape;
         }
+        parser
     }
 
     fn run(mut self) -> Result<ParseResult<'a>, DockerfileError> {

@@ -81,8 +81,9 @@ pub(super) fn parse_from<'a>(
         return Parser::new(src).run();
     };
     first.result?;
-    let directives = first.parser.directives.clone();
     let (mut parser, mut children, mut comments) = (first.parser, first.children, first.comments);
+    // The file's directives, once the first piece is known to have read all of them.
+    let mut directives = None;
     let mut warnings: Vec<Warning> = Vec::new();
     for (piece, start) in pieces {
         // The piece assumed the state a single parser has at a line start after an
@@ -101,11 +102,15 @@ pub(super) fn parse_from<'a>(
         piece.result?;
         warnings.append(&mut parser.warnings);
         children.extend(piece.children);
-        (parser, comments) = (piece.parser, piece.comments);
+        let done = std::mem::replace(&mut parser, piece.parser);
+        directives.get_or_insert(done.directives);
+        comments = piece.comments;
     }
     warnings.append(&mut parser.warnings);
     parser.warnings = warnings;
-    parser.directives = directives;
+    if let Some(d) = directives {
+        parser.directives = d;
+    }
     parser.finish(children)
 }
 
@@ -121,7 +126,7 @@ fn line_count(src: &[u8], start: usize, stop: usize) -> usize {
 }
 
 fn memchr_count(s: &[u8]) -> usize {
-    s.iter().filter(|&&b| b == b'\n').count()
+    memchr::memchr_iter(b'\n', s).count()
 }
 
 /// The escape token the directives at the top of the file set (errors there are left to
@@ -170,12 +175,13 @@ mod tests {
     /// single parser's result (or error), whatever the line is inside of.
     #[test]
     fn any_split_gives_the_single_parsers_result() {
-        let files: [&[u8]; 5] = [
+        let files: [&[u8]; 6] = [
             b"# syntax=docker/dockerfile:1\n# escape=`\nFROM a AS b\n# about run\nRUN echo `\n  one `\n\n  # inside\n  two\nCOPY <<EOF <<-END /x\nFROM not-an-instruction\n# nor a comment\nEOF\n\tbody\n\tEND\n#\n# kept\nENV A=1 `\n    B=2\nRUN <<EOF\nRUN nope\nEOF\nLABEL x=y\n",
             b"FROM a\r\nRUN a \\\r\n b\r\nCMD [\"x\"]\r\nUSER 1\r\n",
             b"FROM a\nRUN ok\nBOGUS x\nRUN <<EOF\nunterminated\n",
             b"FROM a\nRUN x\n\xff\xfe ENV A=\xff\nLABEL a=b\nFORM b\n",
             b"# check=skip=all\nARG X=1\nFROM scratch\nENV a=b \\\n\n    c=d\nONBUILD RUN x\nEXPOSE 1\n",
+            b"# syntax=x\n# check=y\n\n# escape=`\nFROM a\nRUN b \\\nUSER c\n",
         ];
         for file in files {
             let src: &[u8] = file;
