@@ -123,17 +123,21 @@ impl Expander<'_> {
         if self.build_args.contains_key(key) && !self.consumed.contains(key) {
             self.consumed.insert(key.to_string());
         }
-        let value = if let Some(v) = self.build_args.get(key) {
-            Some(v.clone())
-        } else if let Some(default) = &d.default {
-            Some(word(default, scope)?)
+        // A default with nothing to expand stays as written (borrowed from the Dockerfile).
+        let value: Option<Text<'_>> = if let Some(v) = self.build_args.get(key) {
+            Some(Cow::Owned(v.clone()))
+        } else if let Some(default) = d.default.take() {
+            Some(match needs_expansion(self.lexer, &default) {
+                true => Cow::Owned(word(&default, scope)?),
+                false => default,
+            })
         } else {
-            self.globals.get(key).cloned().flatten()
+            self.globals.get(key).cloned().flatten().map(Cow::Owned)
         };
         if let Some(v) = &value {
             scope.args.set(key, v);
         }
-        d.default = value.map(Cow::Owned);
+        d.default = value;
         Ok(())
     }
 }

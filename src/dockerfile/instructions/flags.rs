@@ -181,11 +181,6 @@ impl<'w, S: AsRef<str>> Flags<'w, S> {
     }
 
     /// The value of a string flag (its default when not written).
-    pub fn value(&self, name: &str) -> String {
-        self.value_str(name).to_string()
-    }
-
-    /// [`Flags::value`], borrowed.
     pub fn value_str(&self, name: &str) -> &'w str {
         let Some(i) = self.position(name) else {
             return "";
@@ -202,22 +197,6 @@ impl<'w, S: AsRef<str>> Flags<'w, S> {
                 .truth
                 .unwrap_or(self.specs[i].default == "true")
         })
-    }
-
-    /// The values of a repeatable flag, in written order.
-    pub fn values(&self, name: &str) -> Vec<String> {
-        let Some(i) = self.position(name) else {
-            return Vec::new();
-        };
-        self.values
-            .iter()
-            .filter(|(j, _)| *j == i)
-            .map(|(_, at)| self.text(*at).to_string())
-            .collect()
-    }
-
-    pub fn used(&self, name: &str) -> bool {
-        self.position(name).is_some_and(|i| self.written[i].used)
     }
 }
 
@@ -282,9 +261,9 @@ mod tests {
     #[test]
     fn string_and_strings() {
         const SPECS: &[Spec] = &[Spec::string("from", ""), Spec::strings("exclude")];
-        let f = Flags::parse(SPECS, &["--from=a", "--exclude=x", "--exclude=y"]).unwrap();
-        assert_eq!(f.value("from"), "a");
-        assert_eq!(f.values("exclude"), vec!["x", "y"]);
+        let mut f = Flags::parse(SPECS, &["--from=a", "--exclude=x", "--exclude=y"]).unwrap();
+        assert_eq!(f.value_str("from"), "a");
+        assert_eq!(f.take_values("exclude"), vec!["x", "y"]);
         let e = Flags::parse(FROM, &["--from"]).unwrap_err();
         assert_eq!(e, "missing a value on flag: from");
         let e = Flags::parse(FROM, &["--from=a", "--from=b"]).unwrap_err();
@@ -312,12 +291,10 @@ mod tests {
         assert_eq!(f.take_opt("chown"), None, "written empty");
         assert_eq!(f.take_values("mount"), vec!["x", "y"]);
         assert!(f.take_values("mount").is_empty());
-        assert_eq!(f.values("exclude"), vec!["e"]);
-        assert!(f.used("mount"));
+        assert_eq!(f.take_values("exclude"), vec!["e"]);
         let mut none = Flags::<&str>::parse(FROM, &[]).unwrap();
         assert_eq!(none.take_opt("from"), None);
-        assert_eq!(none.value("from"), "");
-        assert!(!none.used("from"));
+        assert_eq!(none.value_str("from"), "");
     }
 
     #[test]

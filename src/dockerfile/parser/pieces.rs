@@ -41,8 +41,10 @@ pub(super) fn parse(src: &[u8]) -> Result<ParseResult<'_>, DockerfileError> {
     parse_from(src, &starts, escape)
 }
 
-/// One piece: its parser as it stopped, what it read, and how it ended.
+/// One piece: where it started, its parser as it stopped, what it read, and how it ended.
 struct Piece<'a> {
+    /// The number of lines before the piece's first byte.
+    line: usize,
     parser: Parser<'a>,
     children: Vec<Node<'a>>,
     comments: Vec<String>,
@@ -63,11 +65,13 @@ pub(super) fn parse_from<'a>(
         .enumerate()
         .map(|(k, &start)| {
             let stop = starts.get(k + 1).copied().unwrap_or(usize::MAX);
-            let mut parser = Parser::at(src, text, start, line_number(src, start), escape);
+            let line = line_number(src, start);
+            let mut parser = Parser::at(src, text, start, line, escape);
             let mut children = Vec::with_capacity(line_count(src, start, stop));
             let mut comments = Vec::new();
             let result = parser.parse_until(stop, &mut children, &mut comments);
             Piece {
+                line,
                 parser,
                 children,
                 comments,
@@ -89,7 +93,7 @@ pub(super) fn parse_from<'a>(
         // The piece assumed the state a single parser has at a line start after an
         // instruction, past the directives.
         let synced = parser.lines.position() == start
-            && parser.current_line == line_number(src, start)
+            && parser.current_line == piece.line
             && comments.is_empty()
             && !parser.lines.too_long()
             && parser.directive_parser.is_done()
