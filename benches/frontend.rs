@@ -3,7 +3,7 @@
 //!
 //! `FRONTEND_MIN_OF=N` prints the best, median and 90th percentile wall-clock times of N runs
 //! instead of criterion's statistics; `FRONTEND_PROFILE=parse|plan` just loops over one phase,
-//! for `perf record`;
+//! for `perf record` or callgrind (`FRONTEND_ROUNDS=N` rounds, 200 unless set);
 //! `FRONTEND_WRITE=PATH` writes the generated Dockerfile there (to compare parser versions on it);
 //! `FRONTEND_FILE=PATH` prints the best parse time of that file instead.
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
@@ -97,7 +97,11 @@ fn bench(c: &mut Criterion) {
 
     if let Ok(what) = std::env::var("FRONTEND_PROFILE") {
         // A steady loop of one phase only, for a profiler to look at.
-        for _ in 0..200 {
+        let rounds: usize = std::env::var("FRONTEND_ROUNDS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(200);
+        for _ in 0..rounds {
             let parsed = parse(black_box(src.as_bytes())).expect("parses");
             if what == "plan" {
                 drop(plan(&parsed, &opts).expect("plans"));
