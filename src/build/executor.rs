@@ -477,8 +477,11 @@ impl Ctx<'_> {
             build_args: BTreeMap::new(),
             image_env: HashMap::from([(BASE.to_string(), env_pairs(&state.config))]),
         };
-        let plan = plan::plan(&parsed, &opts).map_err(in_file)?;
-        let steps = plan.stages.into_iter().next().map(|s| s.steps);
+        let mut plan = plan::plan(&parsed, &opts).map_err(in_file)?;
+        let steps = std::mem::take(&mut plan.stages)
+            .into_iter()
+            .next()
+            .map(|s| s.steps);
         let mut steps: Vec<Step<'static>> = steps
             .unwrap_or_default()
             .into_iter()

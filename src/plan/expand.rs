@@ -55,6 +55,12 @@ impl Expander<'_> {
                 }
             }
             Command::Expose(ports) => {
+                // Ports as written (`80/tcp`) expand to themselves, one word each.
+                let single =
+                    |p: &str| !p.is_empty() && !p.contains(crate::dockerfile::go_text::is_space);
+                if ports.iter().all(|p| lexer.is_literal(p) && single(p)) {
+                    return Ok(());
+                }
                 let mut all = Vec::with_capacity(ports.len());
                 for p in ports.iter() {
                     let words = lexer.process_words(p, scope).map_err(|x| e(x.0))?;
@@ -152,7 +158,7 @@ fn expand_word(lexer: &Lexer, w: &str, env: &dyn Env) -> Result<String, ShellErr
 }
 
 fn needs_expansion(lexer: &Lexer, w: &str) -> bool {
-    w.contains(['$', '\'', '"', lexer.escape])
+    !lexer.is_literal(w)
 }
 
 /// Docker's `signal.ParseSignal` on Linux: a non-zero number, or a name with or without

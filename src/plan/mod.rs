@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::dockerfile::error::DockerfileError;
 use crate::dockerfile::instructions::{self, mount, Command, Instruction};
-use crate::dockerfile::parser::ParseResult;
+use crate::dockerfile::parser::{Node, ParseResult};
 use crate::dockerfile::shell::Lexer;
 use rayon::prelude::*;
 use scope::{GlobalArgs, StageScope, VarList, Vars};
@@ -183,6 +183,20 @@ pub struct Plan<'a> {
     pub warnings: Vec<String>,
 }
 
+impl Drop for Plan<'_> {
+    /// A long plan is freed on the pool, as it was built there: its many small allocations
+    /// are freed on several threads, and mostly by the threads that made them, which costs
+    /// the allocator less than freeing another thread's memory.
+    fn drop(&mut self) {
+        let steps: usize = self.stages.iter().map(|s| s.steps.len()).sum();
+        if steps >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+            std::mem::take(&mut self.stages)
+                .into_par_iter()
+                .for_each(|stage| stage.steps.into_par_iter().with_min_len(64).for_each(drop));
+        }
+    }
+}
+
 impl<'a> Plan<'a> {
     /// A kept stage by its Dockerfile index.
     pub fn stage(&self, index: usize) -> Option<&Stage<'a>> {
@@ -231,90 +245,109 @@ fn plan_on<'a>(
     opts: &PlanOptions,
     parallel: bool,
 ) -> Result<Plan<'a>, DockerfileError> {
-    let nodes = &parsed.ast.children;
-    let lowered: Vec<Result<Instruction<'a>, DockerfileError>> = if !parallel {
-        let mut args = Vec::new();
-        nodes
-            .iter()
-            .map(|n| instructions::lower_with(n, &mut args))
-            .collect()
-    } else {
-        let mut out = Vec::with_capacity(nodes.len());
-        nodes
-            .par_iter()
-            .with_min_len(64)
-            .map_init(Vec::new, |args, n| instructions::lower_with(n, args))
-            .collect_into_vec(&mut out);
-        out
-    };
-    let sizes = stage_sizes(nodes.iter().map(is_from_node));
-    let split = split_stages(lowered, sizes)?;
+    let split = split_stages(&parsed.ast.children, parallel)?;
     plan_stages(split, parsed.directives.escape, opts, parallel)
 }
 
-/// A stage as written. Its instructions sit in their final [`Step`]s from the start (scopes
-/// and dependencies filled in later), so that each is moved once.
+/// A stage as written. Its instructions are lowered straight into their final [`Step`]s
+/// (scopes and dependencies filled in later): an instruction is large, and a list of them
+/// between lowering and planning would be written, read and moved once more.
 struct RawStage<'a> {
     from: Instruction<'a>,
     steps: Vec<Step<'a>>,
 }
 
-fn is_from_node(node: &crate::dockerfile::parser::Node<'_>) -> bool {
+fn is_from_node(node: &Node<'_>) -> bool {
     node.value.eq_ignore_ascii_case("from")
-}
-
-/// The number of instructions after each FROM, given which instructions are FROMs.
-fn stage_sizes(is_from: impl Iterator<Item = bool>) -> Vec<usize> {
-    let mut sizes: Vec<usize> = Vec::new();
-    for from in is_from {
-        match (from, sizes.last_mut()) {
-            (true, _) => sizes.push(0),
-            (false, Some(n)) => *n += 1,
-            (false, None) => {}
-        }
-    }
-    sizes
 }
 
 type Split<'a> = (Vec<Instruction<'a>>, Vec<RawStage<'a>>);
 
-/// The global ARGs and the stages. The first error in lowering wins over a misplaced
-/// instruction, as when every instruction is lowered before the stages are split.
-fn split_stages(
-    instrs: Vec<Result<Instruction<'_>, DockerfileError>>,
-    sizes: Vec<usize>,
-) -> Result<Split<'_>, DockerfileError> {
-    let mut meta = Vec::new();
-    // Sized up front: instructions are large, and regrowing would copy every one again.
-    let mut raw: Vec<RawStage<'_>> = Vec::with_capacity(sizes.len());
-    let mut misplaced = None;
-    for inst in instrs {
-        let inst = inst?;
-        match (&inst.command, raw.last_mut()) {
-            (Command::From(_), _) => raw.push(RawStage {
-                from: inst,
-                steps: Vec::with_capacity(sizes.get(raw.len()).copied().unwrap_or(0)),
-            }),
-            (Command::Arg(_), None) => meta.push(inst),
-            (_, None) => {
-                if misplaced.is_none() {
-                    misplaced = Some(DockerfileError::new(
-                        inst.line,
-                        Some(inst.keyword),
-                        "no build stage in current context",
-                    ));
-                }
-            }
-            (_, Some(st)) => st.steps.push(Step {
-                instruction: inst,
-                env: VarList::default(),
-                args: VarList::default(),
-                deps: Vec::new(),
-            }),
+/// The first lowering error in the file, by instruction position: lowering on the pool
+/// meets errors in any order.
+#[derive(Default)]
+struct FirstError(std::sync::Mutex<Option<(usize, DockerfileError)>>);
+
+impl FirstError {
+    fn offer(&self, at: usize, e: DockerfileError) {
+        let mut first = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if first.as_ref().is_none_or(|(i, _)| at < *i) {
+            *first = Some((at, e));
         }
     }
-    if let Some(e) = misplaced {
+
+    fn into_inner(self) -> Option<(usize, DockerfileError)> {
+        self.0.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Lowers the instructions into the global ARGs and the stages. The first error in
+/// lowering wins over a misplaced instruction, as when every instruction is lowered before
+/// the stages are split.
+fn split_stages<'a>(nodes: &[Node<'a>], parallel: bool) -> Result<Split<'a>, DockerfileError> {
+    let starts: Vec<usize> = (0..nodes.len())
+        .filter(|&i| is_from_node(&nodes[i]))
+        .collect();
+    let first = FirstError::default();
+    let lower_at = |i: usize, args: &mut Vec<_>| match instructions::lower_with(&nodes[i], args) {
+        Ok(inst) => Some(inst),
+        Err(e) => {
+            first.offer(i, e);
+            None
+        }
+    };
+    // An instruction that failed to lower leaves a stand-in: the error ends planning.
+    let stand_in = || Instruction {
+        keyword: "",
+        line: 0,
+        end_line: 0,
+        original: Default::default(),
+        command: Command::Maintainer(Default::default()),
+    };
+    let step_at = |i: usize, args: &mut Vec<_>| Step {
+        instruction: lower_at(i, args).unwrap_or_else(stand_in),
+        env: VarList::default(),
+        args: VarList::default(),
+        deps: Vec::new(),
+    };
+    let mut args = Vec::new();
+    let head = starts.first().copied().unwrap_or(nodes.len());
+    let meta: Vec<Instruction<'a>> = (0..head).filter_map(|i| lower_at(i, &mut args)).collect();
+    // The instructions after each FROM, up to the next.
+    let bodies: Vec<std::ops::Range<usize>> = (0..starts.len())
+        .map(|k| starts[k] + 1..starts.get(k + 1).copied().unwrap_or(nodes.len()))
+        .collect();
+    let mut raw: Vec<RawStage<'a>> = starts
+        .iter()
+        .zip(&bodies)
+        .map(|(&at, body)| RawStage {
+            from: lower_at(at, &mut args).unwrap_or_else(stand_in),
+            steps: Vec::with_capacity(body.len()),
+        })
+        .collect();
+    if parallel {
+        // Stages side by side, and the instructions of a long stage split among threads.
+        raw.par_iter_mut().zip(&bodies).for_each(|(st, body)| {
+            body.clone()
+                .into_par_iter()
+                .with_min_len(64)
+                .map_init(Vec::new, |args, i| step_at(i, args))
+                .collect_into_vec(&mut st.steps)
+        });
+    } else {
+        for (st, body) in raw.iter_mut().zip(&bodies) {
+            st.steps.extend(body.clone().map(|i| step_at(i, &mut args)));
+        }
+    }
+    if let Some((_, e)) = first.into_inner() {
         return Err(e);
+    }
+    if let Some(inst) = meta.iter().find(|i| !matches!(i.command, Command::Arg(_))) {
+        return Err(DockerfileError::new(
+            inst.line,
+            Some(inst.keyword),
+            "no build stage in current context",
+        ));
     }
     Ok((meta, raw))
 }

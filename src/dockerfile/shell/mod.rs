@@ -38,6 +38,21 @@ pub(crate) fn scan_name(chars: &[char], pos: &mut usize) -> String {
 /// The length in bytes of the name [`scan_name`] reads at the start of `s`.
 fn name_len(s: &str) -> usize {
     use crate::dockerfile::go_text::{is_digit, is_letter};
+    // Names are nearly always ASCII letters, digits and `_` ended by an ASCII byte: those
+    // need no decoding or Unicode tables.
+    let bytes = s.as_bytes();
+    if bytes
+        .first()
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+    {
+        let end = bytes
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+            .unwrap_or(bytes.len());
+        if bytes.get(end).is_none_or(u8::is_ascii) {
+            return end;
+        }
+    }
     let mut chars = s.char_indices();
     match chars.next() {
         None => 0,
@@ -246,6 +261,25 @@ impl Lexer {
         scanner::Scanner::new(self, env, word).run(word)
     }
 
+    /// Whether expanding `word` gives it back unchanged: nothing to expand, unquote or
+    /// unescape, and no byte-order mark to drop. Most words are like that, and callers keep
+    /// them as they are instead of copying them through the lexer.
+    pub fn is_literal(&self, word: &str) -> bool {
+        let escape = self.escape;
+        let quotes = !self.skip_process_quotes;
+        let special = |b: u8| b == b'$' || (quotes && (b == b'"' || b == b'\''));
+        match u8::try_from(escape).ok().filter(u8::is_ascii) {
+            Some(esc) => {
+                !word.bytes().any(|b| special(b) || b == esc) && !word.starts_with('\u{feff}')
+            }
+            None => {
+                !word.bytes().any(special)
+                    && !word.contains(escape)
+                    && !word.starts_with('\u{feff}')
+            }
+        }
+    }
+
     /// Expands `word` into one string, without word splitting (BuildKit's ProcessWord).
     pub fn process_word(&self, word: &str, env: &dyn Env) -> Result<String, ShellError> {
         if let Some(value) = self.process_plain(word, env) {
@@ -351,6 +385,14 @@ impl Lexer {
 
     /// Expands `word` and splits it into words (BuildKit's ProcessWords).
     pub fn process_words(&self, word: &str, env: &dyn Env) -> Result<Vec<String>, ShellError> {
+        if self.is_literal(word) {
+            // The scanner would only split it on whitespace.
+            return Ok(word
+                .split(crate::dockerfile::go_text::is_space)
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect());
+        }
         scanner::Scanner::with_outputs(self, env, word, true, false)
             .run(word)
             .map(|e| e.words)

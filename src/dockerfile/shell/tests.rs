@@ -627,7 +627,7 @@ fn plain_words_expand_as_the_scanner_expands_them() {
 /// the fast path's result only when it equals the scanner's, for each quoting mode.
 #[test]
 fn plain_path_agrees_with_the_scanner_on_every_short_word() {
-    const PIECES: [&str; 16] = [
+    const PIECES: [&str; 18] = [
         "\"",
         "'",
         "$A",
@@ -635,6 +635,8 @@ fn plain_path_agrees_with_the_scanner_on_every_short_word() {
         "$",
         "a",
         " ",
+        "\u{feff}",
+        "`",
         "${E}",
         "é",
         "${A:-x}",
@@ -653,7 +655,7 @@ fn plain_path_agrees_with_the_scanner_on_every_short_word() {
     let mut skip = Lexer::new('\\');
     skip.skip_process_quotes = true;
     lexers.push(skip);
-    let (mut fast, mut total) = (0, 0);
+    let (mut fast, mut literal, mut total) = (0, 0, 0);
     let mut word = String::new();
     for n in 0..=4u32 {
         for mut code in 0..PIECES.len().pow(n) {
@@ -667,6 +669,14 @@ fn plain_path_agrees_with_the_scanner_on_every_short_word() {
                     .run(&word)
                     .map(|e| e.value);
                 total += 1;
+                if lexer.is_literal(&word) {
+                    literal += 1;
+                    assert_eq!(slow.as_deref(), Ok(word.as_str()), "{word:?} is literal");
+                    let words = scanner::Scanner::with_outputs(lexer, &env, &word, true, false)
+                        .run(&word)
+                        .map(|e| e.words);
+                    assert_eq!(lexer.process_words(&word, &env), words, "{word:?}");
+                }
                 if let Some(got) = lexer.process_plain(&word, &env) {
                     fast += 1;
                     assert_eq!(Ok(got), slow, "{word:?} raw_quotes={}", lexer.raw_quotes);
@@ -674,9 +684,10 @@ fn plain_path_agrees_with_the_scanner_on_every_short_word() {
             }
         }
     }
-    // The fast path must take most words, or it would be testing nothing.
+    // The fast paths must take many words, or they would be testing nothing.
     assert!(
         fast * 4 > total,
         "{fast} of {total} words took the fast path"
     );
+    assert!(literal > 1000, "{literal} of {total} words were literal");
 }
