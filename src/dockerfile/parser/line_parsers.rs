@@ -2,7 +2,7 @@
 //! each keyword uses (BuildKit's `splitCommand` and its dispatch table of line parsers).
 
 use super::json::{parse_array, JsonArray};
-use super::{Arg, Node, Slicer};
+use super::{Arg, Args, Node, NodeFlags, Slicer};
 use crate::dockerfile::go_text::{
     char_at, go_lower, go_quote, is_space_byte, is_space_char, trim_left_space, trim_space,
     BYTE_CLASS, FLAG_SPECIAL, SEPARATOR, SPACE_BYTE,
@@ -18,8 +18,10 @@ const MAX_ONBUILD_DEPTH: usize = 64;
 /// more than some of the parsing).
 pub(crate) struct Instruction<'a> {
     pub(crate) value: Cow<'a, str>,
-    pub(crate) next: Vec<Arg<'a>>,
-    pub(crate) flags: Vec<Cow<'a, str>>,
+    pub(crate) next: Args<'a>,
+    /// ONBUILD's trigger.
+    pub(crate) trigger: Option<Box<Node<'a>>>,
+    pub(crate) flags: NodeFlags<'a>,
     pub(crate) json: bool,
     /// RUN, COPY or ADD in shell form, directly or as the trigger of an ONBUILD: the only
     /// instructions whose `<<` words open heredocs.
@@ -51,12 +53,13 @@ fn instruction_at<'a>(
     let (cmd, rest) = split_keyword(line);
     let (args, flags) = match rest {
         Some(rest) => extract_builder_flags(rest, sl, escape),
-        None => (Cow::Borrowed(""), Vec::new()),
+        None => (Cow::Borrowed(""), NodeFlags::new()),
     };
     let args = trim_space(&args);
     let keyword = Keyword::of(cmd);
     let mut json = false;
     let mut trigger_takes_heredocs = false;
+    let mut trigger = None;
     let next = match keyword {
         Some(Keyword::Add | Keyword::Copy | Keyword::Volume) => match parse_json(args, sl, 0)? {
             Some(v) => {
@@ -88,7 +91,7 @@ fn instruction_at<'a>(
         }
         Some(Keyword::Onbuild) => {
             if args.is_empty() {
-                Vec::new()
+                Args::new()
             } else {
                 if depth >= MAX_ONBUILD_DEPTH {
                     return Err(format!(
@@ -97,25 +100,23 @@ fn instruction_at<'a>(
                 }
                 let (child, takes) = instruction_at(args, sl, escape, depth + 1)?;
                 trigger_takes_heredocs = takes;
-                let child = Node {
+                trigger = Some(Box::new(Node {
                     value: child.value,
                     next: child.next,
+                    trigger: child.trigger,
                     flags: child.flags,
                     json: child.json,
                     original: sl.text(args),
                     ..Node::default()
-                };
-                vec![Arg {
-                    value: Cow::Borrowed(""),
-                    children: vec![child],
-                }]
+                }));
+                Args::new()
             }
         }
         // Unknown instructions keep one empty argument; later stages report them.
-        None => vec![Arg::default()],
+        None => std::iter::once(Arg::default()).collect(),
     };
     let takes = takes_heredocs(keyword, json);
-    let heredocs_allowed = if keyword == Some(Keyword::Onbuild) && !next.is_empty() {
+    let heredocs_allowed = if trigger.is_some() {
         trigger_takes_heredocs
     } else {
         takes
@@ -123,6 +124,7 @@ fn instruction_at<'a>(
     let ins = Instruction {
         value: keyword_value(cmd, keyword),
         next,
+        trigger,
         flags,
         json,
         heredocs_allowed,
@@ -226,7 +228,6 @@ impl Keyword {
 fn leaf<'a>(value: impl Into<Cow<'a, str>>) -> Arg<'a> {
     Arg {
         value: value.into(),
-        children: Vec::new(),
     }
 }
 
@@ -275,9 +276,9 @@ fn split_command(line: &str, escape: char) -> (String, Vec<String>, String) {
     let (cmd, rest) = split_keyword(line);
     let (args, flags) = match rest {
         Some(rest) => extract_builder_flags(rest, Slicer { source: None }, escape),
-        None => (Cow::Borrowed(""), Vec::new()),
+        None => (Cow::Borrowed(""), NodeFlags::new()),
     };
-    let flags = flags.into_iter().map(Cow::into_owned).collect();
+    let flags = flags.iter().map(|f| f.to_string()).collect();
     (cmd.to_string(), flags, trim_space(&args).to_string())
 }
 
@@ -288,7 +289,7 @@ fn extract_builder_flags<'l, 'a>(
     line: &'l str,
     sl: Slicer<'a>,
     escape: char,
-) -> (Cow<'l, str>, Vec<Cow<'a, str>>) {
+) -> (Cow<'l, str>, NodeFlags<'a>) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -297,7 +298,7 @@ fn extract_builder_flags<'l, 'a>(
     }
     let b = line.as_bytes();
     let esc = escape as u32 as u8;
-    let mut words = Vec::new();
+    let mut words = NodeFlags::new();
     let mut word = String::new();
     let mut phase = Phase::Spaces;
     let mut quote = 0u8;
@@ -416,9 +417,9 @@ fn extract_builder_flags<'l, 'a>(
 }
 
 /// Go's `regexp.Split(s, -1)` on `[\t\v\f\r ]+`, one node per piece; nothing for "".
-fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Arg<'a>> {
+fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>) -> Args<'a> {
     if rest.is_empty() {
-        return Vec::new();
+        return Args::new();
     }
     let mut pieces = Pieces::default();
     go_split_ws_each(rest, usize::MAX, |s| pieces.push(s));
@@ -454,8 +455,8 @@ impl<'l> Pieces<'l> {
         self.first[..self.len].iter().chain(&self.more).copied()
     }
 
-    fn into_args<'a>(self, sl: Slicer<'a>) -> Vec<Arg<'a>> {
-        let mut out = Vec::with_capacity(self.count());
+    fn into_args<'a>(self, sl: Slicer<'a>) -> Args<'a> {
+        let mut out = Args::with_capacity(self.count());
         out.extend(self.iter().map(|p| leaf(sl.text(p))));
         out
     }
@@ -497,12 +498,12 @@ fn go_split_ws_each<'a>(s: &'a str, n: usize, mut each: impl FnMut(&'a str)) {
     }
 }
 
-fn string_node<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Arg<'a>> {
-    if rest.is_empty() {
-        Vec::new()
-    } else {
-        vec![leaf(sl.text(rest))]
+fn string_node<'a>(rest: &str, sl: Slicer<'a>) -> Args<'a> {
+    let mut out = Args::new();
+    if !rest.is_empty() {
+        out.push(leaf(sl.text(rest)));
     }
+    out
 }
 
 const NOT_STRING_ARRAY: &str =
@@ -510,7 +511,7 @@ const NOT_STRING_ARRAY: &str =
 
 /// `Some(nodes)` when the text is a JSON array of strings, `None` when it is not JSON. The
 /// nodes come after `lead` empty ones, for the caller to fill.
-fn parse_json<'a>(rest: &str, sl: Slicer<'a>, lead: usize) -> Result<Option<Vec<Arg<'a>>>, String> {
+fn parse_json<'a>(rest: &str, sl: Slicer<'a>, lead: usize) -> Result<Option<Args<'a>>, String> {
     let rest = trim_left_space(rest);
     if !rest.starts_with('[') {
         return Ok(None);
@@ -519,8 +520,8 @@ fn parse_json<'a>(rest: &str, sl: Slicer<'a>, lead: usize) -> Result<Option<Vec<
         JsonArray::NotJson => Ok(None),
         JsonArray::NotStrings => Err(NOT_STRING_ARRAY.to_string()),
         JsonArray::Strings(v) => {
-            let mut out = Vec::with_capacity(lead + v.len());
-            out.resize_with(lead, Arg::default);
+            let mut out = Args::with_capacity(lead + v.len());
+            out.extend((0..lead).map(|_| Arg::default()));
             out.extend(v.into_iter().map(|s| {
                 leaf(match s {
                     Cow::Borrowed(text) => sl.text(text),
@@ -537,7 +538,7 @@ fn parse_maybe_json<'a>(
     rest: &str,
     sl: Slicer<'a>,
     first: Option<Arg<'a>>,
-) -> Result<(Vec<Arg<'a>>, bool), String> {
+) -> Result<(Args<'a>, bool), String> {
     if rest.is_empty() {
         return Ok((first.into_iter().collect(), false));
     }
@@ -550,7 +551,7 @@ fn parse_maybe_json<'a>(
             (v, true)
         }
         None => {
-            let mut v = Vec::with_capacity(lead + 1);
+            let mut v = Args::with_capacity(lead + 1);
             v.extend(first);
             v.push(leaf(sl.text(rest)));
             (v, false)
@@ -559,11 +560,11 @@ fn parse_maybe_json<'a>(
 }
 
 /// `HEALTHCHECK <type> <json-or-string>`; the type ends at the first space byte.
-fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Arg<'a>>, bool), String> {
+fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Args<'a>, bool), String> {
     let b = rest.as_bytes();
     let sep = b.iter().position(|&c| is_space_byte(c)).unwrap_or(b.len());
     if sep == 0 {
-        return Ok((Vec::new(), false));
+        return Ok((Args::new(), false));
     }
     let next = b[sep..]
         .iter()
@@ -698,24 +699,22 @@ fn parse_name_val<'a>(
     sl: Slicer<'a>,
     key: &str,
     escape: char,
-) -> Result<Vec<Arg<'a>>, String> {
+) -> Result<Args<'a>, String> {
     let mut words = Pieces::default();
     Words::new(rest, escape).for_each(|w| words.push(w));
     let Some(first) = words.iter().next() else {
-        return Ok(Vec::new());
+        return Ok(Args::new());
     };
     if !first.as_bytes().contains(&b'=') {
         let parts = go_split_ws(rest, 2);
         if parts.len() < 2 {
             return Err(format!("{key} must have two arguments"));
         }
-        return Ok(vec![
-            leaf(sl.text(parts[0])),
-            leaf(sl.text(parts[1])),
-            leaf(""),
-        ]);
+        return Ok([leaf(sl.text(parts[0])), leaf(sl.text(parts[1])), leaf("")]
+            .into_iter()
+            .collect());
     }
-    let mut out = Vec::with_capacity(3 * words.count());
+    let mut out = Args::with_capacity(3 * words.count());
     for word in words.iter() {
         let Some(eq) = word.bytes().position(|b| b == b'=') else {
             return Err(format!(

@@ -16,11 +16,13 @@ mod heredoc;
 mod json;
 mod line_parsers;
 mod lines;
+mod list;
 mod pieces;
 
 pub use crate::dockerfile::go_text::go_quote;
 pub use dump::dump;
 pub use heredoc::{chomp_heredoc_content, parse_heredoc};
+pub use list::List;
 
 use super::error::DockerfileError;
 use crate::dockerfile::go_text::trim_left_space;
@@ -30,20 +32,23 @@ use std::borrow::Cow;
 
 /// One node of the tree, as in BuildKit: the root has one child per instruction; an
 /// instruction node has its keyword (as written) in `value`, its `--flags` in `flags` and its
-/// arguments in `next`. ONBUILD has one argument with an empty value whose only child is the
-/// trigger instruction.
+/// arguments in `next`. ONBUILD's trigger instruction is its `trigger` (in BuildKit, the only
+/// child of ONBUILD's one, empty, argument).
 ///
 /// Text is borrowed from the source wherever it appears there as it is (nearly always: a
-/// line without continuation, a word without quotes to strip), so that building and freeing
-/// the tree costs an allocation per instruction rather than one per word. Text made up by
-/// the parser (continuation lines joined, JSON strings unescaped) is owned.
+/// line without continuation, a word without quotes to strip), and the few arguments and
+/// flags of an instruction are kept in the node, so that building and freeing the tree costs
+/// next to no allocation. Text made up by the parser (continuation lines joined, JSON strings
+/// unescaped) is owned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Node<'a> {
     pub value: Cow<'a, str>,
     /// The arguments (BuildKit's `next` chain, flattened).
-    pub next: Vec<Arg<'a>>,
+    pub next: Args<'a>,
     pub children: Vec<Node<'a>>,
-    pub flags: Vec<Cow<'a, str>>,
+    /// ONBUILD's trigger, which gets the ONBUILD's lines.
+    pub trigger: Option<Box<Node<'a>>>,
+    pub flags: NodeFlags<'a>,
     /// The arguments were written in JSON (exec) form.
     pub json: bool,
     /// The logical line as written (continuations joined, without heredoc bodies).
@@ -55,14 +60,18 @@ pub struct Node<'a> {
     pub prev_comments: Vec<String>,
 }
 
+/// An instruction's arguments: up to three in place (every instruction but a multi-pair ENV
+/// or LABEL, or a long RUN in exec form).
+pub type Args<'a> = List<Arg<'a>, 3>;
+
+/// An instruction's `--flags`: one in place.
+pub type NodeFlags<'a> = List<Cow<'a, str>, 1>;
+
 /// An argument of an instruction: BuildKit's argument node, cut down to what an argument
-/// uses. Arguments are most of the tree, and a full [`Node`] for each made building and
-/// freeing the tree cost several times more. ONBUILD's one argument has an empty value and
-/// the trigger instruction as its only child.
+/// uses (its text; ONBUILD's trigger is the node's `trigger`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Arg<'a> {
     pub value: Cow<'a, str>,
-    pub children: Vec<Node<'a>>,
 }
 
 /// A heredoc attached to RUN, COPY or ADD.
@@ -236,12 +245,13 @@ impl<'a> Parser<'a> {
             };
             let ins = self.instruction(line, start_line, escape)?;
             let end_line = self.current_line;
-            let mut next = ins.next;
-            set_child_lines(&mut next, start_line, end_line);
+            let mut trigger = ins.trigger;
+            set_trigger_lines(&mut trigger, start_line, end_line);
             children.push(Node {
                 value: ins.value,
-                next,
+                next: ins.next,
                 children: Vec::new(),
+                trigger,
                 flags: ins.flags,
                 json: ins.json,
                 original: ins.original,
@@ -335,6 +345,7 @@ impl<'a> Parser<'a> {
         Ok(Parts {
             value: ins.value,
             next: ins.next,
+            trigger: ins.trigger,
             flags: ins.flags,
             json: ins.json,
             original: slicer.text(line),
@@ -366,23 +377,21 @@ fn has_heredoc_operator(line: &str) -> bool {
 }
 
 /// The trigger of an ONBUILD gets its parent's lines (BuildKit leaves them unset).
-fn set_child_lines(next: &mut [Arg<'_>], start: usize, end: usize) {
-    let mut arg = next.first_mut();
-    while let Some(a) = arg {
-        let Some(child) = a.children.first_mut() else {
-            break;
-        };
+fn set_trigger_lines(trigger: &mut Option<Box<Node<'_>>>, start: usize, end: usize) {
+    let mut node = trigger.as_deref_mut();
+    while let Some(child) = node {
         child.start_line = start;
         child.end_line = end;
-        arg = child.next.first_mut();
+        node = child.trigger.as_deref_mut();
     }
 }
 
 /// A node's fields other than its lines and comments.
 struct Parts<'a> {
     value: Cow<'a, str>,
-    next: Vec<Arg<'a>>,
-    flags: Vec<Cow<'a, str>>,
+    next: Args<'a>,
+    trigger: Option<Box<Node<'a>>>,
+    flags: NodeFlags<'a>,
     json: bool,
     original: Cow<'a, str>,
     heredocs: Vec<Heredoc>,
