@@ -13,28 +13,18 @@ use std::borrow::Cow;
 /// depth so that no input can exhaust the stack.
 const MAX_ONBUILD_DEPTH: usize = 64;
 
-/// What a logical line gives the node: the parser adds the text, lines and heredocs and
-/// builds the node once, in place (a node is large, and moving it through every layer cost
-/// more than some of the parsing).
-pub(crate) struct Instruction<'a> {
-    pub(crate) value: Cow<'a, str>,
-    pub(crate) next: Args<'a>,
-    /// ONBUILD's trigger.
-    pub(crate) trigger: Option<Box<Node<'a>>>,
-    pub(crate) flags: NodeFlags<'a>,
-    pub(crate) json: bool,
-    /// RUN, COPY or ADD in shell form, directly or as the trigger of an ONBUILD: the only
-    /// instructions whose `<<` words open heredocs.
-    pub(crate) heredocs_allowed: bool,
-}
-
-/// Parses a logical line. Errors are plain messages; the caller adds the location.
+/// Fills `node`'s keyword, arguments, flags, form and trigger from a logical line; the parser
+/// adds the text, lines and heredocs. The node is filled where it lies in the tree (a node is
+/// large, and moving it through every layer cost more than some of the parsing). Returns
+/// whether `<<` words may open heredocs: RUN, COPY or ADD in shell form, directly or as the
+/// trigger of an ONBUILD. Errors are plain messages; the caller adds the location.
 pub(crate) fn instruction<'a>(
     line: &str,
     sl: Slicer<'a>,
     escape: char,
-) -> Result<Instruction<'a>, String> {
-    instruction_at(line, sl, escape, 0).map(|(ins, _)| ins)
+    node: &mut Node<'a>,
+) -> Result<bool, String> {
+    instruction_at(line, sl, escape, 0, node)
 }
 
 /// Whether an instruction, by its keyword and form, may open heredocs.
@@ -42,25 +32,24 @@ fn takes_heredocs(keyword: Option<Keyword>, json: bool) -> bool {
     matches!(keyword, Some(Keyword::Run | Keyword::Copy | Keyword::Add)) && !json
 }
 
-/// [`instruction`] at an ONBUILD depth; also whether the instruction itself (not its
-/// trigger) takes heredocs.
+/// [`instruction`] at an ONBUILD depth.
 fn instruction_at<'a>(
     line: &str,
     sl: Slicer<'a>,
     escape: char,
     depth: usize,
-) -> Result<(Instruction<'a>, bool), String> {
+    node: &mut Node<'a>,
+) -> Result<bool, String> {
     let (cmd, rest) = split_keyword(line);
-    let (args, flags) = match rest {
-        Some(rest) => extract_builder_flags(rest, sl, escape),
-        None => (Cow::Borrowed(""), NodeFlags::new()),
+    let args = match rest {
+        Some(rest) => extract_builder_flags(rest, sl, escape, &mut node.flags),
+        None => Cow::Borrowed(""),
     };
     let args = trim_space(&args);
     let keyword = Keyword::of(cmd);
+    node.value = keyword_value(cmd, keyword);
     let mut json = false;
-    let mut trigger_takes_heredocs = false;
-    let mut trigger = None;
-    let next = match keyword {
+    node.next = match keyword {
         Some(Keyword::Add | Keyword::Copy | Keyword::Volume) => match parse_json(args, sl, 0)? {
             Some(v) => {
                 json = true;
@@ -90,46 +79,25 @@ fn instruction_at<'a>(
             v
         }
         Some(Keyword::Onbuild) => {
-            if args.is_empty() {
-                Args::new()
-            } else {
+            if !args.is_empty() {
                 if depth >= MAX_ONBUILD_DEPTH {
                     return Err(format!(
                         "ONBUILD nested more than {MAX_ONBUILD_DEPTH} levels deep"
                     ));
                 }
-                let (child, takes) = instruction_at(args, sl, escape, depth + 1)?;
-                trigger_takes_heredocs = takes;
-                trigger = Some(Box::new(Node {
-                    value: child.value,
-                    next: child.next,
-                    trigger: child.trigger,
-                    flags: child.flags,
-                    json: child.json,
-                    original: sl.text(args),
-                    ..Node::default()
-                }));
-                Args::new()
+                let mut trigger = Box::new(Node::default());
+                let takes = instruction_at(args, sl, escape, depth + 1, &mut trigger)?;
+                trigger.original = sl.text(args);
+                node.trigger = Some(trigger);
+                return Ok(takes);
             }
+            Args::new()
         }
         // Unknown instructions keep one empty argument; later stages report them.
         None => std::iter::once(Arg::default()).collect(),
     };
-    let takes = takes_heredocs(keyword, json);
-    let heredocs_allowed = if trigger.is_some() {
-        trigger_takes_heredocs
-    } else {
-        takes
-    };
-    let ins = Instruction {
-        value: keyword_value(cmd, keyword),
-        next,
-        trigger,
-        flags,
-        json,
-        heredocs_allowed,
-    };
-    Ok((ins, takes))
+    node.json = json;
+    Ok(takes_heredocs(keyword, json))
 }
 
 /// The instructions the parser knows, found without lowercasing the keyword into a buffer.
@@ -234,14 +202,13 @@ fn leaf<'a>(value: impl Into<Cow<'a, str>>) -> Arg<'a> {
 /// The keyword as written, borrowed when it is one of the instructions spelled in upper or
 /// lower case (nearly every line).
 fn keyword_value(cmd: &str, keyword: Option<Keyword>) -> Cow<'static, str> {
-    // An ASCII `cmd` that names a keyword equals it but for case, and keywords are letters:
-    // it is the upper-case spelling if it has no lower-case letter, and vice versa.
-    if let Some(k) = keyword.filter(|_| cmd.is_ascii()) {
+    // A `cmd` that names a keyword equals one of its spellings unless its case is mixed.
+    if let Some(k) = keyword {
         let (upper, lower) = k.spellings();
-        if !cmd.bytes().any(|b| b.is_ascii_lowercase()) {
+        if cmd == upper {
             return Cow::Borrowed(upper);
         }
-        if !cmd.bytes().any(|b| b.is_ascii_uppercase()) {
+        if cmd == lower {
             return Cow::Borrowed(lower);
         }
     }
@@ -274,22 +241,24 @@ pub(crate) fn split_keyword(line: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 fn split_command(line: &str, escape: char) -> (String, Vec<String>, String) {
     let (cmd, rest) = split_keyword(line);
-    let (args, flags) = match rest {
-        Some(rest) => extract_builder_flags(rest, Slicer { source: None }, escape),
-        None => (Cow::Borrowed(""), NodeFlags::new()),
+    let mut flags = NodeFlags::new();
+    let args = match rest {
+        Some(rest) => extract_builder_flags(rest, Slicer { source: None }, escape, &mut flags),
+        None => Cow::Borrowed(""),
     };
     let flags = flags.iter().map(|f| f.to_string()).collect();
     (cmd.to_string(), flags, trim_space(&args).to_string())
 }
 
-/// Takes the leading `--flag` words off the argument text. BuildKit scans bytes here and
+/// Takes the leading `--flag` words off the argument text, into `words`. BuildKit scans bytes here and
 /// treats each byte as a rune (so non-ASCII text in a flag comes out Latin-1-decoded, and the
 /// bytes 0x85 and 0xA0 separate words); this is reproduced exactly.
 fn extract_builder_flags<'l, 'a>(
     line: &'l str,
     sl: Slicer<'a>,
     escape: char,
-) -> (Cow<'l, str>, NodeFlags<'a>) {
+    words: &mut NodeFlags<'a>,
+) -> Cow<'l, str> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -298,7 +267,6 @@ fn extract_builder_flags<'l, 'a>(
     }
     let b = line.as_bytes();
     let esc = escape as u32 as u8;
-    let mut words = NodeFlags::new();
     let mut word = String::new();
     let mut phase = Phase::Spaces;
     let mut quote = 0u8;
@@ -320,7 +288,7 @@ fn extract_builder_flags<'l, 'a>(
                 continue;
             }
             if ch != b'-' || pos + 1 == b.len() || b[pos + 1] != b'-' {
-                return (rest_from(pos), words);
+                return rest_from(pos);
             }
             // Usually the flag is what runs up to the next space, without quotes, escapes or
             // non-ASCII bytes: then it is that text as it is.
@@ -338,7 +306,7 @@ fn extract_builder_flags<'l, 'a>(
             if plain {
                 let end = pos + len;
                 if flag == b"--" {
-                    return (rest_from(end), words);
+                    return rest_from(end);
                 }
                 words.push(match line.get(pos..end) {
                     Some(t) => sl.text(t),
@@ -364,7 +332,7 @@ fn extract_builder_flags<'l, 'a>(
             if is_space_byte(ch) {
                 phase = Phase::Spaces;
                 if word == "--" {
-                    return (rest_from(pos), words);
+                    return rest_from(pos);
                 }
                 if blank_ok || !word.is_empty() {
                     words.push(Cow::Owned(std::mem::take(&mut word)));
@@ -413,7 +381,7 @@ fn extract_builder_flags<'l, 'a>(
         word.push(ch as char);
         pos += 1;
     }
-    (Cow::Borrowed(""), words)
+    Cow::Borrowed("")
 }
 
 /// Go's `regexp.Split(s, -1)` on `[\t\v\f\r ]+`, one node per piece; nothing for "".
@@ -600,37 +568,40 @@ impl<'l> Iterator for Words<'l> {
 
     fn next(&mut self) -> Option<&'l str> {
         let s = self.s;
+        let bytes = s.as_bytes();
         let escape = self.escape;
+        // Skip the spaces before a word.
+        let mut i = self.pos;
         loop {
-            // Skip the spaces before a word.
-            let (c, len) = char_at(s, self.pos)?;
-            if is_space_char(c) {
-                self.pos += len;
-                continue;
+            let (c, len) = char_at(s, i)?;
+            if !is_space_char(c) {
+                break;
             }
-            break;
+            i += len;
         }
         // The word is `s[start..end]`.
-        let start = self.pos;
+        let start = i;
         let mut end = start;
-        let mut quote: Option<char> = None;
-        let mut i = start;
-        let bytes = s.as_bytes();
-        // Printable ASCII other than the quotes (the closing one, in quotes) and the escape
-        // needs no decision: it is skipped a run at a time.
-        let esc = u8::try_from(escape).unwrap_or(0);
+        let mut quote: Option<u8> = None;
+        // Bytes that need no decision are skipped a run at a time: outside quotes, ASCII
+        // other than spaces, quotes and the escape; inside, ASCII other than the closing
+        // quote and the escape. (A non-ASCII escape never equals an ASCII byte, and
+        // non-ASCII characters end a run: they are decoded below.)
+        let esc = u8::try_from(escape)
+            .ok()
+            .filter(u8::is_ascii)
+            .unwrap_or(0xff);
         loop {
-            let run = bytes[i..]
-                .iter()
-                .position(|&b| {
-                    !(0x21..0x7f).contains(&b)
-                        || b == esc
-                        || match quote {
-                            None => b == b'\'' || b == b'"',
-                            Some(q) => u32::from(b) == u32::from(q),
-                        }
-                })
-                .unwrap_or(bytes.len() - i);
+            let rest = &bytes[i..];
+            let run = match quote {
+                None => rest.iter().position(|&b| {
+                    BYTE_CLASS[usize::from(b)] & (SPACE_BYTE | FLAG_SPECIAL) != 0 || b == esc
+                }),
+                Some(q) => rest
+                    .iter()
+                    .position(|&b| !b.is_ascii() || b == q || b == esc),
+            }
+            .unwrap_or(rest.len());
             if run > 0 {
                 i += run;
                 end = i;
@@ -647,7 +618,7 @@ impl<'l> Iterator for Words<'l> {
                         return Some(&s[start..end]);
                     }
                     if ch == '\'' || ch == '"' {
-                        quote = Some(ch);
+                        quote = Some(ch as u8);
                     }
                     if ch == escape {
                         // The escape and the character after it stay; at the very end it is
@@ -659,14 +630,12 @@ impl<'l> Iterator for Words<'l> {
                         }
                         continue;
                     }
-                    i += len;
-                    end = i;
                 }
                 Some(q) => {
-                    if ch == q {
+                    if u32::from(ch) == u32::from(q) {
                         quote = None;
                     }
-                    if ch == escape && q != '\'' {
+                    if ch == escape && q != b'\'' {
                         i += len;
                         match char_at(s, i) {
                             Some((_, n)) => {
@@ -677,10 +646,10 @@ impl<'l> Iterator for Words<'l> {
                         }
                         continue;
                     }
-                    i += len;
-                    end = i;
                 }
             }
+            i += len;
+            end = i;
         }
         self.pos = i;
         (end > start).then(|| &s[start..end])

@@ -24,6 +24,7 @@ enum Repr<T, const N: usize> {
 }
 
 impl<T: Default, const N: usize> List<T, N> {
+    #[inline]
     pub fn new() -> Self {
         List {
             repr: Repr::Inline {
@@ -34,6 +35,7 @@ impl<T: Default, const N: usize> List<T, N> {
     }
 
     /// A list that will hold `n` items without growing.
+    #[inline]
     pub fn with_capacity(n: usize) -> Self {
         if n <= N {
             Self::new()
@@ -44,6 +46,7 @@ impl<T: Default, const N: usize> List<T, N> {
         }
     }
 
+    #[inline]
     pub fn push(&mut self, item: T) {
         match &mut self.repr {
             Repr::Inline { items, len } if usize::from(*len) < N => {
@@ -63,6 +66,7 @@ impl<T: Default, const N: usize> List<T, N> {
 
 impl<T, const N: usize> Deref for List<T, N> {
     type Target = [T];
+    #[inline]
     fn deref(&self) -> &[T] {
         match &self.repr {
             Repr::Inline { items, len } => &items[..usize::from(*len)],
@@ -72,6 +76,7 @@ impl<T, const N: usize> Deref for List<T, N> {
 }
 
 impl<T, const N: usize> DerefMut for List<T, N> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [T] {
         match &mut self.repr {
             Repr::Inline { items, len } => &mut items[..usize::from(*len)],

@@ -243,23 +243,15 @@ impl<'a> Parser<'a> {
                 self.read_continuation(&mut buf, escape);
                 &buf
             };
-            let ins = self.instruction(line, start_line, escape)?;
-            let end_line = self.current_line;
-            let mut trigger = ins.trigger;
-            set_trigger_lines(&mut trigger, start_line, end_line);
-            children.push(Node {
-                value: ins.value,
-                next: ins.next,
-                children: Vec::new(),
-                trigger,
-                flags: ins.flags,
-                json: ins.json,
-                original: ins.original,
-                heredocs: ins.heredocs,
-                start_line,
-                end_line,
-                prev_comments: std::mem::take(comments),
-            });
+            // Filled where it lies (see `line_parsers::instruction`).
+            children.push(Node::default());
+            let at = children.len() - 1;
+            let node = &mut children[at];
+            self.instruction(line, start_line, escape, node)?;
+            node.start_line = start_line;
+            node.end_line = self.current_line;
+            node.prev_comments = std::mem::take(comments);
+            set_trigger_lines(&mut node.trigger, start_line, node.end_line);
         }
         Ok(())
     }
@@ -318,39 +310,34 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The parts of the node for a logical line, with its heredoc bodies read.
+    /// Fills `node` from a logical line, with its heredoc bodies read.
     fn instruction(
         &mut self,
         line: &str,
         start_line: usize,
         escape: char,
-    ) -> Result<Parts<'a>, DockerfileError> {
+        node: &mut Node<'a>,
+    ) -> Result<(), DockerfileError> {
         let slicer = Slicer {
             source: self.lines.text(),
         };
-        let ins = line_parsers::instruction(line, slicer, escape).map_err(|m| {
-            let keyword = line_parsers::split_keyword(line).0;
-            DockerfileError::new(start_line, Some(keyword), m)
-        })?;
-        let mut heredocs = Vec::new();
-        if ins.heredocs_allowed && has_heredoc_operator(line) {
-            let fail = |m: String| DockerfileError::new(start_line, Some(&ins.value), m);
-            heredocs = heredoc::heredocs_from_line(line).map_err(fail)?;
+        let heredocs_allowed =
+            line_parsers::instruction(line, slicer, escape, node).map_err(|m| {
+                let keyword = line_parsers::split_keyword(line).0;
+                DockerfileError::new(start_line, Some(keyword), m)
+            })?;
+        node.original = slicer.text(line);
+        if heredocs_allowed && has_heredoc_operator(line) {
+            let fail = |m: String| DockerfileError::new(start_line, Some(&node.value), m);
+            let mut heredocs = heredoc::heredocs_from_line(line).map_err(fail)?;
             for doc in &mut heredocs {
                 if !self.read_heredoc_body(doc) {
                     return Err(fail("unterminated heredoc".to_string()));
                 }
             }
+            node.heredocs = heredocs;
         }
-        Ok(Parts {
-            value: ins.value,
-            next: ins.next,
-            trigger: ins.trigger,
-            flags: ins.flags,
-            json: ins.json,
-            original: slicer.text(line),
-            heredocs,
-        })
+        Ok(())
     }
 
     /// Reads body lines up to the terminator; false when the file ends first.
@@ -384,17 +371,6 @@ fn set_trigger_lines(trigger: &mut Option<Box<Node<'_>>>, start: usize, end: usi
         child.end_line = end;
         node = child.trigger.as_deref_mut();
     }
-}
-
-/// A node's fields other than its lines and comments.
-struct Parts<'a> {
-    value: Cow<'a, str>,
-    next: Args<'a>,
-    trigger: Option<Box<Node<'a>>>,
-    flags: NodeFlags<'a>,
-    json: bool,
-    original: Cow<'a, str>,
-    heredocs: Vec<Heredoc>,
 }
 
 /// Turns pieces of a line into node text: borrowed when the piece lies inside the source
