@@ -49,35 +49,32 @@ fn instruction_at<'a>(
     let keyword = Keyword::of(cmd);
     node.value = keyword_value(cmd, keyword);
     let mut json = false;
-    node.next = match keyword {
-        Some(Keyword::Add | Keyword::Copy | Keyword::Volume) => match parse_json(args, sl, 0)? {
-            Some(v) => {
-                json = true;
-                v
+    // The arguments go straight into the node.
+    let out = &mut node.next;
+    match keyword {
+        Some(Keyword::Add | Keyword::Copy | Keyword::Volume) => {
+            json = parse_json(args, sl, out)?;
+            if !json {
+                split_whitespace(args, sl, out);
             }
-            None => split_whitespace(args, sl),
-        },
-        Some(Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell) => {
-            let (v, j) = parse_maybe_json(args, sl, None)?;
-            json = j;
-            v
         }
-        Some(Keyword::From | Keyword::Expose) => split_whitespace(args, sl),
+        Some(Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell) => {
+            json = parse_maybe_json(args, sl, out)?;
+        }
+        Some(Keyword::From | Keyword::Expose) => split_whitespace(args, sl, out),
         Some(Keyword::User | Keyword::Workdir | Keyword::Maintainer | Keyword::Stopsignal) => {
-            string_node(args, sl)
+            if !args.is_empty() {
+                out.push(leaf(sl.text(args)));
+            }
         }
         Some(Keyword::Arg) => {
             let mut words = Pieces::default();
             Words::new(args, escape).for_each(|w| words.push(w));
-            words.into_args(sl)
+            words.into_args(sl, out);
         }
-        Some(Keyword::Env) => parse_name_val(args, sl, "ENV", escape)?,
-        Some(Keyword::Label) => parse_name_val(args, sl, "LABEL", escape)?,
-        Some(Keyword::Healthcheck) => {
-            let (v, j) = parse_health_config(args, sl)?;
-            json = j;
-            v
-        }
+        Some(Keyword::Env) => parse_name_val(args, sl, "ENV", escape, out)?,
+        Some(Keyword::Label) => parse_name_val(args, sl, "LABEL", escape, out)?,
+        Some(Keyword::Healthcheck) => json = parse_health_config(args, sl, out)?,
         Some(Keyword::Onbuild) => {
             if !args.is_empty() {
                 if depth >= MAX_ONBUILD_DEPTH {
@@ -91,11 +88,10 @@ fn instruction_at<'a>(
                 node.trigger = Some(trigger);
                 return Ok(takes);
             }
-            Args::new()
         }
         // Unknown instructions keep one empty argument; later stages report them.
-        None => std::iter::once(Arg::default()).collect(),
-    };
+        None => out.push(Arg::default()),
+    }
     node.json = json;
     Ok(takes_heredocs(keyword, json))
 }
@@ -149,42 +145,47 @@ impl Keyword {
     /// The keyword `cmd` names once lowercased as Go's `strings.ToLower` does.
     pub(crate) fn of(cmd: &str) -> Option<Keyword> {
         const LONGEST: usize = "healthcheck".len();
+        let b = cmd.as_bytes();
+        if (3..=LONGEST).contains(&b.len()) {
+            // A byte equals a lower-case letter but for case exactly when it does with bit
+            // 0x20 set (no other byte turns into a letter so).
+            let lower = |i: usize| b[i] | 0x20;
+            // Length and first letter leave one candidate (two for ADD and ARG).
+            use Keyword as K;
+            let candidate = match (b.len(), lower(0)) {
+                (3, b'a') if lower(1) == b'd' => Some(K::Add),
+                (3, b'a') => Some(K::Arg),
+                (3, b'c') => Some(K::Cmd),
+                (3, b'e') => Some(K::Env),
+                (3, b'r') => Some(K::Run),
+                (4, b'c') => Some(K::Copy),
+                (4, b'f') => Some(K::From),
+                (4, b'u') => Some(K::User),
+                (5, b'l') => Some(K::Label),
+                (5, b's') => Some(K::Shell),
+                (6, b'e') => Some(K::Expose),
+                (6, b'v') => Some(K::Volume),
+                (7, b'o') => Some(K::Onbuild),
+                (7, b'w') => Some(K::Workdir),
+                (10, b'e') => Some(K::Entrypoint),
+                (10, b'm') => Some(K::Maintainer),
+                (10, b's') => Some(K::Stopsignal),
+                (11, b'h') => Some(K::Healthcheck),
+                _ => None,
+            };
+            if let Some(k) = candidate {
+                let (_, spelling) = k.spellings();
+                if b.iter().zip(spelling.bytes()).all(|(&c, l)| c | 0x20 == l) {
+                    return Some(k);
+                }
+            }
+        }
         if !cmd.is_ascii() {
             // Case mapping can turn non-ASCII letters into ASCII ones (K, the Kelvin sign).
             let lower = go_lower(cmd);
             return KEYWORDS.iter().find(|k| k.2 == lower).map(|k| k.0);
         }
-        let b = cmd.as_bytes();
-        if b.len() > LONGEST || b.len() < 3 {
-            return None;
-        }
-        // Length and first letter leave one candidate (two for ADD and ARG).
-        use Keyword as K;
-        let lower = |i: usize| b[i].to_ascii_lowercase();
-        let candidate = match (b.len(), lower(0)) {
-            (3, b'a') if lower(1) == b'd' => K::Add,
-            (3, b'a') => K::Arg,
-            (3, b'c') => K::Cmd,
-            (3, b'e') => K::Env,
-            (3, b'r') => K::Run,
-            (4, b'c') => K::Copy,
-            (4, b'f') => K::From,
-            (4, b'u') => K::User,
-            (5, b'l') => K::Label,
-            (5, b's') => K::Shell,
-            (6, b'e') => K::Expose,
-            (6, b'v') => K::Volume,
-            (7, b'o') => K::Onbuild,
-            (7, b'w') => K::Workdir,
-            (10, b'e') => K::Entrypoint,
-            (10, b'm') => K::Maintainer,
-            (10, b's') => K::Stopsignal,
-            (11, b'h') => K::Healthcheck,
-            _ => return None,
-        };
-        let (_, lower_spelling) = candidate.spellings();
-        cmd.eq_ignore_ascii_case(lower_spelling)
-            .then_some(candidate)
+        None
     }
 
     fn spellings(self) -> (&'static str, &'static str) {
@@ -224,13 +225,14 @@ fn is_ascii_sep(c: char) -> bool {
 pub(crate) fn split_keyword(line: &str) -> (&str, Option<&str>) {
     let line = trim_space(line);
     let b = line.as_bytes();
-    match b.iter().position(|&c| is_ascii_sep(c as char)) {
+    let sep = |c: &u8| BYTE_CLASS[usize::from(*c)] & SEPARATOR != 0;
+    match b.iter().position(sep) {
         None => (line, None),
         Some(i) => {
-            let mut j = i + 1;
-            while j < b.len() && is_ascii_sep(b[j] as char) {
-                j += 1;
-            }
+            let j = b[i..]
+                .iter()
+                .position(|c| !sep(c))
+                .map_or(b.len(), |n| i + n);
             // The separators are ASCII: `i` and `j` are character boundaries.
             (&line[..i], Some(&line[j..]))
         }
@@ -384,19 +386,19 @@ fn extract_builder_flags<'l, 'a>(
     Cow::Borrowed("")
 }
 
-/// Go's `regexp.Split(s, -1)` on `[\t\v\f\r ]+`, one node per piece; nothing for "".
-fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>) -> Args<'a> {
+/// Go's `regexp.Split(s, -1)` on `[\t\v\f\r ]+`, one node per piece (into `out`); nothing
+/// for "".
+fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) {
     if rest.is_empty() {
-        return Args::new();
+        return;
     }
     let mut pieces = Pieces::default();
     go_split_ws_each(rest, usize::MAX, |s| pieces.push(s));
-    pieces.into_args(sl)
+    pieces.into_args(sl, out);
 }
 
-/// Pieces of a line gathered before the argument list is made, so that it is allocated once
-/// at its final size: the tree holds one such list per instruction, and small exact blocks
-/// are the allocator's cheapest.
+/// Pieces of a line gathered before the arguments are added, so that a list too long to be
+/// kept in place is allocated once, at its final size.
 #[derive(Default)]
 struct Pieces<'l> {
     first: [&'l str; 8],
@@ -423,14 +425,14 @@ impl<'l> Pieces<'l> {
         self.first[..self.len].iter().chain(&self.more).copied()
     }
 
-    fn into_args<'a>(self, sl: Slicer<'a>) -> Args<'a> {
-        let mut out = Args::with_capacity(self.count());
+    fn into_args<'a>(self, sl: Slicer<'a>, out: &mut Args<'a>) {
+        out.reserve(self.count());
         out.extend(self.iter().map(|p| leaf(sl.text(p))));
-        out
     }
 }
 
 /// Go's `regexp.Split` with `[\t\v\f\r ]+` and a limit `n` (> 0) on the number of pieces.
+#[cfg(test)]
 fn go_split_ws(s: &str, n: usize) -> Vec<&str> {
     let mut out = Vec::new();
     go_split_ws_each(s, n, |p| out.push(p));
@@ -466,73 +468,51 @@ fn go_split_ws_each<'a>(s: &'a str, n: usize, mut each: impl FnMut(&'a str)) {
     }
 }
 
-fn string_node<'a>(rest: &str, sl: Slicer<'a>) -> Args<'a> {
-    let mut out = Args::new();
-    if !rest.is_empty() {
-        out.push(leaf(sl.text(rest)));
-    }
-    out
-}
-
 const NOT_STRING_ARRAY: &str =
     "when using JSON array syntax, arrays must be comprised of strings only";
 
-/// `Some(nodes)` when the text is a JSON array of strings, `None` when it is not JSON. The
-/// nodes come after `lead` empty ones, for the caller to fill.
-fn parse_json<'a>(rest: &str, sl: Slicer<'a>, lead: usize) -> Result<Option<Args<'a>>, String> {
+/// When the text is a JSON array of strings, adds its strings to `out` and returns true;
+/// false when it is not JSON.
+fn parse_json<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) -> Result<bool, String> {
     let rest = trim_left_space(rest);
     if !rest.starts_with('[') {
-        return Ok(None);
+        return Ok(false);
     }
     match parse_array(rest) {
-        JsonArray::NotJson => Ok(None),
+        JsonArray::NotJson => Ok(false),
         JsonArray::NotStrings => Err(NOT_STRING_ARRAY.to_string()),
         JsonArray::Strings(v) => {
-            let mut out = Args::with_capacity(lead + v.len());
-            out.extend((0..lead).map(|_| Arg::default()));
+            out.reserve(v.len());
             out.extend(v.into_iter().map(|s| {
                 leaf(match s {
                     Cow::Borrowed(text) => sl.text(text),
                     Cow::Owned(decoded) => Cow::Owned(decoded),
                 })
             }));
-            Ok(Some(out))
+            Ok(true)
         }
     }
 }
 
-/// JSON-or-string: the nodes (after `first`, when given) and whether they came from JSON.
-fn parse_maybe_json<'a>(
-    rest: &str,
-    sl: Slicer<'a>,
-    first: Option<Arg<'a>>,
-) -> Result<(Args<'a>, bool), String> {
+/// JSON-or-string: adds the nodes to `out` (after what it holds) and says whether they came
+/// from JSON.
+fn parse_maybe_json<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) -> Result<bool, String> {
     if rest.is_empty() {
-        return Ok((first.into_iter().collect(), false));
+        return Ok(false);
     }
-    let lead = usize::from(first.is_some());
-    Ok(match parse_json(rest, sl, lead)? {
-        Some(mut v) => {
-            if let Some(f) = first {
-                v[0] = f;
-            }
-            (v, true)
-        }
-        None => {
-            let mut v = Args::with_capacity(lead + 1);
-            v.extend(first);
-            v.push(leaf(sl.text(rest)));
-            (v, false)
-        }
-    })
+    if parse_json(rest, sl, out)? {
+        return Ok(true);
+    }
+    out.push(leaf(sl.text(rest)));
+    Ok(false)
 }
 
 /// `HEALTHCHECK <type> <json-or-string>`; the type ends at the first space byte.
-fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Args<'a>, bool), String> {
+fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) -> Result<bool, String> {
     let b = rest.as_bytes();
     let sep = b.iter().position(|&c| is_space_byte(c)).unwrap_or(b.len());
     if sep == 0 {
-        return Ok((Args::new(), false));
+        return Ok(false);
     }
     let next = b[sep..]
         .iter()
@@ -542,9 +522,10 @@ fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Args<'a>, bool
         Some(t) => sl.text(t),
         None => Cow::Owned(String::from_utf8_lossy(&b[..sep]).into_owned()),
     };
+    out.push(leaf(typ));
     match rest.get(next..) {
-        Some(cmd) => parse_maybe_json(cmd, sl, Some(leaf(typ))),
-        None => parse_maybe_json(&String::from_utf8_lossy(&b[next..]), sl, Some(leaf(typ))),
+        Some(cmd) => parse_maybe_json(cmd, sl, out),
+        None => parse_maybe_json(&String::from_utf8_lossy(&b[next..]), sl, out),
     }
 }
 
@@ -668,22 +649,29 @@ fn parse_name_val<'a>(
     sl: Slicer<'a>,
     key: &str,
     escape: char,
-) -> Result<Args<'a>, String> {
+    out: &mut Args<'a>,
+) -> Result<(), String> {
     let mut words = Pieces::default();
     Words::new(rest, escape).for_each(|w| words.push(w));
     let Some(first) = words.iter().next() else {
-        return Ok(Args::new());
+        return Ok(());
     };
     if !first.as_bytes().contains(&b'=') {
-        let parts = go_split_ws(rest, 2);
-        if parts.len() < 2 {
+        let mut parts = [""; 2];
+        let mut n = 0;
+        go_split_ws_each(rest, 2, |p| {
+            parts[n] = p;
+            n += 1;
+        });
+        if n < 2 {
             return Err(format!("{key} must have two arguments"));
         }
-        return Ok([leaf(sl.text(parts[0])), leaf(sl.text(parts[1])), leaf("")]
-            .into_iter()
-            .collect());
+        out.push(leaf(sl.text(parts[0])));
+        out.push(leaf(sl.text(parts[1])));
+        out.push(leaf(""));
+        return Ok(());
     }
-    let mut out = Args::with_capacity(3 * words.count());
+    out.reserve(3 * words.count());
     for word in words.iter() {
         let Some(eq) = word.bytes().position(|b| b == b'=') else {
             return Err(format!(
@@ -696,7 +684,7 @@ fn parse_name_val<'a>(
         out.push(leaf(sl.text(&word[eq + 1..])));
         out.push(leaf("="));
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -46,6 +46,19 @@ impl<T: Default, const N: usize> List<T, N> {
         }
     }
 
+    /// Makes room for `n` more items at once (one allocation when they do not fit in place).
+    pub fn reserve(&mut self, n: usize) {
+        match &mut self.repr {
+            Repr::Inline { items, len } if usize::from(*len) + n > N => {
+                let mut v = Vec::with_capacity(usize::from(*len) + n);
+                v.extend(items.iter_mut().take(usize::from(*len)).map(std::mem::take));
+                self.repr = Repr::Heap(v);
+            }
+            Repr::Inline { .. } => {}
+            Repr::Heap(v) => v.reserve(n),
+        }
+    }
+
     #[inline]
     pub fn push(&mut self, item: T) {
         match &mut self.repr {
@@ -171,8 +184,16 @@ mod tests {
                 l.extend(v.iter().cloned());
                 l
             };
+            let reserved = {
+                let mut l = List::<String, 3>::new();
+                let half = n / 2;
+                l.extend(v[..half].iter().cloned());
+                l.reserve(n - half);
+                l.extend(v[half..].iter().cloned());
+                l
+            };
             let converted = List::<String, 3>::from(v.clone());
-            for l in [&pushed, &collected, &sized, &converted] {
+            for l in [&pushed, &collected, &sized, &reserved, &converted] {
                 assert_eq!(&**l, v.as_slice());
                 assert_eq!(*l, v);
                 assert_eq!(format!("{l:?}"), format!("{v:?}"));
