@@ -67,11 +67,7 @@ fn instruction_at<'a>(
                 out.push(leaf(sl.text(args)));
             }
         }
-        Some(Keyword::Arg) => {
-            let mut words = Pieces::default();
-            Words::new(args, escape).for_each(|w| words.push(w));
-            words.into_args(sl, out);
-        }
+        Some(Keyword::Arg) => Words::new(args, escape).for_each(|w| out.push(leaf(sl.text(w)))),
         Some(Keyword::Env) => parse_name_val(args, sl, "ENV", escape, out)?,
         Some(Keyword::Label) => parse_name_val(args, sl, "LABEL", escape, out)?,
         Some(Keyword::Healthcheck) => json = parse_health_config(args, sl, out)?,
@@ -392,43 +388,7 @@ fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) {
     if rest.is_empty() {
         return;
     }
-    let mut pieces = Pieces::default();
-    go_split_ws_each(rest, usize::MAX, |s| pieces.push(s));
-    pieces.into_args(sl, out);
-}
-
-/// Pieces of a line gathered before the arguments are added, so that a list too long to be
-/// kept in place is allocated once, at its final size.
-#[derive(Default)]
-struct Pieces<'l> {
-    first: [&'l str; 8],
-    len: usize,
-    more: Vec<&'l str>,
-}
-
-impl<'l> Pieces<'l> {
-    fn push(&mut self, piece: &'l str) {
-        match self.first.get_mut(self.len) {
-            Some(slot) => {
-                *slot = piece;
-                self.len += 1;
-            }
-            None => self.more.push(piece),
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.len + self.more.len()
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &'l str> + '_ {
-        self.first[..self.len].iter().chain(&self.more).copied()
-    }
-
-    fn into_args<'a>(self, sl: Slicer<'a>, out: &mut Args<'a>) {
-        out.reserve(self.count());
-        out.extend(self.iter().map(|p| leaf(sl.text(p))));
-    }
+    go_split_ws_each(rest, usize::MAX, |s| out.push(leaf(sl.text(s))));
 }
 
 /// Go's `regexp.Split` with `[\t\v\f\r ]+` and a limit `n` (> 0) on the number of pieces.
@@ -481,9 +441,9 @@ fn parse_json<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) -> Result<bool
     match parse_array(rest) {
         JsonArray::NotJson => Ok(false),
         JsonArray::NotStrings => Err(NOT_STRING_ARRAY.to_string()),
-        JsonArray::Strings(v) => {
+        JsonArray::Strings(mut v) => {
             out.reserve(v.len());
-            out.extend(v.into_iter().map(|s| {
+            out.extend(v.iter_mut().map(std::mem::take).map(|s| {
                 leaf(match s {
                     Cow::Borrowed(text) => sl.text(text),
                     Cow::Owned(decoded) => Cow::Owned(decoded),
@@ -651,9 +611,8 @@ fn parse_name_val<'a>(
     escape: char,
     out: &mut Args<'a>,
 ) -> Result<(), String> {
-    let mut words = Pieces::default();
-    Words::new(rest, escape).for_each(|w| words.push(w));
-    let Some(first) = words.iter().next() else {
+    let mut words = Words::new(rest, escape);
+    let Some(first) = words.next() else {
         return Ok(());
     };
     if !first.as_bytes().contains(&b'=') {
@@ -671,8 +630,7 @@ fn parse_name_val<'a>(
         out.push(leaf(""));
         return Ok(());
     }
-    out.reserve(3 * words.count());
-    for word in words.iter() {
+    for word in std::iter::once(first).chain(words) {
         let Some(eq) = word.bytes().position(|b| b == b'=') else {
             return Err(format!(
                 "Syntax error - can't find = in {}. Must be of the form: name=value",

@@ -66,13 +66,20 @@ impl<T: Default, const N: usize> List<T, N> {
                 items[usize::from(*len)] = item;
                 *len += 1;
             }
-            Repr::Inline { items, .. } => {
-                let mut v = Vec::with_capacity(2 * N.max(2));
-                v.extend(items.iter_mut().map(std::mem::take));
-                v.push(item);
-                self.repr = Repr::Heap(v);
-            }
+            Repr::Inline { .. } => self.spill(item),
             Repr::Heap(v) => v.push(item),
+        }
+    }
+
+    /// Moves the items to the heap, with `item` after them (out of line: rare).
+    #[cold]
+    #[inline(never)]
+    fn spill(&mut self, item: T) {
+        if let Repr::Inline { items, .. } = &mut self.repr {
+            let mut v = Vec::with_capacity(2 * N.max(2));
+            v.extend(items.iter_mut().map(std::mem::take));
+            v.push(item);
+            self.repr = Repr::Heap(v);
         }
     }
 }

@@ -342,18 +342,30 @@ impl<'a> Parser<'a> {
 
     /// Reads body lines up to the terminator; false when the file ends first.
     fn read_heredoc_body(&mut self, doc: &mut Heredoc) -> bool {
-        while let Some((_, text)) = self.lines.next() {
+        // The body lines lie one after another in the input: when it is text, the body is
+        // copied at once, at its final size, rather than line by line.
+        let whole = self.lines.text();
+        let body_start = self.lines.position();
+        loop {
+            let line_start = self.lines.position();
+            let Some((_, text)) = self.lines.next() else {
+                return false;
+            };
             self.current_line += 1;
             let mut candidate = trim_newline(&text);
             if doc.chomp {
                 candidate = candidate.trim_start_matches('\t');
             }
             if candidate == doc.name {
+                if let Some(body) = whole.and_then(|w| w.get(body_start..line_start)) {
+                    doc.content = body.to_string();
+                }
                 return true;
             }
-            doc.content.push_str(&text);
+            if whole.is_none() {
+                doc.content.push_str(&text);
+            }
         }
-        false
     }
 }
 
