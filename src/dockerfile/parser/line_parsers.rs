@@ -212,12 +212,8 @@ fn keyword_value(cmd: &str, keyword: Option<Keyword>) -> Cow<'static, str> {
     Cow::Owned(cmd.to_string())
 }
 
-/// Splits at the first run of `[\t\v\f\r ]`, the only separators BuildKit's regexp knows.
-fn is_ascii_sep(c: char) -> bool {
-    u8::try_from(c).is_ok_and(|b| BYTE_CLASS[usize::from(b)] & SEPARATOR != 0)
-}
-
-/// The keyword and the text after it (BuildKit's split at the first separator run).
+/// The keyword and the text after it (BuildKit's split at the first run of `[\t\v\f\r ]`,
+/// the only separators its regexp knows).
 pub(crate) fn split_keyword(line: &str) -> (&str, Option<&str>) {
     let line = trim_space(line);
     let b = line.as_bytes();
@@ -290,16 +286,23 @@ fn extract_builder_flags<'l, 'a>(
             }
             // Usually the flag is what runs up to the next space, without quotes, escapes or
             // non-ASCII bytes: then it is that text as it is.
-            let mut len = 0;
-            let mut plain = true;
-            for &c in &b[pos..] {
-                let class = BYTE_CLASS[usize::from(c)];
-                if class & SPACE_BYTE != 0 {
-                    break;
-                }
-                plain &= class & FLAG_SPECIAL == 0 && c != esc;
-                len += 1;
-            }
+            let space = |c: &u8| BYTE_CLASS[usize::from(*c)] & SPACE_BYTE != 0;
+            let stop = b[pos..]
+                .iter()
+                .position(|&c| {
+                    BYTE_CLASS[usize::from(c)] & (SPACE_BYTE | FLAG_SPECIAL) != 0 || c == esc
+                })
+                .map_or(b.len(), |n| pos + n);
+            let plain = b.get(stop).is_none_or(space);
+            let len = if plain {
+                stop - pos
+            } else {
+                b[stop..]
+                    .iter()
+                    .position(space)
+                    .map_or(b.len(), |n| stop + n)
+                    - pos
+            };
             let flag = &b[pos..pos + len];
             if plain {
                 let end = pos + len;
@@ -404,24 +407,22 @@ fn go_split_ws_each<'a>(s: &'a str, n: usize, mut each: impl FnMut(&'a str)) {
     let mut pieces = 0;
     let mut beg = 0;
     let mut end = 0;
-    let mut i = 0;
     let bytes = s.as_bytes();
-    while i < bytes.len() {
-        if pieces == n - 1 {
+    let sep = |c: &u8| BYTE_CLASS[usize::from(*c)] & SEPARATOR != 0;
+    while beg < bytes.len() && pieces != n - 1 {
+        let Some(k) = bytes[beg..].iter().position(sep) else {
             break;
-        }
-        if is_ascii_sep(bytes[i] as char) {
-            let m0 = i;
-            while i < bytes.len() && is_ascii_sep(bytes[i] as char) {
-                i += 1;
-            }
-            end = m0;
-            each(&s[beg..m0]);
-            pieces += 1;
-            beg = i;
-        } else {
-            i += 1;
-        }
+        };
+        // The separators are ASCII: `m0` and `m1` are character boundaries.
+        let m0 = beg + k;
+        let m1 = bytes[m0..]
+            .iter()
+            .position(|c| !sep(c))
+            .map_or(bytes.len(), |k| m0 + k);
+        end = m0;
+        each(&s[beg..m0]);
+        pieces += 1;
+        beg = m1;
     }
     if end != s.len() || pieces == 0 {
         each(&s[beg..]);
@@ -630,7 +631,7 @@ fn parse_name_val<'a>(
         out.push(leaf(""));
         return Ok(());
     }
-    for word in std::iter::once(first).chain(words) {
+    let mut pair = |word: &str| {
         let Some(eq) = word.bytes().position(|b| b == b'=') else {
             return Err(format!(
                 "Syntax error - can't find = in {}. Must be of the form: name=value",
@@ -641,8 +642,10 @@ fn parse_name_val<'a>(
         out.push(leaf(sl.text(&word[..eq])));
         out.push(leaf(sl.text(&word[eq + 1..])));
         out.push(leaf("="));
-    }
-    Ok(())
+        Ok(())
+    };
+    pair(first)?;
+    words.try_for_each(pair)
 }
 
 #[cfg(test)]

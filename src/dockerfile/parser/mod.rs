@@ -244,8 +244,8 @@ impl<'a> Parser<'a> {
                 &buf
             };
             // Filled where it lies (see `line_parsers::instruction`).
-            children.push(Node::default());
-            let at = children.len() - 1;
+            let at = children.len();
+            children.resize_with(at + 1, Node::default);
             let node = &mut children[at];
             self.instruction(line, start_line, escape, node)?;
             node.start_line = start_line;
