@@ -199,14 +199,18 @@ fn leaf<'a>(value: impl Into<Cow<'a, str>>) -> Arg<'a> {
 /// The keyword as written, borrowed when it is one of the instructions spelled in upper or
 /// lower case (nearly every line).
 fn keyword_value(cmd: &str, keyword: Option<Keyword>) -> Cow<'static, str> {
-    // A `cmd` that names a keyword equals one of its spellings unless its case is mixed.
     if let Some(k) = keyword {
         let (upper, lower) = k.spellings();
-        if cmd == upper {
-            return Cow::Borrowed(upper);
-        }
-        if cmd == lower {
-            return Cow::Borrowed(lower);
+        // A `cmd` as long as its keyword equals it but for case (a non-ASCII one that lowers
+        // to it is longer), and keywords are letters: bit 0x20 tells each letter's case.
+        if cmd.len() == upper.len() {
+            let b = cmd.as_bytes();
+            if b.iter().all(|c| c & 0x20 == 0) {
+                return Cow::Borrowed(upper);
+            }
+            if b.iter().all(|c| c & 0x20 != 0) {
+                return Cow::Borrowed(lower);
+            }
         }
     }
     Cow::Owned(cmd.to_string())

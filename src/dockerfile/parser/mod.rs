@@ -220,12 +220,15 @@ impl<'a> Parser<'a> {
                     comments.push(comment.to_string());
                 }
             }
-            match self.directive_parser.line(token, &mut self.directives) {
-                Ok(true) => {
-                    comments.pop();
+            // Past the top of the file (nearly every line) there is nothing to ask.
+            if !self.directive_parser.is_done() {
+                match self.directive_parser.line(token, &mut self.directives) {
+                    Ok(true) => {
+                        comments.pop();
+                    }
+                    Ok(false) => {}
+                    Err(msg) => return Err(DockerfileError::new(self.current_line + 1, None, msg)),
                 }
-                Ok(false) => {}
-                Err(msg) => return Err(DockerfileError::new(self.current_line + 1, None, msg)),
             }
             self.current_line += 1;
             let start_line = self.current_line;
