@@ -24,7 +24,7 @@ pub(crate) fn instruction<'a>(
     escape: char,
     node: &mut Node<'a>,
 ) -> Result<bool, String> {
-    instruction_at(line, sl, escape, 0, node)
+    instruction_at(line, sl, escape, 0, node).map(|(allowed, _)| allowed)
 }
 
 /// Whether an instruction, by its keyword and form, may open heredocs.
@@ -32,14 +32,15 @@ fn takes_heredocs(keyword: Option<Keyword>, json: bool) -> bool {
     matches!(keyword, Some(Keyword::Run | Keyword::Copy | Keyword::Add)) && !json
 }
 
-/// [`instruction`] at an ONBUILD depth.
+/// [`instruction`] at an ONBUILD depth; also whether the instruction itself (not its
+/// trigger) takes heredocs: only a direct trigger passes that on to its ONBUILD.
 fn instruction_at<'a>(
     line: &str,
     sl: Slicer<'a>,
     escape: char,
     depth: usize,
     node: &mut Node<'a>,
-) -> Result<bool, String> {
+) -> Result<(bool, bool), String> {
     let (cmd, rest) = split_keyword(line);
     let args = match rest {
         Some(rest) => extract_builder_flags(rest, sl, escape, &mut node.flags),
@@ -79,17 +80,18 @@ fn instruction_at<'a>(
                     ));
                 }
                 let mut trigger = Box::new(Node::default());
-                let takes = instruction_at(args, sl, escape, depth + 1, &mut trigger)?;
+                let (_, takes) = instruction_at(args, sl, escape, depth + 1, &mut trigger)?;
                 trigger.original = sl.text(args);
                 node.trigger = Some(trigger);
-                return Ok(takes);
+                return Ok((takes, false));
             }
         }
         // Unknown instructions keep one empty argument; later stages report them.
         None => out.push(Arg::default()),
     }
     node.json = json;
-    Ok(takes_heredocs(keyword, json))
+    let takes = takes_heredocs(keyword, json);
+    Ok((takes, takes))
 }
 
 /// The instructions the parser knows, found without lowercasing the keyword into a buffer.
@@ -809,6 +811,22 @@ mod tests {
         assert_eq!(parse_words("'' x", '\\'), vec!["''", "x"]);
         assert_eq!(parse_words("\"a\\\"b\" c", '\\'), vec!["\"a\\\"b\"", "c"]);
         assert_eq!(parse_words("'a\\' b", '\\'), vec!["'a\\'", "b"]);
+    }
+
+    #[test]
+    fn heredocs_open_on_run_copy_add_and_their_direct_onbuild() {
+        let opens = |line: &str| {
+            let mut node = Node::default();
+            instruction(line, Slicer { source: None }, '\\', &mut node).unwrap()
+        };
+        assert!(opens("RUN <<EOF"));
+        assert!(opens("COPY <<EOF /x"));
+        assert!(opens("ONBUILD ADD <<EOF /x"));
+        assert!(!opens("RUN [\"<<EOF\"]"));
+        assert!(!opens("CMD <<EOF"));
+        // BuildKit looks at the trigger only, not at a trigger's trigger.
+        assert!(!opens("ONBUILD ONBUILD RUN <<EOF"));
+        assert!(!opens("ONBUILD"));
     }
 
     #[test]
