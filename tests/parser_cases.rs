@@ -324,7 +324,7 @@ fn keywords_keep_case_and_dispatch_case_insensitively() {
         dump(&r.ast),
         "(from \"a\")\n(cmd \"x\")\n(onbuild (run \"b\"))"
     );
-    assert_eq!(r.ast.children[2].next[0].children[0].value, "run");
+    assert_eq!(r.ast.children[2].trigger.as_ref().unwrap().value, "run");
     assert_eq!(r.ast.children[2].original, "OnBuild run b");
 }
 
@@ -347,7 +347,7 @@ fn flags_are_extracted_for_every_instruction() {
         c[2].flags,
         vec!["--mount=type=cache,target=/x", "--network=none"]
     );
-    assert_eq!(c[3].next[0].children[0].flags, vec!["--chmod=644"]);
+    assert_eq!(c[3].trigger.as_ref().unwrap().flags, vec!["--chmod=644"]);
     assert!(c[4].json);
     assert!(c[5].next.is_empty());
     assert_eq!(

@@ -6,8 +6,8 @@
 //! Node shapes expected from the parser (BuildKit's): ENV and LABEL arguments come in triples
 //! `key, value, delimiter` (`"="`, or `""` for the legacy `ENV key value` form), values with
 //! their quotes still in place; RUN/CMD/ENTRYPOINT/SHELL/VOLUME/COPY/ADD carry `json` when
-//! written in exec form; HEALTHCHECK's first argument is its type; ONBUILD has one argument
-//! whose only child is the trigger instruction.
+//! written in exec form; HEALTHCHECK's first argument is its type; ONBUILD's trigger
+//! instruction is its node's `trigger`.
 
 pub mod flags;
 pub mod healthcheck;
@@ -234,14 +234,11 @@ fn err(node: &Node, msg: impl Into<String>) -> DockerfileError {
 /// appended to `out`.
 fn node_args<'n, 'a>(node: &'n Node<'a>, out: &mut Vec<&'n Text<'a>>) {
     for arg in &node.next {
-        match arg.children.as_slice() {
-            [] => out.push(&arg.value),
-            [child] => {
-                out.push(&child.value);
-                node_args(child, out);
-            }
-            _ => {}
-        }
+        out.push(&arg.value);
+    }
+    if let Some(child) = &node.trigger {
+        out.push(&child.value);
+        node_args(child, out);
     }
 }
 
@@ -490,9 +487,8 @@ fn lower_args<'n, 'a>(
                 _ => {}
             }
             let child = node
-                .next
-                .first()
-                .and_then(|a| a.children.first())
+                .trigger
+                .as_deref()
                 .ok_or_else(|| err(node, "ONBUILD requires at least one argument"))?;
             let mut child = child.clone();
             // Errors in the trigger point at the ONBUILD line.

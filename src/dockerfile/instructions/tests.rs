@@ -13,7 +13,6 @@ fn n(kw: &str, args: &[&str]) -> N {
             .iter()
             .map(|a| Arg {
                 value: a.to_string().into(),
-                children: Vec::new(),
             })
             .collect(),
         original: format!("{kw} {}", args.join(" ")).into(),
@@ -341,10 +340,7 @@ fn onbuild(trigger: &str, args: &[&str]) -> N {
     let child = n(trigger, args).0;
     N(Node {
         value: "ONBUILD".into(),
-        next: vec![Arg {
-            value: "".into(),
-            children: vec![child],
-        }],
+        trigger: Some(Box::new(child)),
         original: format!("ONBUILD {trigger} {}", args.join(" ")).into(),
         start_line: 3,
         end_line: 3,

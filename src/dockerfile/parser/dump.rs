@@ -28,16 +28,15 @@ fn dump_into(node: &Node, out: &mut String) {
     dump_children(&node.children, out);
     for arg in &node.next {
         out.push(' ');
-        if arg.children.is_empty() {
-            go_quote_into(&arg.value, out);
-        } else {
-            // An argument with children dumps as a node would (it has no flags or
-            // arguments of its own).
-            let start = out.len();
-            push_lower(&arg.value, out);
-            dump_children(&arg.children, out);
-            trim_level(out, start);
-        }
+        go_quote_into(&arg.value, out);
+    }
+    if let Some(trigger) = &node.trigger {
+        // BuildKit's ONBUILD has one argument, empty, whose only child is the trigger: it
+        // dumps as a node would.
+        out.push(' ');
+        let start = out.len();
+        dump_children(std::slice::from_ref(&**trigger), out);
+        trim_level(out, start);
     }
     trim_level(out, start);
 }

@@ -4,6 +4,7 @@
 //! nesting up to 10,000 levels, and a number that overflows float64 makes the whole text
 //! "not JSON" rather than "not strings".
 
+use super::List;
 use std::borrow::Cow;
 
 /// What the argument text turned out to be.
@@ -13,8 +14,9 @@ pub(crate) enum JsonArray<'s> {
     NotJson,
     /// Valid JSON array with at least one element that is not a string: an error.
     NotStrings,
-    /// The strings, borrowed from the text where they have no escapes.
-    Strings(Vec<Cow<'s, str>>),
+    /// The strings, borrowed from the text where they have no escapes (a few kept in place:
+    /// exec forms are short).
+    Strings(List<Cow<'s, str>, 4>),
 }
 
 /// Go's encoding/json maximum nesting depth.
@@ -64,7 +66,7 @@ impl<'a> Parser<'a> {
     fn top_level(&mut self) -> Option<JsonArray<'a>> {
         self.ws();
         self.eat(b'[')?;
-        let mut items = Vec::new();
+        let mut items = List::new();
         let mut all_strings = true;
         self.ws();
         if self.eat(b']').is_none() {

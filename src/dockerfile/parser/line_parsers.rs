@@ -2,7 +2,7 @@
 //! each keyword uses (BuildKit's `splitCommand` and its dispatch table of line parsers).
 
 use super::json::{parse_array, JsonArray};
-use super::{Arg, Node, Slicer};
+use super::{Arg, Args, Node, NodeFlags, Slicer};
 use crate::dockerfile::go_text::{
     char_at, go_lower, go_quote, is_space_byte, is_space_char, trim_left_space, trim_space,
     BYTE_CLASS, FLAG_SPECIAL, SEPARATOR, SPACE_BYTE,
@@ -13,26 +13,18 @@ use std::borrow::Cow;
 /// depth so that no input can exhaust the stack.
 const MAX_ONBUILD_DEPTH: usize = 64;
 
-/// What a logical line gives the node: the parser adds the text, lines and heredocs and
-/// builds the node once, in place (a node is large, and moving it through every layer cost
-/// more than some of the parsing).
-pub(crate) struct Instruction<'a> {
-    pub(crate) value: Cow<'a, str>,
-    pub(crate) next: Vec<Arg<'a>>,
-    pub(crate) flags: Vec<Cow<'a, str>>,
-    pub(crate) json: bool,
-    /// RUN, COPY or ADD in shell form, directly or as the trigger of an ONBUILD: the only
-    /// instructions whose `<<` words open heredocs.
-    pub(crate) heredocs_allowed: bool,
-}
-
-/// Parses a logical line. Errors are plain messages; the caller adds the location.
+/// Fills `node`'s keyword, arguments, flags, form and trigger from a logical line; the parser
+/// adds the text, lines and heredocs. The node is filled where it lies in the tree (a node is
+/// large, and moving it through every layer cost more than some of the parsing). Returns
+/// whether `<<` words may open heredocs: RUN, COPY or ADD in shell form, directly or as the
+/// trigger of an ONBUILD. Errors are plain messages; the caller adds the location.
 pub(crate) fn instruction<'a>(
     line: &str,
     sl: Slicer<'a>,
     escape: char,
-) -> Result<Instruction<'a>, String> {
-    instruction_at(line, sl, escape, 0).map(|(ins, _)| ins)
+    node: &mut Node<'a>,
+) -> Result<bool, String> {
+    instruction_at(line, sl, escape, 0, node).map(|(allowed, _)| allowed)
 }
 
 /// Whether an instruction, by its keyword and form, may open heredocs.
@@ -41,93 +33,65 @@ fn takes_heredocs(keyword: Option<Keyword>, json: bool) -> bool {
 }
 
 /// [`instruction`] at an ONBUILD depth; also whether the instruction itself (not its
-/// trigger) takes heredocs.
+/// trigger) takes heredocs: only a direct trigger passes that on to its ONBUILD.
 fn instruction_at<'a>(
     line: &str,
     sl: Slicer<'a>,
     escape: char,
     depth: usize,
-) -> Result<(Instruction<'a>, bool), String> {
+    node: &mut Node<'a>,
+) -> Result<(bool, bool), String> {
     let (cmd, rest) = split_keyword(line);
-    let (args, flags) = match rest {
-        Some(rest) => extract_builder_flags(rest, sl, escape),
-        None => (Cow::Borrowed(""), Vec::new()),
+    let args = match rest {
+        Some(rest) => extract_builder_flags(rest, sl, escape, &mut node.flags),
+        None => Cow::Borrowed(""),
     };
     let args = trim_space(&args);
     let keyword = Keyword::of(cmd);
+    node.value = keyword_value(cmd, keyword);
     let mut json = false;
-    let mut trigger_takes_heredocs = false;
-    let next = match keyword {
-        Some(Keyword::Add | Keyword::Copy | Keyword::Volume) => match parse_json(args, sl, 0)? {
-            Some(v) => {
-                json = true;
-                v
+    // The arguments go straight into the node.
+    let out = &mut node.next;
+    match keyword {
+        Some(Keyword::Add | Keyword::Copy | Keyword::Volume) => {
+            json = parse_json(args, sl, out)?;
+            if !json {
+                split_whitespace(args, sl, out);
             }
-            None => split_whitespace(args, sl),
-        },
+        }
         Some(Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell) => {
-            let (v, j) = parse_maybe_json(args, sl, None)?;
-            json = j;
-            v
+            json = parse_maybe_json(args, sl, out)?;
         }
-        Some(Keyword::From | Keyword::Expose) => split_whitespace(args, sl),
+        Some(Keyword::From | Keyword::Expose) => split_whitespace(args, sl, out),
         Some(Keyword::User | Keyword::Workdir | Keyword::Maintainer | Keyword::Stopsignal) => {
-            string_node(args, sl)
+            if !args.is_empty() {
+                out.push(leaf(sl.text(args)));
+            }
         }
-        Some(Keyword::Arg) => {
-            let mut words = Pieces::default();
-            Words::new(args, escape).for_each(|w| words.push(w));
-            words.into_args(sl)
-        }
-        Some(Keyword::Env) => parse_name_val(args, sl, "ENV", escape)?,
-        Some(Keyword::Label) => parse_name_val(args, sl, "LABEL", escape)?,
-        Some(Keyword::Healthcheck) => {
-            let (v, j) = parse_health_config(args, sl)?;
-            json = j;
-            v
-        }
+        Some(Keyword::Arg) => Words::new(args, escape).for_each(|w| out.push(leaf(sl.text(w)))),
+        Some(Keyword::Env) => parse_name_val(args, sl, "ENV", escape, out)?,
+        Some(Keyword::Label) => parse_name_val(args, sl, "LABEL", escape, out)?,
+        Some(Keyword::Healthcheck) => json = parse_health_config(args, sl, out)?,
         Some(Keyword::Onbuild) => {
-            if args.is_empty() {
-                Vec::new()
-            } else {
+            if !args.is_empty() {
                 if depth >= MAX_ONBUILD_DEPTH {
                     return Err(format!(
                         "ONBUILD nested more than {MAX_ONBUILD_DEPTH} levels deep"
                     ));
                 }
-                let (child, takes) = instruction_at(args, sl, escape, depth + 1)?;
-                trigger_takes_heredocs = takes;
-                let child = Node {
-                    value: child.value,
-                    next: child.next,
-                    flags: child.flags,
-                    json: child.json,
-                    original: sl.text(args),
-                    ..Node::default()
-                };
-                vec![Arg {
-                    value: Cow::Borrowed(""),
-                    children: vec![child],
-                }]
+                let mut trigger = Box::new(Node::default());
+                let (_, takes) = instruction_at(args, sl, escape, depth + 1, &mut trigger)?;
+                trigger.original = sl.text(args);
+                node.trigger = Some(trigger);
+                return Ok((takes, false));
             }
         }
         // Unknown instructions keep one empty argument; later stages report them.
-        None => vec![Arg::default()],
-    };
+        None => out.push(Arg::default()),
+    }
+    node.json = json;
     let takes = takes_heredocs(keyword, json);
-    let heredocs_allowed = if keyword == Some(Keyword::Onbuild) && !next.is_empty() {
-        trigger_takes_heredocs
-    } else {
-        takes
-    };
-    let ins = Instruction {
-        value: keyword_value(cmd, keyword),
-        next,
-        flags,
-        json,
-        heredocs_allowed,
-    };
-    Ok((ins, takes))
+    Ok((takes, takes))
 }
 
 /// The instructions the parser knows, found without lowercasing the keyword into a buffer.
@@ -179,42 +143,47 @@ impl Keyword {
     /// The keyword `cmd` names once lowercased as Go's `strings.ToLower` does.
     pub(crate) fn of(cmd: &str) -> Option<Keyword> {
         const LONGEST: usize = "healthcheck".len();
+        let b = cmd.as_bytes();
+        if (3..=LONGEST).contains(&b.len()) {
+            // A byte equals a lower-case letter but for case exactly when it does with bit
+            // 0x20 set (no other byte turns into a letter so).
+            let lower = |i: usize| b[i] | 0x20;
+            // Length and first letter leave one candidate (two for ADD and ARG).
+            use Keyword as K;
+            let candidate = match (b.len(), lower(0)) {
+                (3, b'a') if lower(1) == b'd' => Some(K::Add),
+                (3, b'a') => Some(K::Arg),
+                (3, b'c') => Some(K::Cmd),
+                (3, b'e') => Some(K::Env),
+                (3, b'r') => Some(K::Run),
+                (4, b'c') => Some(K::Copy),
+                (4, b'f') => Some(K::From),
+                (4, b'u') => Some(K::User),
+                (5, b'l') => Some(K::Label),
+                (5, b's') => Some(K::Shell),
+                (6, b'e') => Some(K::Expose),
+                (6, b'v') => Some(K::Volume),
+                (7, b'o') => Some(K::Onbuild),
+                (7, b'w') => Some(K::Workdir),
+                (10, b'e') => Some(K::Entrypoint),
+                (10, b'm') => Some(K::Maintainer),
+                (10, b's') => Some(K::Stopsignal),
+                (11, b'h') => Some(K::Healthcheck),
+                _ => None,
+            };
+            if let Some(k) = candidate {
+                let (_, spelling) = k.spellings();
+                if b.iter().zip(spelling.bytes()).all(|(&c, l)| c | 0x20 == l) {
+                    return Some(k);
+                }
+            }
+        }
         if !cmd.is_ascii() {
             // Case mapping can turn non-ASCII letters into ASCII ones (K, the Kelvin sign).
             let lower = go_lower(cmd);
             return KEYWORDS.iter().find(|k| k.2 == lower).map(|k| k.0);
         }
-        let b = cmd.as_bytes();
-        if b.len() > LONGEST || b.len() < 3 {
-            return None;
-        }
-        // Length and first letter leave one candidate (two for ADD and ARG).
-        use Keyword as K;
-        let lower = |i: usize| b[i].to_ascii_lowercase();
-        let candidate = match (b.len(), lower(0)) {
-            (3, b'a') if lower(1) == b'd' => K::Add,
-            (3, b'a') => K::Arg,
-            (3, b'c') => K::Cmd,
-            (3, b'e') => K::Env,
-            (3, b'r') => K::Run,
-            (4, b'c') => K::Copy,
-            (4, b'f') => K::From,
-            (4, b'u') => K::User,
-            (5, b'l') => K::Label,
-            (5, b's') => K::Shell,
-            (6, b'e') => K::Expose,
-            (6, b'v') => K::Volume,
-            (7, b'o') => K::Onbuild,
-            (7, b'w') => K::Workdir,
-            (10, b'e') => K::Entrypoint,
-            (10, b'm') => K::Maintainer,
-            (10, b's') => K::Stopsignal,
-            (11, b'h') => K::Healthcheck,
-            _ => return None,
-        };
-        let (_, lower_spelling) = candidate.spellings();
-        cmd.eq_ignore_ascii_case(lower_spelling)
-            .then_some(candidate)
+        None
     }
 
     fn spellings(self) -> (&'static str, &'static str) {
@@ -226,43 +195,42 @@ impl Keyword {
 fn leaf<'a>(value: impl Into<Cow<'a, str>>) -> Arg<'a> {
     Arg {
         value: value.into(),
-        children: Vec::new(),
     }
 }
 
 /// The keyword as written, borrowed when it is one of the instructions spelled in upper or
 /// lower case (nearly every line).
 fn keyword_value(cmd: &str, keyword: Option<Keyword>) -> Cow<'static, str> {
-    // An ASCII `cmd` that names a keyword equals it but for case, and keywords are letters:
-    // it is the upper-case spelling if it has no lower-case letter, and vice versa.
-    if let Some(k) = keyword.filter(|_| cmd.is_ascii()) {
+    if let Some(k) = keyword {
         let (upper, lower) = k.spellings();
-        if !cmd.bytes().any(|b| b.is_ascii_lowercase()) {
-            return Cow::Borrowed(upper);
-        }
-        if !cmd.bytes().any(|b| b.is_ascii_uppercase()) {
-            return Cow::Borrowed(lower);
+        // A `cmd` as long as its keyword equals it but for case (a non-ASCII one that lowers
+        // to it is longer), and keywords are letters: bit 0x20 tells each letter's case.
+        if cmd.len() == upper.len() {
+            let b = cmd.as_bytes();
+            if b.iter().all(|c| c & 0x20 == 0) {
+                return Cow::Borrowed(upper);
+            }
+            if b.iter().all(|c| c & 0x20 != 0) {
+                return Cow::Borrowed(lower);
+            }
         }
     }
     Cow::Owned(cmd.to_string())
 }
 
-/// Splits at the first run of `[\t\v\f\r ]`, the only separators BuildKit's regexp knows.
-fn is_ascii_sep(c: char) -> bool {
-    u8::try_from(c).is_ok_and(|b| BYTE_CLASS[usize::from(b)] & SEPARATOR != 0)
-}
-
-/// The keyword and the text after it (BuildKit's split at the first separator run).
+/// The keyword and the text after it (BuildKit's split at the first run of `[\t\v\f\r ]`,
+/// the only separators its regexp knows).
 pub(crate) fn split_keyword(line: &str) -> (&str, Option<&str>) {
     let line = trim_space(line);
     let b = line.as_bytes();
-    match b.iter().position(|&c| is_ascii_sep(c as char)) {
+    let sep = |c: &u8| BYTE_CLASS[usize::from(*c)] & SEPARATOR != 0;
+    match b.iter().position(sep) {
         None => (line, None),
         Some(i) => {
-            let mut j = i + 1;
-            while j < b.len() && is_ascii_sep(b[j] as char) {
-                j += 1;
-            }
+            let j = b[i..]
+                .iter()
+                .position(|c| !sep(c))
+                .map_or(b.len(), |n| i + n);
             // The separators are ASCII: `i` and `j` are character boundaries.
             (&line[..i], Some(&line[j..]))
         }
@@ -273,22 +241,24 @@ pub(crate) fn split_keyword(line: &str) -> (&str, Option<&str>) {
 #[cfg(test)]
 fn split_command(line: &str, escape: char) -> (String, Vec<String>, String) {
     let (cmd, rest) = split_keyword(line);
-    let (args, flags) = match rest {
-        Some(rest) => extract_builder_flags(rest, Slicer { source: None }, escape),
-        None => (Cow::Borrowed(""), Vec::new()),
+    let mut flags = NodeFlags::new();
+    let args = match rest {
+        Some(rest) => extract_builder_flags(rest, Slicer { source: None }, escape, &mut flags),
+        None => Cow::Borrowed(""),
     };
-    let flags = flags.into_iter().map(Cow::into_owned).collect();
+    let flags = flags.iter().map(|f| f.to_string()).collect();
     (cmd.to_string(), flags, trim_space(&args).to_string())
 }
 
-/// Takes the leading `--flag` words off the argument text. BuildKit scans bytes here and
+/// Takes the leading `--flag` words off the argument text, into `words`. BuildKit scans bytes here and
 /// treats each byte as a rune (so non-ASCII text in a flag comes out Latin-1-decoded, and the
 /// bytes 0x85 and 0xA0 separate words); this is reproduced exactly.
 fn extract_builder_flags<'l, 'a>(
     line: &'l str,
     sl: Slicer<'a>,
     escape: char,
-) -> (Cow<'l, str>, Vec<Cow<'a, str>>) {
+    words: &mut NodeFlags<'a>,
+) -> Cow<'l, str> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -297,7 +267,6 @@ fn extract_builder_flags<'l, 'a>(
     }
     let b = line.as_bytes();
     let esc = escape as u32 as u8;
-    let mut words = Vec::new();
     let mut word = String::new();
     let mut phase = Phase::Spaces;
     let mut quote = 0u8;
@@ -319,25 +288,32 @@ fn extract_builder_flags<'l, 'a>(
                 continue;
             }
             if ch != b'-' || pos + 1 == b.len() || b[pos + 1] != b'-' {
-                return (rest_from(pos), words);
+                return rest_from(pos);
             }
             // Usually the flag is what runs up to the next space, without quotes, escapes or
             // non-ASCII bytes: then it is that text as it is.
-            let mut len = 0;
-            let mut plain = true;
-            for &c in &b[pos..] {
-                let class = BYTE_CLASS[usize::from(c)];
-                if class & SPACE_BYTE != 0 {
-                    break;
-                }
-                plain &= class & FLAG_SPECIAL == 0 && c != esc;
-                len += 1;
-            }
+            let space = |c: &u8| BYTE_CLASS[usize::from(*c)] & SPACE_BYTE != 0;
+            let stop = b[pos..]
+                .iter()
+                .position(|&c| {
+                    BYTE_CLASS[usize::from(c)] & (SPACE_BYTE | FLAG_SPECIAL) != 0 || c == esc
+                })
+                .map_or(b.len(), |n| pos + n);
+            let plain = b.get(stop).is_none_or(space);
+            let len = if plain {
+                stop - pos
+            } else {
+                b[stop..]
+                    .iter()
+                    .position(space)
+                    .map_or(b.len(), |n| stop + n)
+                    - pos
+            };
             let flag = &b[pos..pos + len];
             if plain {
                 let end = pos + len;
                 if flag == b"--" {
-                    return (rest_from(end), words);
+                    return rest_from(end);
                 }
                 words.push(match line.get(pos..end) {
                     Some(t) => sl.text(t),
@@ -363,7 +339,7 @@ fn extract_builder_flags<'l, 'a>(
             if is_space_byte(ch) {
                 phase = Phase::Spaces;
                 if word == "--" {
-                    return (rest_from(pos), words);
+                    return rest_from(pos);
                 }
                 if blank_ok || !word.is_empty() {
                     words.push(Cow::Owned(std::mem::take(&mut word)));
@@ -412,56 +388,20 @@ fn extract_builder_flags<'l, 'a>(
         word.push(ch as char);
         pos += 1;
     }
-    (Cow::Borrowed(""), words)
+    Cow::Borrowed("")
 }
 
-/// Go's `regexp.Split(s, -1)` on `[\t\v\f\r ]+`, one node per piece; nothing for "".
-fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Arg<'a>> {
+/// Go's `regexp.Split(s, -1)` on `[\t\v\f\r ]+`, one node per piece (into `out`); nothing
+/// for "".
+fn split_whitespace<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) {
     if rest.is_empty() {
-        return Vec::new();
+        return;
     }
-    let mut pieces = Pieces::default();
-    go_split_ws_each(rest, usize::MAX, |s| pieces.push(s));
-    pieces.into_args(sl)
-}
-
-/// Pieces of a line gathered before the argument list is made, so that it is allocated once
-/// at its final size: the tree holds one such list per instruction, and small exact blocks
-/// are the allocator's cheapest.
-#[derive(Default)]
-struct Pieces<'l> {
-    first: [&'l str; 8],
-    len: usize,
-    more: Vec<&'l str>,
-}
-
-impl<'l> Pieces<'l> {
-    fn push(&mut self, piece: &'l str) {
-        match self.first.get_mut(self.len) {
-            Some(slot) => {
-                *slot = piece;
-                self.len += 1;
-            }
-            None => self.more.push(piece),
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.len + self.more.len()
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &'l str> + '_ {
-        self.first[..self.len].iter().chain(&self.more).copied()
-    }
-
-    fn into_args<'a>(self, sl: Slicer<'a>) -> Vec<Arg<'a>> {
-        let mut out = Vec::with_capacity(self.count());
-        out.extend(self.iter().map(|p| leaf(sl.text(p))));
-        out
-    }
+    go_split_ws_each(rest, usize::MAX, |s| out.push(leaf(sl.text(s))));
 }
 
 /// Go's `regexp.Split` with `[\t\v\f\r ]+` and a limit `n` (> 0) on the number of pieces.
+#[cfg(test)]
 fn go_split_ws(s: &str, n: usize) -> Vec<&str> {
     let mut out = Vec::new();
     go_split_ws_each(s, n, |p| out.push(p));
@@ -473,97 +413,73 @@ fn go_split_ws_each<'a>(s: &'a str, n: usize, mut each: impl FnMut(&'a str)) {
     let mut pieces = 0;
     let mut beg = 0;
     let mut end = 0;
-    let mut i = 0;
     let bytes = s.as_bytes();
-    while i < bytes.len() {
-        if pieces == n - 1 {
+    let sep = |c: &u8| BYTE_CLASS[usize::from(*c)] & SEPARATOR != 0;
+    while beg < bytes.len() && pieces != n - 1 {
+        let Some(k) = bytes[beg..].iter().position(sep) else {
             break;
-        }
-        if is_ascii_sep(bytes[i] as char) {
-            let m0 = i;
-            while i < bytes.len() && is_ascii_sep(bytes[i] as char) {
-                i += 1;
-            }
-            end = m0;
-            each(&s[beg..m0]);
-            pieces += 1;
-            beg = i;
-        } else {
-            i += 1;
-        }
+        };
+        // The separators are ASCII: `m0` and `m1` are character boundaries.
+        let m0 = beg + k;
+        let m1 = bytes[m0..]
+            .iter()
+            .position(|c| !sep(c))
+            .map_or(bytes.len(), |k| m0 + k);
+        end = m0;
+        each(&s[beg..m0]);
+        pieces += 1;
+        beg = m1;
     }
     if end != s.len() || pieces == 0 {
         each(&s[beg..]);
     }
 }
 
-fn string_node<'a>(rest: &str, sl: Slicer<'a>) -> Vec<Arg<'a>> {
-    if rest.is_empty() {
-        Vec::new()
-    } else {
-        vec![leaf(sl.text(rest))]
-    }
-}
-
 const NOT_STRING_ARRAY: &str =
     "when using JSON array syntax, arrays must be comprised of strings only";
 
-/// `Some(nodes)` when the text is a JSON array of strings, `None` when it is not JSON. The
-/// nodes come after `lead` empty ones, for the caller to fill.
-fn parse_json<'a>(rest: &str, sl: Slicer<'a>, lead: usize) -> Result<Option<Vec<Arg<'a>>>, String> {
+/// When the text is a JSON array of strings, adds its strings to `out` and returns true;
+/// false when it is not JSON.
+fn parse_json<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) -> Result<bool, String> {
     let rest = trim_left_space(rest);
     if !rest.starts_with('[') {
-        return Ok(None);
+        return Ok(false);
     }
     match parse_array(rest) {
-        JsonArray::NotJson => Ok(None),
+        JsonArray::NotJson => Ok(false),
         JsonArray::NotStrings => Err(NOT_STRING_ARRAY.to_string()),
-        JsonArray::Strings(v) => {
-            let mut out = Vec::with_capacity(lead + v.len());
-            out.resize_with(lead, Arg::default);
-            out.extend(v.into_iter().map(|s| {
+        JsonArray::Strings(mut v) => {
+            out.reserve(v.len());
+            out.extend(v.iter_mut().map(std::mem::take).map(|s| {
                 leaf(match s {
                     Cow::Borrowed(text) => sl.text(text),
                     Cow::Owned(decoded) => Cow::Owned(decoded),
                 })
             }));
-            Ok(Some(out))
+            Ok(true)
         }
     }
 }
 
-/// JSON-or-string: the nodes (after `first`, when given) and whether they came from JSON.
-fn parse_maybe_json<'a>(
-    rest: &str,
-    sl: Slicer<'a>,
-    first: Option<Arg<'a>>,
-) -> Result<(Vec<Arg<'a>>, bool), String> {
+/// JSON-or-string: adds the nodes to `out` (after what it holds) and says whether they came
+/// from JSON.
+fn parse_maybe_json<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) -> Result<bool, String> {
     if rest.is_empty() {
-        return Ok((first.into_iter().collect(), false));
+        return Ok(false);
     }
-    let lead = usize::from(first.is_some());
-    Ok(match parse_json(rest, sl, lead)? {
-        Some(mut v) => {
-            if let Some(f) = first {
-                v[0] = f;
-            }
-            (v, true)
-        }
-        None => {
-            let mut v = Vec::with_capacity(lead + 1);
-            v.extend(first);
-            v.push(leaf(sl.text(rest)));
-            (v, false)
-        }
-    })
+    if parse_json(rest, sl, out)? {
+        return Ok(true);
+    }
+    out.push(leaf(sl.text(rest)));
+    Ok(false)
 }
 
 /// `HEALTHCHECK <type> <json-or-string>`; the type ends at the first space byte.
-fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Arg<'a>>, bool), String> {
+fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) -> Result<bool, String> {
     let b = rest.as_bytes();
     let sep = b.iter().position(|&c| is_space_byte(c)).unwrap_or(b.len());
     if sep == 0 {
-        return Ok((Vec::new(), false));
+        return Ok(false);
     }
     let next = b[sep..]
         .iter()
@@ -573,9 +489,10 @@ fn parse_health_config<'a>(rest: &str, sl: Slicer<'a>) -> Result<(Vec<Arg<'a>>, 
         Some(t) => sl.text(t),
         None => Cow::Owned(String::from_utf8_lossy(&b[..sep]).into_owned()),
     };
+    out.push(leaf(typ));
     match rest.get(next..) {
-        Some(cmd) => parse_maybe_json(cmd, sl, Some(leaf(typ))),
-        None => parse_maybe_json(&String::from_utf8_lossy(&b[next..]), sl, Some(leaf(typ))),
+        Some(cmd) => parse_maybe_json(cmd, sl, out),
+        None => parse_maybe_json(&String::from_utf8_lossy(&b[next..]), sl, out),
     }
 }
 
@@ -599,37 +516,40 @@ impl<'l> Iterator for Words<'l> {
 
     fn next(&mut self) -> Option<&'l str> {
         let s = self.s;
+        let bytes = s.as_bytes();
         let escape = self.escape;
+        // Skip the spaces before a word.
+        let mut i = self.pos;
         loop {
-            // Skip the spaces before a word.
-            let (c, len) = char_at(s, self.pos)?;
-            if is_space_char(c) {
-                self.pos += len;
-                continue;
+            let (c, len) = char_at(s, i)?;
+            if !is_space_char(c) {
+                break;
             }
-            break;
+            i += len;
         }
         // The word is `s[start..end]`.
-        let start = self.pos;
+        let start = i;
         let mut end = start;
-        let mut quote: Option<char> = None;
-        let mut i = start;
-        let bytes = s.as_bytes();
-        // Printable ASCII other than the quotes (the closing one, in quotes) and the escape
-        // needs no decision: it is skipped a run at a time.
-        let esc = u8::try_from(escape).unwrap_or(0);
+        let mut quote: Option<u8> = None;
+        // Bytes that need no decision are skipped a run at a time: outside quotes, ASCII
+        // other than spaces, quotes and the escape; inside, ASCII other than the closing
+        // quote and the escape. (A non-ASCII escape never equals an ASCII byte, and
+        // non-ASCII characters end a run: they are decoded below.)
+        let esc = u8::try_from(escape)
+            .ok()
+            .filter(u8::is_ascii)
+            .unwrap_or(0xff);
         loop {
-            let run = bytes[i..]
-                .iter()
-                .position(|&b| {
-                    !(0x21..0x7f).contains(&b)
-                        || b == esc
-                        || match quote {
-                            None => b == b'\'' || b == b'"',
-                            Some(q) => u32::from(b) == u32::from(q),
-                        }
-                })
-                .unwrap_or(bytes.len() - i);
+            let rest = &bytes[i..];
+            let run = match quote {
+                None => rest.iter().position(|&b| {
+                    BYTE_CLASS[usize::from(b)] & (SPACE_BYTE | FLAG_SPECIAL) != 0 || b == esc
+                }),
+                Some(q) => rest
+                    .iter()
+                    .position(|&b| !b.is_ascii() || b == q || b == esc),
+            }
+            .unwrap_or(rest.len());
             if run > 0 {
                 i += run;
                 end = i;
@@ -646,7 +566,7 @@ impl<'l> Iterator for Words<'l> {
                         return Some(&s[start..end]);
                     }
                     if ch == '\'' || ch == '"' {
-                        quote = Some(ch);
+                        quote = Some(ch as u8);
                     }
                     if ch == escape {
                         // The escape and the character after it stay; at the very end it is
@@ -658,14 +578,12 @@ impl<'l> Iterator for Words<'l> {
                         }
                         continue;
                     }
-                    i += len;
-                    end = i;
                 }
                 Some(q) => {
-                    if ch == q {
+                    if u32::from(ch) == u32::from(q) {
                         quote = None;
                     }
-                    if ch == escape && q != '\'' {
+                    if ch == escape && q != b'\'' {
                         i += len;
                         match char_at(s, i) {
                             Some((_, n)) => {
@@ -676,10 +594,10 @@ impl<'l> Iterator for Words<'l> {
                         }
                         continue;
                     }
-                    i += len;
-                    end = i;
                 }
             }
+            i += len;
+            end = i;
         }
         self.pos = i;
         (end > start).then(|| &s[start..end])
@@ -698,25 +616,28 @@ fn parse_name_val<'a>(
     sl: Slicer<'a>,
     key: &str,
     escape: char,
-) -> Result<Vec<Arg<'a>>, String> {
-    let mut words = Pieces::default();
-    Words::new(rest, escape).for_each(|w| words.push(w));
-    let Some(first) = words.iter().next() else {
-        return Ok(Vec::new());
+    out: &mut Args<'a>,
+) -> Result<(), String> {
+    let mut words = Words::new(rest, escape);
+    let Some(first) = words.next() else {
+        return Ok(());
     };
     if !first.as_bytes().contains(&b'=') {
-        let parts = go_split_ws(rest, 2);
-        if parts.len() < 2 {
+        let mut parts = [""; 2];
+        let mut n = 0;
+        go_split_ws_each(rest, 2, |p| {
+            parts[n] = p;
+            n += 1;
+        });
+        if n < 2 {
             return Err(format!("{key} must have two arguments"));
         }
-        return Ok(vec![
-            leaf(sl.text(parts[0])),
-            leaf(sl.text(parts[1])),
-            leaf(""),
-        ]);
+        out.push(leaf(sl.text(parts[0])));
+        out.push(leaf(sl.text(parts[1])));
+        out.push(leaf(""));
+        return Ok(());
     }
-    let mut out = Vec::with_capacity(3 * words.count());
-    for word in words.iter() {
+    let mut pair = |word: &str| {
         let Some(eq) = word.bytes().position(|b| b == b'=') else {
             return Err(format!(
                 "Syntax error - can't find = in {}. Must be of the form: name=value",
@@ -727,8 +648,10 @@ fn parse_name_val<'a>(
         out.push(leaf(sl.text(&word[..eq])));
         out.push(leaf(sl.text(&word[eq + 1..])));
         out.push(leaf("="));
-    }
-    Ok(out)
+        Ok(())
+    };
+    pair(first)?;
+    words.try_for_each(pair)
 }
 
 #[cfg(test)]
@@ -888,6 +811,22 @@ mod tests {
         assert_eq!(parse_words("'' x", '\\'), vec!["''", "x"]);
         assert_eq!(parse_words("\"a\\\"b\" c", '\\'), vec!["\"a\\\"b\"", "c"]);
         assert_eq!(parse_words("'a\\' b", '\\'), vec!["'a\\'", "b"]);
+    }
+
+    #[test]
+    fn heredocs_open_on_run_copy_add_and_their_direct_onbuild() {
+        let opens = |line: &str| {
+            let mut node = Node::default();
+            instruction(line, Slicer { source: None }, '\\', &mut node).unwrap()
+        };
+        assert!(opens("RUN <<EOF"));
+        assert!(opens("COPY <<EOF /x"));
+        assert!(opens("ONBUILD ADD <<EOF /x"));
+        assert!(!opens("RUN [\"<<EOF\"]"));
+        assert!(!opens("CMD <<EOF"));
+        // BuildKit looks at the trigger only, not at a trigger's trigger.
+        assert!(!opens("ONBUILD ONBUILD RUN <<EOF"));
+        assert!(!opens("ONBUILD"));
     }
 
     #[test]

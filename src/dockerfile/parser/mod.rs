@@ -16,11 +16,13 @@ mod heredoc;
 mod json;
 mod line_parsers;
 mod lines;
+mod list;
 mod pieces;
 
 pub use crate::dockerfile::go_text::go_quote;
 pub use dump::dump;
 pub use heredoc::{chomp_heredoc_content, parse_heredoc};
+pub use list::List;
 
 use super::error::DockerfileError;
 use crate::dockerfile::go_text::trim_left_space;
@@ -30,20 +32,23 @@ use std::borrow::Cow;
 
 /// One node of the tree, as in BuildKit: the root has one child per instruction; an
 /// instruction node has its keyword (as written) in `value`, its `--flags` in `flags` and its
-/// arguments in `next`. ONBUILD has one argument with an empty value whose only child is the
-/// trigger instruction.
+/// arguments in `next`. ONBUILD's trigger instruction is its `trigger` (in BuildKit, the only
+/// child of ONBUILD's one, empty, argument).
 ///
 /// Text is borrowed from the source wherever it appears there as it is (nearly always: a
-/// line without continuation, a word without quotes to strip), so that building and freeing
-/// the tree costs an allocation per instruction rather than one per word. Text made up by
-/// the parser (continuation lines joined, JSON strings unescaped) is owned.
+/// line without continuation, a word without quotes to strip), and the few arguments and
+/// flags of an instruction are kept in the node, so that building and freeing the tree costs
+/// next to no allocation. Text made up by the parser (continuation lines joined, JSON strings
+/// unescaped) is owned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Node<'a> {
     pub value: Cow<'a, str>,
     /// The arguments (BuildKit's `next` chain, flattened).
-    pub next: Vec<Arg<'a>>,
+    pub next: Args<'a>,
     pub children: Vec<Node<'a>>,
-    pub flags: Vec<Cow<'a, str>>,
+    /// ONBUILD's trigger, which gets the ONBUILD's lines.
+    pub trigger: Option<Box<Node<'a>>>,
+    pub flags: NodeFlags<'a>,
     /// The arguments were written in JSON (exec) form.
     pub json: bool,
     /// The logical line as written (continuations joined, without heredoc bodies).
@@ -55,14 +60,18 @@ pub struct Node<'a> {
     pub prev_comments: Vec<String>,
 }
 
+/// An instruction's arguments: up to three in place (every instruction but a multi-pair ENV
+/// or LABEL, or a long RUN in exec form).
+pub type Args<'a> = List<Arg<'a>, 3>;
+
+/// An instruction's `--flags`: one in place.
+pub type NodeFlags<'a> = List<Cow<'a, str>, 1>;
+
 /// An argument of an instruction: BuildKit's argument node, cut down to what an argument
-/// uses. Arguments are most of the tree, and a full [`Node`] for each made building and
-/// freeing the tree cost several times more. ONBUILD's one argument has an empty value and
-/// the trigger instruction as its only child.
+/// uses (its text; ONBUILD's trigger is the node's `trigger`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Arg<'a> {
     pub value: Cow<'a, str>,
-    pub children: Vec<Node<'a>>,
 }
 
 /// A heredoc attached to RUN, COPY or ADD.
@@ -211,12 +220,15 @@ impl<'a> Parser<'a> {
                     comments.push(comment.to_string());
                 }
             }
-            match self.directive_parser.line(token, &mut self.directives) {
-                Ok(true) => {
-                    comments.pop();
+            // Past the top of the file (nearly every line) there is nothing to ask.
+            if !self.directive_parser.is_done() {
+                match self.directive_parser.line(token, &mut self.directives) {
+                    Ok(true) => {
+                        comments.pop();
+                    }
+                    Ok(false) => {}
+                    Err(msg) => return Err(DockerfileError::new(self.current_line + 1, None, msg)),
                 }
-                Ok(false) => {}
-                Err(msg) => return Err(DockerfileError::new(self.current_line + 1, None, msg)),
             }
             self.current_line += 1;
             let start_line = self.current_line;
@@ -234,22 +246,15 @@ impl<'a> Parser<'a> {
                 self.read_continuation(&mut buf, escape);
                 &buf
             };
-            let ins = self.instruction(line, start_line, escape)?;
-            let end_line = self.current_line;
-            let mut next = ins.next;
-            set_child_lines(&mut next, start_line, end_line);
-            children.push(Node {
-                value: ins.value,
-                next,
-                children: Vec::new(),
-                flags: ins.flags,
-                json: ins.json,
-                original: ins.original,
-                heredocs: ins.heredocs,
-                start_line,
-                end_line,
-                prev_comments: std::mem::take(comments),
-            });
+            // Filled where it lies (see `line_parsers::instruction`).
+            let at = children.len();
+            children.resize_with(at + 1, Node::default);
+            let node = &mut children[at];
+            self.instruction(line, start_line, escape, node)?;
+            node.start_line = start_line;
+            node.end_line = self.current_line;
+            node.prev_comments = std::mem::take(comments);
+            set_trigger_lines(&mut node.trigger, start_line, node.end_line);
         }
         Ok(())
     }
@@ -308,54 +313,62 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The parts of the node for a logical line, with its heredoc bodies read.
+    /// Fills `node` from a logical line, with its heredoc bodies read.
     fn instruction(
         &mut self,
         line: &str,
         start_line: usize,
         escape: char,
-    ) -> Result<Parts<'a>, DockerfileError> {
+        node: &mut Node<'a>,
+    ) -> Result<(), DockerfileError> {
         let slicer = Slicer {
             source: self.lines.text(),
         };
-        let ins = line_parsers::instruction(line, slicer, escape).map_err(|m| {
-            let keyword = line_parsers::split_keyword(line).0;
-            DockerfileError::new(start_line, Some(keyword), m)
-        })?;
-        let mut heredocs = Vec::new();
-        if ins.heredocs_allowed && has_heredoc_operator(line) {
-            let fail = |m: String| DockerfileError::new(start_line, Some(&ins.value), m);
-            heredocs = heredoc::heredocs_from_line(line).map_err(fail)?;
+        let heredocs_allowed =
+            line_parsers::instruction(line, slicer, escape, node).map_err(|m| {
+                let keyword = line_parsers::split_keyword(line).0;
+                DockerfileError::new(start_line, Some(keyword), m)
+            })?;
+        node.original = slicer.text(line);
+        if heredocs_allowed && has_heredoc_operator(line) {
+            let fail = |m: String| DockerfileError::new(start_line, Some(&node.value), m);
+            let mut heredocs = heredoc::heredocs_from_line(line).map_err(fail)?;
             for doc in &mut heredocs {
                 if !self.read_heredoc_body(doc) {
                     return Err(fail("unterminated heredoc".to_string()));
                 }
             }
+            node.heredocs = heredocs;
         }
-        Ok(Parts {
-            value: ins.value,
-            next: ins.next,
-            flags: ins.flags,
-            json: ins.json,
-            original: slicer.text(line),
-            heredocs,
-        })
+        Ok(())
     }
 
     /// Reads body lines up to the terminator; false when the file ends first.
     fn read_heredoc_body(&mut self, doc: &mut Heredoc) -> bool {
-        while let Some((_, text)) = self.lines.next() {
+        // The body lines lie one after another in the input: when it is text, the body is
+        // copied at once, at its final size, rather than line by line.
+        let whole = self.lines.text();
+        let body_start = self.lines.position();
+        loop {
+            let line_start = self.lines.position();
+            let Some((_, text)) = self.lines.next() else {
+                return false;
+            };
             self.current_line += 1;
             let mut candidate = trim_newline(&text);
             if doc.chomp {
                 candidate = candidate.trim_start_matches('\t');
             }
             if candidate == doc.name {
+                if let Some(body) = whole.and_then(|w| w.get(body_start..line_start)) {
+                    doc.content = body.to_string();
+                }
                 return true;
             }
-            doc.content.push_str(&text);
+            if whole.is_none() {
+                doc.content.push_str(&text);
+            }
         }
-        false
     }
 }
 
@@ -366,26 +379,13 @@ fn has_heredoc_operator(line: &str) -> bool {
 }
 
 /// The trigger of an ONBUILD gets its parent's lines (BuildKit leaves them unset).
-fn set_child_lines(next: &mut [Arg<'_>], start: usize, end: usize) {
-    let mut arg = next.first_mut();
-    while let Some(a) = arg {
-        let Some(child) = a.children.first_mut() else {
-            break;
-        };
+fn set_trigger_lines(trigger: &mut Option<Box<Node<'_>>>, start: usize, end: usize) {
+    let mut node = trigger.as_deref_mut();
+    while let Some(child) = node {
         child.start_line = start;
         child.end_line = end;
-        arg = child.next.first_mut();
+        node = child.trigger.as_deref_mut();
     }
-}
-
-/// A node's fields other than its lines and comments.
-struct Parts<'a> {
-    value: Cow<'a, str>,
-    next: Vec<Arg<'a>>,
-    flags: Vec<Cow<'a, str>>,
-    json: bool,
-    original: Cow<'a, str>,
-    heredocs: Vec<Heredoc>,
 }
 
 /// Turns pieces of a line into node text: borrowed when the piece lies inside the source
