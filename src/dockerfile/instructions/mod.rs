@@ -47,11 +47,15 @@ pub const INSTRUCTIONS: [&str; 18] = [
 
 const NO_FLAGS: &[Spec] = &[];
 const FROM_FLAGS: &[Spec] = &[Spec::string("platform", "")];
+const FROM_PLATFORM: usize = flags::index(FROM_FLAGS, "platform");
 const RUN_FLAGS: &[Spec] = &[
     Spec::strings("mount"),
     Spec::string("network", "default"),
     Spec::string("security", "sandbox"),
 ];
+const RUN_MOUNT: usize = flags::index(RUN_FLAGS, "mount");
+const RUN_NETWORK: usize = flags::index(RUN_FLAGS, "network");
+const RUN_SECURITY: usize = flags::index(RUN_FLAGS, "security");
 const COPY_FLAGS: &[Spec] = &[
     Spec::strings("exclude"),
     Spec::bool("parents"),
@@ -69,6 +73,23 @@ const ADD_FLAGS: &[Spec] = &[
     Spec::bool("keep-git-dir"),
     Spec::string("checksum", ""),
 ];
+/// COPY's and ADD's tables share their first five flags, at the same positions.
+const COPY_EXCLUDE: usize = flags::index(COPY_FLAGS, "exclude");
+const COPY_PARENTS: usize = flags::index(COPY_FLAGS, "parents");
+const COPY_CHOWN: usize = flags::index(COPY_FLAGS, "chown");
+const COPY_CHMOD: usize = flags::index(COPY_FLAGS, "chmod");
+const COPY_LINK: usize = flags::index(COPY_FLAGS, "link");
+const COPY_FROM: usize = flags::index(COPY_FLAGS, "from");
+const ADD_KEEP_GIT_DIR: usize = flags::index(ADD_FLAGS, "keep-git-dir");
+const ADD_CHECKSUM: usize = flags::index(ADD_FLAGS, "checksum");
+const _: () = {
+    let shared = ["exclude", "parents", "chown", "chmod", "link"];
+    let mut i = 0;
+    while i < shared.len() {
+        assert!(flags::index(COPY_FLAGS, shared[i]) == flags::index(ADD_FLAGS, shared[i]));
+        i += 1;
+    }
+};
 const HEALTHCHECK_FLAGS: &[Spec] = &[
     Spec::string("interval", ""),
     Spec::string("timeout", ""),
@@ -303,6 +324,11 @@ fn lower_args<'n, 'a>(
     let parse_flags = |specs: &'static [Spec]| -> Result<Flags<'n, Text<'a>>, DockerfileError> {
         Flags::parse(specs, &node.flags).map_err(|m| err(node, m))
     };
+    // Most instructions take no flag, and are written without one.
+    let no_flags = || match node.flags.is_empty() {
+        true => Ok(()),
+        false => parse_flags(NO_FLAGS).map(drop),
+    };
     let command = match keyword {
         "FROM" => {
             let name = match args.len() {
@@ -320,24 +346,23 @@ fn lower_args<'n, 'a>(
             Command::From(From {
                 image: args[0].clone(),
                 name,
-                platform: f.opt("platform"),
+                platform: f.opt(FROM_PLATFORM),
             })
         }
         "RUN" => {
             let f = parse_flags(RUN_FLAGS)?;
-            let network = match f.value_str("network") {
+            let network = match f.value_str(RUN_NETWORK) {
                 "default" => Network::Default,
                 "none" => Network::None,
                 "host" => Network::Host,
                 v => return Err(err(node, format!("unsupported network mode {v:?}"))),
             };
-            let security = match f.value_str("security") {
+            let security = match f.value_str(RUN_SECURITY) {
                 "sandbox" => Security::Sandbox,
                 "insecure" => Security::Insecure,
                 v => return Err(err(node, format!("unsupported security mode {v:?}"))),
             };
-            let mut f = f;
-            let mount_specs = f.take_values("mount");
+            let mount_specs = f.values(RUN_MOUNT);
             for spec in &mount_specs {
                 mount::precheck(spec).map_err(|m| err(node, m))?;
             }
@@ -350,16 +375,16 @@ fn lower_args<'n, 'a>(
             })
         }
         "CMD" => {
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             Command::Cmd(command_line(node, args))
         }
         "ENTRYPOINT" => {
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             // `ENTRYPOINT []` (no arguments) clears the inherited entrypoint.
             Command::Entrypoint(command_line(node, args))
         }
         "SHELL" => {
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             let shell = json_args(args, node.json);
             if shell.is_empty() {
                 return Err(err(node, "SHELL requires at least one argument"));
@@ -370,7 +395,7 @@ fn lower_args<'n, 'a>(
             Command::Shell(shell)
         }
         "ENV" | "LABEL" => {
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             let kvs = key_values(node, keyword, args)?;
             if keyword == "ENV" {
                 Command::Env(kvs)
@@ -379,7 +404,7 @@ fn lower_args<'n, 'a>(
             }
         }
         "ARG" => {
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             if args.is_empty() {
                 return Err(err(node, "ARG requires at least one argument"));
             }
@@ -404,14 +429,14 @@ fn lower_args<'n, 'a>(
             if args.len() != 1 {
                 return Err(err(node, "MAINTAINER requires exactly one argument"));
             }
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             Command::Maintainer(args[0].clone())
         }
         "EXPOSE" => {
             if args.is_empty() {
                 return Err(err(node, "EXPOSE requires at least one argument"));
             }
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             let mut ports: Vec<Text<'a>> = args.iter().map(|&a| a.clone()).collect();
             ports.sort();
             Command::Expose(ports)
@@ -420,7 +445,7 @@ fn lower_args<'n, 'a>(
             if args.is_empty() {
                 return Err(err(node, "VOLUME requires at least one argument"));
             }
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             let mut vols = Vec::with_capacity(args.len());
             for v in args {
                 let t = v.trim();
@@ -439,7 +464,7 @@ fn lower_args<'n, 'a>(
                     format!("{keyword} requires exactly one argument"),
                 ));
             }
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             let v = args[0].clone();
             match keyword {
                 "USER" => Command::User(v),
@@ -452,16 +477,19 @@ fn lower_args<'n, 'a>(
             if args.len() < 2 {
                 return Err(err(node, format!("{keyword} requires at least two arguments, but only one was provided. Destination could not be determined")));
             }
-            let mut f = parse_flags(if is_add { ADD_FLAGS } else { COPY_FLAGS })?;
+            let f = parse_flags(if is_add { ADD_FLAGS } else { COPY_FLAGS })?;
             let mut copy = sources_and_dest(node, keyword, args)?;
-            copy.from = f.take_opt("from");
-            copy.chown = f.take_opt("chown");
-            copy.chmod = f.take_opt("chmod");
-            copy.link = f.is_true("link");
-            copy.parents = f.is_true("parents");
-            copy.excludes = f.take_values("exclude");
-            copy.checksum = f.take_opt("checksum");
-            copy.keep_git_dir = f.is_true("keep-git-dir");
+            copy.chown = f.opt(COPY_CHOWN);
+            copy.chmod = f.opt(COPY_CHMOD);
+            copy.link = f.is_true(COPY_LINK);
+            copy.parents = f.is_true(COPY_PARENTS);
+            copy.excludes = f.values(COPY_EXCLUDE);
+            if is_add {
+                copy.checksum = f.opt(ADD_CHECKSUM);
+                copy.keep_git_dir = f.is_true(ADD_KEEP_GIT_DIR);
+            } else {
+                copy.from = f.opt(COPY_FROM);
+            }
             if is_add {
                 Command::Add(Box::new(copy))
             } else {
@@ -472,7 +500,7 @@ fn lower_args<'n, 'a>(
             if args.is_empty() {
                 return Err(err(node, "ONBUILD requires at least one argument"));
             }
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             let trigger_kw = args[0].trim().to_ascii_uppercase();
             match trigger_kw.as_str() {
                 "ONBUILD" => {
@@ -806,17 +834,22 @@ fn healthcheck_command<'a>(
     }
     let mut test = vec![if node.json { "CMD" } else { "CMD-SHELL" }.to_string()];
     test.extend(cmd.into_iter().map(Cow::into_owned));
-    let iv =
-        |name: &str| healthcheck::parse_interval(name, f.value_str(name)).map_err(|m| err(node, m));
+    const INTERVAL: usize = flags::index(HEALTHCHECK_FLAGS, "interval");
+    const TIMEOUT: usize = flags::index(HEALTHCHECK_FLAGS, "timeout");
+    const START_PERIOD: usize = flags::index(HEALTHCHECK_FLAGS, "start-period");
+    const START_INTERVAL: usize = flags::index(HEALTHCHECK_FLAGS, "start-interval");
+    const RETRIES: usize = flags::index(HEALTHCHECK_FLAGS, "retries");
+    let iv = |i: usize, name: &str| {
+        healthcheck::parse_interval(name, f.value_str(i)).map_err(|m| err(node, m))
+    };
     Ok(Command::Healthcheck(Box::new(Healthcheck::Check(
         HealthConfig {
             test,
-            interval: iv("interval")?,
-            timeout: iv("timeout")?,
-            start_period: iv("start-period")?,
-            start_interval: iv("start-interval")?,
-            retries: healthcheck::parse_retries(f.value_str("retries"))
-                .map_err(|m| err(node, m))?,
+            interval: iv(INTERVAL, "interval")?,
+            timeout: iv(TIMEOUT, "timeout")?,
+            start_period: iv(START_PERIOD, "start-period")?,
+            start_interval: iv(START_INTERVAL, "start-interval")?,
+            retries: healthcheck::parse_retries(f.value_str(RETRIES)).map_err(|m| err(node, m))?,
         },
     ))))
 }
