@@ -154,7 +154,8 @@ fn split_flag(n: usize, arg: &str) -> Result<Option<Written<'_>>, String> {
         // BuildKit stops at a bare `--`, as getopt does.
         return Ok(None);
     }
-    Ok(Some(match body.find('=') {
+    // A byte loop: flag names are a few bytes long, too short for a vectorised search to pay.
+    Ok(Some(match body.bytes().position(|b| b == b'=') {
         Some(i) => {
             let at = At {
                 arg: n as u32,
@@ -173,7 +174,10 @@ fn split_flag(n: usize, arg: &str) -> Result<Option<Written<'_>>, String> {
 }
 
 impl<'w, S: AsRef<str>> Flags<'w, S> {
-    /// Checks the written flags (`--name[=value]`) against the declared ones.
+    /// Checks the written flags (`--name[=value]`) against the declared ones. Inlined, like
+    /// the readers below: most instructions are written without flags, and then what is read
+    /// folds to the declared defaults where it is read.
+    #[inline]
     pub fn parse(specs: &'static [Spec], written: &'w [S]) -> Result<Flags<'w, S>, String> {
         // Declarations are fixed by the code, never by the input.
         assert!(
@@ -232,6 +236,7 @@ impl<'w, S: AsRef<str>> Flags<'w, S> {
     }
 
     /// The value of string flag `i` (its default when not written).
+    #[inline]
     pub fn value_str(&self, i: usize) -> &'w str {
         match self.found[i] {
             Found::Value(at) => self.text(at),
@@ -240,6 +245,7 @@ impl<'w, S: AsRef<str>> Flags<'w, S> {
     }
 
     /// Whether boolean flag `i` is on (its default when not written).
+    #[inline]
     pub fn is_true(&self, i: usize) -> bool {
         match self.found[i] {
             Found::Bool(on) => on,
@@ -250,6 +256,7 @@ impl<'w, S: AsRef<str>> Flags<'w, S> {
 
 impl<'w, 'a, S: FlagText<'a>> Flags<'w, S> {
     /// The value of string flag `i`, `None` when it was not written or written empty.
+    #[inline]
     pub fn opt(&self, i: usize) -> Option<Cow<'a, str>> {
         let Found::Value(at) = self.found[i] else {
             return None;
@@ -259,30 +266,28 @@ impl<'w, 'a, S: FlagText<'a>> Flags<'w, S> {
     }
 
     /// The values of repeatable flag `i`, in written order.
-    pub fn values(&self, i: usize) -> Vec<Cow<'a, str>> {
+    #[inline]
+    pub fn values<C: FromIterator<Cow<'a, str>> + Default>(&self, i: usize) -> C {
         let Found::Values { first, count } = self.found[i] else {
-            return Vec::new();
+            return C::default();
         };
-        let mut out = Vec::with_capacity(count as usize);
-        out.push(self.src[first.arg as usize].tail(first.start as usize));
-        // The others are found again among the flags after the first: `parse` checked them
-        // all, so each splits and the name compares, up to a bare `--` or the last value.
         let name = self.specs[i].name;
-        for (n, arg) in self.src.iter().enumerate().skip(first.arg as usize + 1) {
-            if out.len() == count as usize {
-                break;
-            }
-            if let Ok(Some(Written {
-                name: written,
-                value: Some((_, at)),
-            })) = split_flag(n, arg.as_ref())
-            {
-                if written == name {
-                    out.push(arg.tail(at.start as usize));
-                }
-            }
-        }
-        out
+        // The others are found again among the flags after the first: `parse` checked them
+        // all, so each splits and the name compares (a bare `--` comes after the last).
+        let others = self.src[first.arg as usize + 1..]
+            .iter()
+            .enumerate()
+            .filter_map(move |(n, arg)| match split_flag(n, arg.as_ref()) {
+                Ok(Some(Written {
+                    name: written,
+                    value: Some((_, at)),
+                })) if written == name => Some(arg.tail(at.start as usize)),
+                _ => None,
+            });
+        let first = self.src[first.arg as usize].tail(first.start as usize);
+        std::iter::once(first)
+            .chain(others.take(count as usize - 1))
+            .collect()
     }
 }
 
@@ -319,7 +324,7 @@ mod tests {
         assert_eq!(EXCLUDE, 1);
         let f = Flags::parse(SPECS, &["--from=a", "--exclude=x", "--exclude=y"]).unwrap();
         assert_eq!(f.value_str(0), "a");
-        assert_eq!(f.values(EXCLUDE), vec!["x", "y"]);
+        assert_eq!(f.values::<Vec<_>>(EXCLUDE), vec!["x", "y"]);
         let e = Flags::parse(FROM, &["--from"]).unwrap_err();
         assert_eq!(e, "missing a value on flag: from");
         let e = Flags::parse(FROM, &["--from=a", "--from=b"]).unwrap_err();
@@ -352,12 +357,12 @@ mod tests {
         assert_eq!(f.opt(0).as_deref(), Some("a"));
         assert_eq!(f.opt(1), None, "written empty");
         assert_eq!(f.value_str(1), "");
-        assert_eq!(f.values(MOUNT), vec!["x", "y", ""]);
-        assert_eq!(f.values(EXCLUDE), vec!["e"]);
+        assert_eq!(f.values::<Vec<_>>(MOUNT), vec!["x", "y", ""]);
+        assert_eq!(f.values::<Vec<_>>(EXCLUDE), vec!["e"]);
         let none = Flags::<&str>::parse(SPECS, &[]).unwrap();
         assert_eq!(none.opt(0), None);
         assert_eq!(none.value_str(0), "");
-        assert!(none.values(MOUNT).is_empty());
+        assert!(none.values::<Vec<_>>(MOUNT).is_empty());
     }
 
     #[test]
@@ -365,7 +370,7 @@ mod tests {
         const SPECS: &[Spec] = &[Spec::strings("mount")];
         let written: Vec<Cow<str>> = vec!["--mount=a".into(), Cow::Owned("--mount=b".into())];
         let f = Flags::parse(SPECS, &written).unwrap();
-        let v = f.values(0);
+        let v: Vec<_> = f.values(0);
         assert!(matches!(v[0], Cow::Borrowed("a")));
         assert!(matches!(&v[1], Cow::Owned(s) if s == "b"));
     }

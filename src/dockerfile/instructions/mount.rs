@@ -100,15 +100,14 @@ pub fn csv_fields(s: &str) -> Result<Vec<Cow<'_, str>>, String> {
     CsvFields::new(s).collect()
 }
 
-/// The fields of one CSV record, one at a time ([`csv_fields`] without the list: every
-/// `RUN --mount` is split when it is read and again when it is planned).
-pub struct CsvFields<'s> {
+/// The fields of one CSV record, one at a time.
+struct CsvFields<'s> {
     /// What is left to split; `None` once the last field (or an error) is given.
     rest: Option<&'s str>,
 }
 
 impl<'s> CsvFields<'s> {
-    pub fn new(s: &'s str) -> CsvFields<'s> {
+    fn new(s: &'s str) -> CsvFields<'s> {
         CsvFields { rest: Some(s) }
     }
 
@@ -154,21 +153,58 @@ impl<'s> Iterator for CsvFields<'s> {
     }
 }
 
-/// The error of the record's first malformed field, if any: it comes before any error about
-/// what the fields say, as when the record is split whole first.
-fn check_csv(value: &str) -> Result<(), String> {
-    // Only a quote can make a record malformed.
-    match value.contains('"') {
-        true => CsvFields::new(value).try_for_each(|f| f.map(drop)),
-        false => Ok(()),
+/// `s` cut at its first `b` (an ASCII byte). A byte loop: mount fields are a few bytes
+/// long, and `str`'s searches (`split`, `split_once`) cost more to start than to run there.
+fn cut_at(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|c| c == b)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// A record's fields, to read one after the other. Every `RUN --mount` is split when it is
+/// read, when the graph is built and when it is planned: where nothing is quoted (the usual
+/// mount) the fields are the parts between commas, borrowed, and no list is made.
+enum Fields<'s> {
+    /// What is left of a record without quotes; `None` after its last field.
+    Plain(Option<&'s str>),
+    Quoted(std::vec::IntoIter<Cow<'s, str>>),
+}
+
+impl<'s> Fields<'s> {
+    /// Fails as splitting the whole record does, so that a malformed record's error comes
+    /// before anything about what its fields say.
+    fn of(value: &'s str) -> Result<Fields<'s>, String> {
+        // Only a quote can make a record malformed, or a field differ from its text.
+        Ok(match value.bytes().any(|b| b == b'"') {
+            true => Fields::Quoted(csv_fields(value)?.into_iter()),
+            false => Fields::Plain(Some(value)),
+        })
+    }
+}
+
+impl<'s> Iterator for Fields<'s> {
+    type Item = Cow<'s, str>;
+
+    fn next(&mut self) -> Option<Cow<'s, str>> {
+        match self {
+            Fields::Plain(rest) => {
+                let text = rest.take()?;
+                Some(Cow::Borrowed(match cut_at(text, b',') {
+                    Some((field, after)) => {
+                        *rest = Some(after);
+                        field
+                    }
+                    None => text,
+                }))
+            }
+            Fields::Quoted(fields) => fields.next(),
+        }
     }
 }
 
 /// The check made when the instruction is read: the CSV is well-formed and `from` is literal.
 pub fn precheck(value: &str) -> Result<(), String> {
-    check_csv(value)?;
-    for field in CsvFields::new(value) {
-        if let Some((key, v)) = field?.split_once('=') {
+    for field in Fields::of(value)? {
+        if let Some((key, v)) = cut_at(&field, b'=') {
             if key.eq_ignore_ascii_case("from") {
                 if let Some(i) = v.find('$') {
                     if i != v.len() - 1 {
@@ -184,18 +220,11 @@ pub fn precheck(value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The literal `from=` of a mount (what the dependency graph needs), if any.
+/// The literal `from=` of a mount (what the dependency graph needs), if any; `None` for a
+/// malformed record too.
 pub fn literal_from(value: &str) -> Option<String> {
-    // Most mounts name no stage: those need no field split (the planner asks for every RUN).
-    if !value
-        .as_bytes()
-        .windows(4)
-        .any(|w| w.eq_ignore_ascii_case(b"from"))
-    {
-        return None;
-    }
-    csv_fields(value).ok()?.iter().find_map(|f| {
-        let (k, v) = f.split_once('=')?;
+    Fields::of(value).ok()?.find_map(|f| {
+        let (k, v) = cut_at(&f, b'=')?;
         k.eq_ignore_ascii_case("from").then(|| v.to_string())
     })
 }
@@ -247,7 +276,7 @@ pub fn parse(
     value: &str,
     expand: &mut dyn FnMut(&str) -> Result<String, String>,
 ) -> Result<Mount, String> {
-    check_csv(value)?;
+    let fields = Fields::of(value)?;
     let mut m = Mount {
         kind: MountType::Bind,
         from: String::new(),
@@ -264,9 +293,8 @@ pub fn parse(
         gid: None,
     };
     let mut ro_auto = true;
-    for field in CsvFields::new(value) {
-        let field = field?;
-        let Some((raw_key, raw_value)) = field.split_once('=') else {
+    for field in fields {
+        let Some((raw_key, raw_value)) = cut_at(&field, b'=') else {
             let is = |key: &str| field.eq_ignore_ascii_case(key);
             if is("readonly") || is("ro") {
                 m.read_only = true;
