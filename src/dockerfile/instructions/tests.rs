@@ -532,3 +532,33 @@ fn keywords_match_in_any_case() {
         assert_eq!(Keyword::of(k).map(|k| k as usize), Some(i));
     }
 }
+
+/// Cache keys hold the expanded instruction's `Debug` text (`build::inputs`): the in-place
+/// lists print as the `Vec`s they replaced, and HEALTHCHECK as when it was boxed.
+#[test]
+fn debug_text_is_stable() {
+    let cases = [
+        (
+            n("RUN", &["make"])
+                .flags(&["--mount=type=cache,target=/c"])
+                .ok(),
+            r#"Run(Run { cmd: CommandLine { args: ["make"], prepend_shell: true, files: [] }, mount_specs: ["type=cache,target=/c"], mounts: [], network: Default, security: Sandbox })"#,
+        ),
+        (
+            n("ENV", &["a", "1", "=", "b", "2", "="]).ok(),
+            r#"Env([KeyValue { key: "a", value: "1", no_delim: false }, KeyValue { key: "b", value: "2", no_delim: false }])"#,
+        ),
+        (
+            n("ARG", &["A=1"]).ok(),
+            r#"Arg([ArgDecl { key: "A", default: Some("1") }])"#,
+        ),
+        (
+            n("COPY", &["a", "/b"]).ok(),
+            r#"Copy(Copy { sources: ["a"], contents: [], dest: "/b", from: None, chown: None, chmod: None, link: false, parents: false, excludes: [], checksum: None, keep_git_dir: false })"#,
+        ),
+        (n("HEALTHCHECK", &["NONE"]).ok(), "Healthcheck(None)"),
+    ];
+    for (command, text) in cases {
+        assert_eq!(format!("{command:?}"), text);
+    }
+}
