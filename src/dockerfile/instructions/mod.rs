@@ -377,22 +377,14 @@ fn lower_args<'n, 'a>(
             })
         }
         Keyword::Run => {
-            let f = parse_flags(RUN_FLAGS)?;
-            let network = match f.value_str(RUN_NETWORK) {
-                "default" => Network::Default,
-                "none" => Network::None,
-                "host" => Network::Host,
-                v => return Err(err(node, format!("unsupported network mode {v:?}"))),
+            // Most RUNs are written without flags: those take the declared defaults.
+            let (network, security, mount_specs) = match node.flags.is_empty() {
+                true => (Network::default(), Security::default(), One::new()),
+                false => {
+                    let f = parse_flags(RUN_FLAGS)?;
+                    run_flags(node, &f)?
+                }
             };
-            let security = match f.value_str(RUN_SECURITY) {
-                "sandbox" => Security::Sandbox,
-                "insecure" => Security::Insecure,
-                v => return Err(err(node, format!("unsupported security mode {v:?}"))),
-            };
-            let mount_specs: One<Text<'a>> = f.values(RUN_MOUNT);
-            for spec in &mount_specs {
-                mount::precheck(spec).map_err(|m| err(node, m))?;
-            }
             Command::Run(Run {
                 cmd: command_line(node, args),
                 mount_specs,
@@ -892,6 +884,29 @@ fn sources_and_dest<'a>(
         }
     }
     Ok(copy)
+}
+
+/// RUN's network, security and mounts, from its written flags.
+fn run_flags<'a>(
+    node: &Node<'a>,
+    f: &Flags<'_, Text<'a>>,
+) -> Result<(Network, Security, One<Text<'a>>), DockerfileError> {
+    let network = match f.value_str(RUN_NETWORK) {
+        "default" => Network::Default,
+        "none" => Network::None,
+        "host" => Network::Host,
+        v => return Err(err(node, format!("unsupported network mode {v:?}"))),
+    };
+    let security = match f.value_str(RUN_SECURITY) {
+        "sandbox" => Security::Sandbox,
+        "insecure" => Security::Insecure,
+        v => return Err(err(node, format!("unsupported security mode {v:?}"))),
+    };
+    let mount_specs: One<Text<'a>> = f.values(RUN_MOUNT);
+    for spec in &mount_specs {
+        mount::precheck(spec).map_err(|m| err(node, m))?;
+    }
+    Ok((network, security, mount_specs))
 }
 
 fn healthcheck_command<'a>(

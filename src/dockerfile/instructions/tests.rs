@@ -130,6 +130,16 @@ fn run_shell_exec_and_flags() {
     );
 }
 
+/// A RUN written without flags (which skips reading them) is a RUN with the defaults written.
+#[test]
+fn run_without_flags_takes_the_declared_defaults() {
+    let plain = n("RUN", &["make"]).ok();
+    let written = n("RUN", &["make"])
+        .flags(&["--network=default", "--security=sandbox"])
+        .ok();
+    assert_eq!(plain, written);
+}
+
 #[test]
 fn run_heredoc() {
     let Command::Run(r) = n("RUN", &["<<EOF"])
