@@ -109,9 +109,7 @@ fn healthcheck_exec_form() {
     let Command::Healthcheck(h) = &list[1].command else {
         panic!()
     };
-    let Healthcheck::Check(h) = &**h else {
-        panic!()
-    };
+    let Healthcheck::Check(h) = h else { panic!() };
     assert_eq!(h.test, vec!["CMD", "/bin/check", "-q"]);
     assert_eq!(h.timeout.as_secs(), 3);
 }

@@ -138,7 +138,7 @@ pub fn apply(cfg: &mut ImageConfig, inst: &Instruction) {
         }
         Command::StopSignal(s) => c.stop_signal = Some(s.to_string()),
         Command::Healthcheck(h) => {
-            c.healthcheck = Some(match &**h {
+            c.healthcheck = Some(match h {
                 Healthcheck::None => oci::Healthcheck {
                     test: Some(vec!["NONE".to_string()]),
                     ..Default::default()

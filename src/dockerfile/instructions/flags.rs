@@ -87,32 +87,97 @@ struct At {
     start: u32,
 }
 
+/// What was written for one declared flag.
 #[derive(Debug, Clone, Copy, Default)]
-struct Written {
-    /// The written value, `None` for a boolean (see `truth`).
-    value: Option<At>,
+enum Found {
+    #[default]
+    Absent,
     /// A boolean's normalised value.
-    truth: Option<bool>,
-    used: bool,
+    Bool(bool),
+    /// A string flag's value.
+    Value(At),
+    /// A repeatable flag: its first value and how many were written.
+    Values { first: At, count: u32 },
 }
 
-/// The written flags, checked against a declaration table by [`Flags::parse`].
+/// The written flags, checked against a declaration table by [`Flags::parse`] in one pass.
+/// Read them back by their position in the table ([`index`] names it at compile time), so
+/// that reading a flag is no search.
 #[derive(Debug, Clone)]
 pub struct Flags<'w, S> {
     specs: &'static [Spec],
     src: &'w [S],
     /// One entry per declaration.
-    written: [Written; MAX_FLAGS],
-    /// Values of repeatable flags, with the index of their declaration, in written order.
-    values: Vec<(usize, At)>,
+    found: [Found; MAX_FLAGS],
+}
+
+/// The position of the flag `name` in `specs`, for reading it from [`Flags`]. Meant for
+/// constants: a name that is not declared stops the build.
+pub const fn index(specs: &[Spec], name: &str) -> usize {
+    let mut i = 0;
+    while i < specs.len() {
+        if const_eq(specs[i].name.as_bytes(), name.as_bytes()) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("flag not declared")
+}
+
+const fn const_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A written flag, split.
+struct Written<'s> {
+    name: &'s str,
+    /// The value and where it starts, unless the flag was written without `=`.
+    value: Option<(&'s str, At)>,
+}
+
+/// `--name[=value]`, the `n`th written flag, split; `None` for a bare `--`.
+fn split_flag(n: usize, arg: &str) -> Result<Option<Written<'_>>, String> {
+    let Some(body) = arg.strip_prefix("--") else {
+        return Err(format!("arg should start with -- : {arg}"));
+    };
+    if body.is_empty() {
+        // BuildKit stops at a bare `--`, as getopt does.
+        return Ok(None);
+    }
+    // A byte loop: flag names are a few bytes long, too short for a vectorised search to pay.
+    Ok(Some(match body.bytes().position(|b| b == b'=') {
+        Some(i) => {
+            let at = At {
+                arg: n as u32,
+                start: (i + 3) as u32,
+            };
+            Written {
+                name: &body[..i],
+                value: Some((&body[i + 1..], at)),
+            }
+        }
+        None => Written {
+            name: body,
+            value: None,
+        },
+    }))
 }
 
 impl<'w, S: AsRef<str>> Flags<'w, S> {
-    fn position(&self, name: &str) -> Option<usize> {
-        self.specs.iter().position(|s| s.name == name)
-    }
-
-    /// Checks the written flags (`--name[=value]`) against the declared ones.
+    /// Checks the written flags (`--name[=value]`) against the declared ones. Inlined, like
+    /// the readers below: most instructions are written without flags, and then what is read
+    /// folds to the declared defaults where it is read.
+    #[inline]
     pub fn parse(specs: &'static [Spec], written: &'w [S]) -> Result<Flags<'w, S>, String> {
         // Declarations are fixed by the code, never by the input.
         assert!(
@@ -122,56 +187,46 @@ impl<'w, S: AsRef<str>> Flags<'w, S> {
         let mut flags = Flags {
             specs,
             src: written,
-            written: [Written::default(); MAX_FLAGS],
-            values: Vec::new(),
+            found: [Found::Absent; MAX_FLAGS],
         };
         for (n, arg) in written.iter().enumerate() {
-            let arg = arg.as_ref();
-            let Some(body) = arg.strip_prefix("--") else {
-                return Err(format!("arg should start with -- : {arg}"));
-            };
-            if body.is_empty() {
-                // BuildKit stops at a bare `--`, as getopt does.
+            let Some(Written { name, value }) = split_flag(n, arg.as_ref())? else {
                 return Ok(flags);
-            }
-            let (name, value) = match body.find('=') {
-                Some(i) => {
-                    let at = At {
-                        arg: n as u32,
-                        start: (i + 3) as u32,
-                    };
-                    (&body[..i], Some((&body[i + 1..], at)))
-                }
-                None => (body, None),
             };
-            let Some(i) = flags.position(name) else {
+            let Some(i) = specs.iter().position(|s| s.name == name) else {
                 return Err(format!("unknown flag: {name}"));
             };
-            let kind = specs[i].kind;
-            let flag = &mut flags.written[i];
-            if flag.used && kind != Kind::Strings {
-                return Err(format!("duplicate flag specified: {name}"));
+            let found = &mut flags.found[i];
+            match (specs[i].kind, *found) {
+                (Kind::Strings, _) | (_, Found::Absent) => {}
+                _ => return Err(format!("duplicate flag specified: {name}")),
             }
-            flag.used = true;
-            match kind {
+            *found = match specs[i].kind {
                 Kind::Bool => match value {
-                    None => flag.truth = Some(true),
+                    None => Found::Bool(true),
                     Some(("", _)) => return Err(format!("missing a value on flag: {name}")),
-                    Some((v, _)) if v.eq_ignore_ascii_case("true") => flag.truth = Some(true),
-                    Some((v, _)) if v.eq_ignore_ascii_case("false") => flag.truth = Some(false),
+                    Some((v, _)) if v.eq_ignore_ascii_case("true") => Found::Bool(true),
+                    Some((v, _)) if v.eq_ignore_ascii_case("false") => Found::Bool(false),
                     Some((v, _)) => {
                         return Err(format!("expecting boolean value for flag {name}, not: {v}"))
                     }
                 },
                 Kind::String => match value {
                     None => return Err(format!("missing a value on flag: {name}")),
-                    Some((_, at)) => flag.value = Some(at),
+                    Some((_, at)) => Found::Value(at),
                 },
-                Kind::Strings => match value {
-                    None => return Err(format!("missing a value on flag: {name}")),
-                    Some((_, at)) => flags.values.push((i, at)),
+                Kind::Strings => match (value, *found) {
+                    (None, _) => return Err(format!("missing a value on flag: {name}")),
+                    (Some(_), Found::Values { first, count }) => Found::Values {
+                        first,
+                        count: count + 1,
+                    },
+                    (Some((_, at)), _) => Found::Values {
+                        first: at,
+                        count: 1,
+                    },
                 },
-            }
+            };
         }
         Ok(flags)
     }
@@ -180,59 +235,59 @@ impl<'w, S: AsRef<str>> Flags<'w, S> {
         &self.src[at.arg as usize].as_ref()[at.start as usize..]
     }
 
-    /// The value of a string flag (its default when not written).
-    pub fn value_str(&self, name: &str) -> &'w str {
-        let Some(i) = self.position(name) else {
-            return "";
-        };
-        match self.written[i].value {
-            Some(at) => self.text(at),
-            None => self.specs[i].default,
+    /// The value of string flag `i` (its default when not written).
+    #[inline]
+    pub fn value_str(&self, i: usize) -> &'w str {
+        match self.found[i] {
+            Found::Value(at) => self.text(at),
+            _ => self.specs[i].default,
         }
     }
 
-    pub fn is_true(&self, name: &str) -> bool {
-        self.position(name).is_some_and(|i| {
-            self.written[i]
-                .truth
-                .unwrap_or(self.specs[i].default == "true")
-        })
+    /// Whether boolean flag `i` is on (its default when not written).
+    #[inline]
+    pub fn is_true(&self, i: usize) -> bool {
+        match self.found[i] {
+            Found::Bool(on) => on,
+            _ => self.specs[i].default == "true",
+        }
     }
 }
 
 impl<'w, 'a, S: FlagText<'a>> Flags<'w, S> {
-    /// The value of a string flag, `None` when it was not written or written empty.
-    pub fn opt(&self, name: &str) -> Option<Cow<'a, str>> {
-        let at = self.written[self.position(name)?].value?;
-        self.nonempty(at)
-    }
-
-    fn nonempty(&self, at: At) -> Option<Cow<'a, str>> {
+    /// The value of string flag `i`, `None` when it was not written or written empty.
+    #[inline]
+    pub fn opt(&self, i: usize) -> Option<Cow<'a, str>> {
+        let Found::Value(at) = self.found[i] else {
+            return None;
+        };
         let (arg, start) = (&self.src[at.arg as usize], at.start as usize);
         (arg.as_ref().len() > start).then(|| arg.tail(start))
     }
 
-    /// [`Flags::opt`], taking the value so that a second call gives `None`.
-    pub fn take_opt(&mut self, name: &str) -> Option<Cow<'a, str>> {
-        let i = self.position(name)?;
-        let at = self.written[i].value.take()?;
-        self.nonempty(at)
-    }
-
-    /// The values of a repeatable flag, taken so that a second call gives none.
-    pub fn take_values(&mut self, name: &str) -> Vec<Cow<'a, str>> {
-        let Some(i) = self.position(name) else {
-            return Vec::new();
+    /// The values of repeatable flag `i`, in written order.
+    #[inline]
+    pub fn values<C: FromIterator<Cow<'a, str>> + Default>(&self, i: usize) -> C {
+        let Found::Values { first, count } = self.found[i] else {
+            return C::default();
         };
-        let src = self.src;
-        let mut out = Vec::new();
-        self.values.retain(|(j, at)| {
-            if *j == i {
-                out.push(src[at.arg as usize].tail(at.start as usize));
-            }
-            *j != i
-        });
-        out
+        let name = self.specs[i].name;
+        // The others are found again among the flags after the first: `parse` checked them
+        // all, so each splits and the name compares (a bare `--` comes after the last).
+        let others = self.src[first.arg as usize + 1..]
+            .iter()
+            .enumerate()
+            .filter_map(move |(n, arg)| match split_flag(n, arg.as_ref()) {
+                Ok(Some(Written {
+                    name: written,
+                    value: Some((_, at)),
+                })) if written == name => Some(arg.tail(at.start as usize)),
+                _ => None,
+            });
+        let first = self.src[first.arg as usize].tail(first.start as usize);
+        std::iter::once(first)
+            .chain(others.take(count as usize - 1))
+            .collect()
     }
 }
 
@@ -247,54 +302,77 @@ mod tests {
     #[test]
     fn bool_forms() {
         let f = Flags::parse(LINK, &["--link"]).unwrap();
-        assert!(f.is_true("link"));
+        assert!(f.is_true(0));
         let f = Flags::parse(LINK, &["--link=FALSE"]).unwrap();
-        assert!(!f.is_true("link"));
+        assert!(!f.is_true(0));
         let f = Flags::parse(LINK, &["--link=True"]).unwrap();
-        assert!(f.is_true("link"));
+        assert!(f.is_true(0));
+        let f = Flags::<&str>::parse(LINK, &[]).unwrap();
+        assert!(!f.is_true(0));
         let e = Flags::parse(LINK, &["--link="]).unwrap_err();
         assert_eq!(e, "missing a value on flag: link");
         let e = Flags::parse(LINK, &["--link=yes"]).unwrap_err();
         assert_eq!(e, "expecting boolean value for flag link, not: yes");
+        let e = Flags::parse(LINK, &["--link", "--link=false"]).unwrap_err();
+        assert_eq!(e, "duplicate flag specified: link");
     }
 
     #[test]
     fn string_and_strings() {
         const SPECS: &[Spec] = &[Spec::string("from", ""), Spec::strings("exclude")];
-        let mut f = Flags::parse(SPECS, &["--from=a", "--exclude=x", "--exclude=y"]).unwrap();
-        assert_eq!(f.value_str("from"), "a");
-        assert_eq!(f.take_values("exclude"), vec!["x", "y"]);
+        const EXCLUDE: usize = index(SPECS, "exclude");
+        assert_eq!(EXCLUDE, 1);
+        let f = Flags::parse(SPECS, &["--from=a", "--exclude=x", "--exclude=y"]).unwrap();
+        assert_eq!(f.value_str(0), "a");
+        assert_eq!(f.values::<Vec<_>>(EXCLUDE), vec!["x", "y"]);
         let e = Flags::parse(FROM, &["--from"]).unwrap_err();
         assert_eq!(e, "missing a value on flag: from");
         let e = Flags::parse(FROM, &["--from=a", "--from=b"]).unwrap_err();
         assert_eq!(e, "duplicate flag specified: from");
+        let e = Flags::parse(SPECS, &["--exclude=a", "--exclude"]).unwrap_err();
+        assert_eq!(e, "missing a value on flag: exclude");
     }
 
     #[test]
-    fn taking_values_moves_them_out() {
+    fn values_come_back_in_written_order() {
         const SPECS: &[Spec] = &[
             Spec::string("from", ""),
             Spec::string("chown", ""),
             Spec::strings("mount"),
             Spec::strings("exclude"),
         ];
+        const MOUNT: usize = index(SPECS, "mount");
+        const EXCLUDE: usize = index(SPECS, "exclude");
         let written = [
             "--from=a",
             "--mount=x",
             "--exclude=e",
             "--mount=y",
             "--chown=",
+            "--mount=",
+            "--",
+            "--mount=after-the-end",
         ];
-        let mut f = Flags::parse(SPECS, &written).unwrap();
-        assert_eq!(f.take_opt("from").as_deref(), Some("a"));
-        assert_eq!(f.take_opt("from"), None);
-        assert_eq!(f.take_opt("chown"), None, "written empty");
-        assert_eq!(f.take_values("mount"), vec!["x", "y"]);
-        assert!(f.take_values("mount").is_empty());
-        assert_eq!(f.take_values("exclude"), vec!["e"]);
-        let mut none = Flags::<&str>::parse(FROM, &[]).unwrap();
-        assert_eq!(none.take_opt("from"), None);
-        assert_eq!(none.value_str("from"), "");
+        let f = Flags::parse(SPECS, &written).unwrap();
+        assert_eq!(f.opt(0).as_deref(), Some("a"));
+        assert_eq!(f.opt(1), None, "written empty");
+        assert_eq!(f.value_str(1), "");
+        assert_eq!(f.values::<Vec<_>>(MOUNT), vec!["x", "y", ""]);
+        assert_eq!(f.values::<Vec<_>>(EXCLUDE), vec!["e"]);
+        let none = Flags::<&str>::parse(SPECS, &[]).unwrap();
+        assert_eq!(none.opt(0), None);
+        assert_eq!(none.value_str(0), "");
+        assert!(none.values::<Vec<_>>(MOUNT).is_empty());
+    }
+
+    #[test]
+    fn values_borrow_what_is_borrowed() {
+        const SPECS: &[Spec] = &[Spec::strings("mount")];
+        let written: Vec<Cow<str>> = vec!["--mount=a".into(), Cow::Owned("--mount=b".into())];
+        let f = Flags::parse(SPECS, &written).unwrap();
+        let v: Vec<_> = f.values(0);
+        assert!(matches!(v[0], Cow::Borrowed("a")));
+        assert!(matches!(&v[1], Cow::Owned(s) if s == "b"));
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub mod suggest;
 use std::borrow::Cow;
 use std::fmt;
 
+use smallvec::SmallVec;
+
 use self::flags::{Flags, Spec};
 pub use self::healthcheck::{HealthConfig, Healthcheck};
 pub use self::mount::{Mount, MountType, Sharing};
@@ -47,11 +49,15 @@ pub const INSTRUCTIONS: [&str; 18] = [
 
 const NO_FLAGS: &[Spec] = &[];
 const FROM_FLAGS: &[Spec] = &[Spec::string("platform", "")];
+const FROM_PLATFORM: usize = flags::index(FROM_FLAGS, "platform");
 const RUN_FLAGS: &[Spec] = &[
     Spec::strings("mount"),
     Spec::string("network", "default"),
     Spec::string("security", "sandbox"),
 ];
+const RUN_MOUNT: usize = flags::index(RUN_FLAGS, "mount");
+const RUN_NETWORK: usize = flags::index(RUN_FLAGS, "network");
+const RUN_SECURITY: usize = flags::index(RUN_FLAGS, "security");
 const COPY_FLAGS: &[Spec] = &[
     Spec::strings("exclude"),
     Spec::bool("parents"),
@@ -69,6 +75,23 @@ const ADD_FLAGS: &[Spec] = &[
     Spec::bool("keep-git-dir"),
     Spec::string("checksum", ""),
 ];
+/// COPY's and ADD's tables share their first five flags, at the same positions.
+const COPY_EXCLUDE: usize = flags::index(COPY_FLAGS, "exclude");
+const COPY_PARENTS: usize = flags::index(COPY_FLAGS, "parents");
+const COPY_CHOWN: usize = flags::index(COPY_FLAGS, "chown");
+const COPY_CHMOD: usize = flags::index(COPY_FLAGS, "chmod");
+const COPY_LINK: usize = flags::index(COPY_FLAGS, "link");
+const COPY_FROM: usize = flags::index(COPY_FLAGS, "from");
+const ADD_KEEP_GIT_DIR: usize = flags::index(ADD_FLAGS, "keep-git-dir");
+const ADD_CHECKSUM: usize = flags::index(ADD_FLAGS, "checksum");
+const _: () = {
+    let shared = ["exclude", "parents", "chown", "chmod", "link"];
+    let mut i = 0;
+    while i < shared.len() {
+        assert!(flags::index(COPY_FLAGS, shared[i]) == flags::index(ADD_FLAGS, shared[i]));
+        i += 1;
+    }
+};
 const HEALTHCHECK_FLAGS: &[Spec] = &[
     Spec::string("interval", ""),
     Spec::string("timeout", ""),
@@ -81,6 +104,14 @@ const HEALTHCHECK_FLAGS: &[Spec] = &[
 /// (most words), owned where lowering or expansion made it. A 10,000-line file would
 /// otherwise cost tens of thousands of small allocations to lower, and as many to free.
 pub type Text<'a> = Cow<'a, str>;
+
+/// Lists that usually hold one item (a shell-form command, a COPY source, a mount, an ARG),
+/// kept in place: most instructions then own no list on the heap, which is an allocation
+/// fewer to make and to free for each. They read as slices, and print as `Vec`s do.
+pub type One<T> = SmallVec<[T; 1]>;
+
+/// ENV and LABEL pairs, two kept in place (one line often sets two), no larger than RUN.
+pub type Pairs<'a> = SmallVec<[KeyValue<'a>; 2]>;
 
 /// One instruction with where it was written. It borrows from the Dockerfile's text;
 /// [`Instruction::into_owned`] makes one that does not.
@@ -96,7 +127,8 @@ pub struct Instruction<'a> {
 }
 
 /// COPY and ADD are boxed: they are the largest instructions by far, and every other one
-/// would otherwise take their size.
+/// would otherwise take their size. The others own as little on the heap as they can:
+/// their lists hold their usual length in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command<'a> {
     From(From<'a>),
@@ -105,9 +137,9 @@ pub enum Command<'a> {
     Entrypoint(CommandLine<'a>),
     /// Always JSON.
     Shell(Vec<Text<'a>>),
-    Env(Vec<KeyValue<'a>>),
-    Arg(Vec<ArgDecl<'a>>),
-    Label(Vec<KeyValue<'a>>),
+    Env(Pairs<'a>),
+    Arg(One<ArgDecl<'a>>),
+    Label(Pairs<'a>),
     Maintainer(Text<'a>),
     /// Sorted, as BuildKit keeps them.
     Expose(Vec<Text<'a>>),
@@ -118,7 +150,7 @@ pub enum Command<'a> {
     Add(Box<Copy<'a>>),
     Onbuild(Onbuild<'a>),
     StopSignal(Text<'a>),
-    Healthcheck(Box<Healthcheck>),
+    Healthcheck(Healthcheck),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +166,7 @@ pub struct From<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CommandLine<'a> {
     /// Exec form: the argv; shell form: one string, to be run by the stage's SHELL.
-    pub args: Vec<Text<'a>>,
+    pub args: One<Text<'a>>,
     /// Shell form (`RUN echo hi`) rather than exec form (`RUN ["echo", "hi"]`).
     pub prepend_shell: bool,
     /// Heredocs attached to a RUN.
@@ -168,7 +200,7 @@ pub enum Security {
 pub struct Run<'a> {
     pub cmd: CommandLine<'a>,
     /// The `--mount` values as written (checked for shape when lowered).
-    pub mount_specs: Vec<Text<'a>>,
+    pub mount_specs: One<Text<'a>>,
     /// The mounts parsed with their values expanded; filled by the planner.
     pub mounts: Vec<Mount>,
     pub network: Network,
@@ -192,9 +224,9 @@ pub struct ArgDecl<'a> {
 /// COPY and ADD. ADD-only fields stay at their defaults for COPY.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Copy<'a> {
-    pub sources: Vec<Text<'a>>,
+    pub sources: One<Text<'a>>,
     /// Heredoc sources (`COPY <<EOF /dest`).
-    pub contents: Vec<SourceContent>,
+    pub contents: One<SourceContent>,
     pub dest: Text<'a>,
     /// COPY only: stage name, stage index or image.
     pub from: Option<Text<'a>>,
@@ -243,14 +275,29 @@ fn node_args<'n, 'a>(node: &'n Node<'a>, out: &mut Vec<&'n Text<'a>>) {
 }
 
 /// Exec form keeps the argv; shell form is one string.
-fn json_args<'a>(args: &[&Text<'a>], json: bool) -> Vec<Text<'a>> {
+fn json_args<'a>(args: &[&Text<'a>], json: bool) -> One<Text<'a>> {
     match args {
-        [] => Vec::new(),
+        [] => One::new(),
         _ if json => args.iter().map(|&a| a.clone()).collect(),
-        [one] => vec![(*one).clone()],
-        _ => vec![Cow::Owned(
-            args.iter().map(|a| &***a).collect::<Vec<_>>().join(" "),
-        )],
+        _ => One::from_buf([shell_text(args)]),
+    }
+}
+
+/// Shell-form words as the one string they make (`args` is not empty).
+fn shell_text<'a>(args: &[&Text<'a>]) -> Text<'a> {
+    match args {
+        [one] => (*one).clone(),
+        _ => {
+            let len = args.iter().map(|a| a.len() + 1).sum();
+            let mut text = String::with_capacity(len);
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    text.push(' ');
+                }
+                text.push_str(a);
+            }
+            Cow::Owned(text)
+        }
     }
 }
 
@@ -287,7 +334,7 @@ fn lower_args<'n, 'a>(
     node: &'n Node<'a>,
     args: &[&'n Text<'a>],
 ) -> Result<Instruction<'a>, DockerfileError> {
-    let Some(keyword) = keyword(&node.value) else {
+    let Some(kw) = Keyword::of(&node.value) else {
         let keyword = node.value.to_ascii_uppercase();
         let msg = suggest::wrap(
             format!("unknown instruction: {keyword}"),
@@ -300,8 +347,14 @@ fn lower_args<'n, 'a>(
     let parse_flags = |specs: &'static [Spec]| -> Result<Flags<'n, Text<'a>>, DockerfileError> {
         Flags::parse(specs, &node.flags).map_err(|m| err(node, m))
     };
-    let command = match keyword {
-        "FROM" => {
+    // Most instructions take no flag, and are written without one.
+    let no_flags = || match node.flags.is_empty() {
+        true => Ok(()),
+        false => parse_flags(NO_FLAGS).map(drop),
+    };
+    let keyword = kw.name();
+    let command = match kw {
+        Keyword::From => {
             let name = match args.len() {
                 3 if args[1].eq_ignore_ascii_case("as") => {
                     let name = args[2].to_ascii_lowercase();
@@ -317,27 +370,18 @@ fn lower_args<'n, 'a>(
             Command::From(From {
                 image: args[0].clone(),
                 name,
-                platform: f.opt("platform"),
+                platform: f.opt(FROM_PLATFORM),
             })
         }
-        "RUN" => {
-            let f = parse_flags(RUN_FLAGS)?;
-            let network = match f.value_str("network") {
-                "default" => Network::Default,
-                "none" => Network::None,
-                "host" => Network::Host,
-                v => return Err(err(node, format!("unsupported network mode {v:?}"))),
+        Keyword::Run => {
+            // Most RUNs are written without flags: those take the declared defaults.
+            let (network, security, mount_specs) = match node.flags.is_empty() {
+                true => (Network::default(), Security::default(), One::new()),
+                false => {
+                    let f = parse_flags(RUN_FLAGS)?;
+                    run_flags(node, &f)?
+                }
             };
-            let security = match f.value_str("security") {
-                "sandbox" => Security::Sandbox,
-                "insecure" => Security::Insecure,
-                v => return Err(err(node, format!("unsupported security mode {v:?}"))),
-            };
-            let mut f = f;
-            let mount_specs = f.take_values("mount");
-            for spec in &mount_specs {
-                mount::precheck(spec).map_err(|m| err(node, m))?;
-            }
             Command::Run(Run {
                 cmd: command_line(node, args),
                 mount_specs,
@@ -346,18 +390,18 @@ fn lower_args<'n, 'a>(
                 security,
             })
         }
-        "CMD" => {
-            parse_flags(NO_FLAGS)?;
+        Keyword::Cmd => {
+            no_flags()?;
             Command::Cmd(command_line(node, args))
         }
-        "ENTRYPOINT" => {
-            parse_flags(NO_FLAGS)?;
+        Keyword::Entrypoint => {
+            no_flags()?;
             // `ENTRYPOINT []` (no arguments) clears the inherited entrypoint.
             Command::Entrypoint(command_line(node, args))
         }
-        "SHELL" => {
-            parse_flags(NO_FLAGS)?;
-            let shell = json_args(args, node.json);
+        Keyword::Shell => {
+            no_flags()?;
+            let shell = json_args(args, node.json).into_vec();
             if shell.is_empty() {
                 return Err(err(node, "SHELL requires at least one argument"));
             }
@@ -366,23 +410,23 @@ fn lower_args<'n, 'a>(
             }
             Command::Shell(shell)
         }
-        "ENV" | "LABEL" => {
-            parse_flags(NO_FLAGS)?;
+        Keyword::Env | Keyword::Label => {
+            no_flags()?;
             let kvs = key_values(node, keyword, args)?;
-            if keyword == "ENV" {
+            if kw == Keyword::Env {
                 Command::Env(kvs)
             } else {
                 Command::Label(kvs)
             }
         }
-        "ARG" => {
-            parse_flags(NO_FLAGS)?;
+        Keyword::Arg => {
+            no_flags()?;
             if args.is_empty() {
                 return Err(err(node, "ARG requires at least one argument"));
             }
-            let mut decls = Vec::with_capacity(args.len());
+            let mut decls = One::with_capacity(args.len());
             for a in args {
-                let decl = match a.find('=') {
+                let decl = match a.bytes().position(|b| b == b'=') {
                     Some(0) => return Err(err(node, "ARG names can not be blank")),
                     Some(i) => ArgDecl {
                         key: cut(a, 0, i),
@@ -397,27 +441,27 @@ fn lower_args<'n, 'a>(
             }
             Command::Arg(decls)
         }
-        "MAINTAINER" => {
+        Keyword::Maintainer => {
             if args.len() != 1 {
                 return Err(err(node, "MAINTAINER requires exactly one argument"));
             }
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             Command::Maintainer(args[0].clone())
         }
-        "EXPOSE" => {
+        Keyword::Expose => {
             if args.is_empty() {
                 return Err(err(node, "EXPOSE requires at least one argument"));
             }
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             let mut ports: Vec<Text<'a>> = args.iter().map(|&a| a.clone()).collect();
             ports.sort();
             Command::Expose(ports)
         }
-        "VOLUME" => {
+        Keyword::Volume => {
             if args.is_empty() {
                 return Err(err(node, "VOLUME requires at least one argument"));
             }
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             let mut vols = Vec::with_capacity(args.len());
             for v in args {
                 let t = v.trim();
@@ -429,47 +473,50 @@ fn lower_args<'n, 'a>(
             }
             Command::Volume(vols)
         }
-        "USER" | "WORKDIR" | "STOPSIGNAL" => {
+        Keyword::User | Keyword::Workdir | Keyword::StopSignal => {
             if args.len() != 1 {
                 return Err(err(
                     node,
                     format!("{keyword} requires exactly one argument"),
                 ));
             }
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             let v = args[0].clone();
-            match keyword {
-                "USER" => Command::User(v),
-                "WORKDIR" => Command::Workdir(v),
+            match kw {
+                Keyword::User => Command::User(v),
+                Keyword::Workdir => Command::Workdir(v),
                 _ => Command::StopSignal(v),
             }
         }
-        "COPY" | "ADD" => {
-            let is_add = keyword == "ADD";
+        Keyword::Copy | Keyword::Add => {
+            let is_add = kw == Keyword::Add;
             if args.len() < 2 {
                 return Err(err(node, format!("{keyword} requires at least two arguments, but only one was provided. Destination could not be determined")));
             }
-            let mut f = parse_flags(if is_add { ADD_FLAGS } else { COPY_FLAGS })?;
+            let f = parse_flags(if is_add { ADD_FLAGS } else { COPY_FLAGS })?;
             let mut copy = sources_and_dest(node, keyword, args)?;
-            copy.from = f.take_opt("from");
-            copy.chown = f.take_opt("chown");
-            copy.chmod = f.take_opt("chmod");
-            copy.link = f.is_true("link");
-            copy.parents = f.is_true("parents");
-            copy.excludes = f.take_values("exclude");
-            copy.checksum = f.take_opt("checksum");
-            copy.keep_git_dir = f.is_true("keep-git-dir");
+            copy.chown = f.opt(COPY_CHOWN);
+            copy.chmod = f.opt(COPY_CHMOD);
+            copy.link = f.is_true(COPY_LINK);
+            copy.parents = f.is_true(COPY_PARENTS);
+            copy.excludes = f.values(COPY_EXCLUDE);
+            if is_add {
+                copy.checksum = f.opt(ADD_CHECKSUM);
+                copy.keep_git_dir = f.is_true(ADD_KEEP_GIT_DIR);
+            } else {
+                copy.from = f.opt(COPY_FROM);
+            }
             if is_add {
                 Command::Add(Box::new(copy))
             } else {
                 Command::Copy(Box::new(copy))
             }
         }
-        "ONBUILD" => {
+        Keyword::Onbuild => {
             if args.is_empty() {
                 return Err(err(node, "ONBUILD requires at least one argument"));
             }
-            parse_flags(NO_FLAGS)?;
+            no_flags()?;
             let trigger_kw = args[0].trim().to_ascii_uppercase();
             match trigger_kw.as_str() {
                 "ONBUILD" => {
@@ -506,8 +553,7 @@ fn lower_args<'n, 'a>(
                 trigger: Box::new(trigger),
             })
         }
-        "HEALTHCHECK" => healthcheck_command(node, args)?,
-        _ => return Err(err(node, format!("unknown instruction: {keyword}"))),
+        Keyword::Healthcheck => healthcheck_command(node, args)?,
     };
     Ok(Instruction {
         keyword,
@@ -522,7 +568,7 @@ fn own(t: Text<'_>) -> Text<'static> {
     Cow::Owned(t.into_owned())
 }
 
-fn own_all(v: Vec<Text<'_>>) -> Vec<Text<'static>> {
+fn own_all<'a, C: FromIterator<Text<'static>>>(v: impl IntoIterator<Item = Text<'a>>) -> C {
     v.into_iter().map(own).collect()
 }
 
@@ -542,7 +588,7 @@ impl Instruction<'_> {
 
 impl Command<'_> {
     fn into_owned(self) -> Command<'static> {
-        let kvs = |v: Vec<KeyValue<'_>>| {
+        let kvs = |v: Pairs<'_>| {
             v.into_iter()
                 .map(|kv| KeyValue {
                     key: own(kv.key),
@@ -634,15 +680,70 @@ fn cut<'a>(text: &Text<'a>, start: usize, end: usize) -> Text<'a> {
     }
 }
 
-/// The keyword `word` names, in any case. Upper-cased on the stack and matched whole: this
-/// runs for every instruction, and a scan of the list compared case-insensitively showed
-/// in profiles.
-fn keyword(word: &str) -> Option<&'static str> {
-    let mut buf = [0u8; 11];
-    let upper = buf.get_mut(..word.len())?;
-    upper.copy_from_slice(word.as_bytes());
-    upper.make_ascii_uppercase();
-    INSTRUCTIONS.iter().copied().find(|k| k.as_bytes() == upper)
+/// An instruction keyword, in the order of [`INSTRUCTIONS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keyword {
+    Add,
+    Arg,
+    Cmd,
+    Copy,
+    Entrypoint,
+    Env,
+    Expose,
+    From,
+    Healthcheck,
+    Label,
+    Maintainer,
+    Onbuild,
+    Run,
+    Shell,
+    StopSignal,
+    User,
+    Volume,
+    Workdir,
+}
+
+impl Keyword {
+    /// The keyword `word` names, in any (ASCII) case. This runs for every instruction: the
+    /// length and first letter pick the one candidate (only ADD and ARG need a second
+    /// letter), and one comparison settles it.
+    fn of(word: &str) -> Option<Keyword> {
+        use Keyword as K;
+        let b = word.as_bytes();
+        let candidate = match (b.len(), b.first()?.to_ascii_uppercase()) {
+            (3, b'A') if b[1].eq_ignore_ascii_case(&b'd') => K::Add,
+            (3, b'A') => K::Arg,
+            (3, b'C') => K::Cmd,
+            (4, b'C') => K::Copy,
+            (10, b'E') => K::Entrypoint,
+            (3, b'E') => K::Env,
+            (6, b'E') => K::Expose,
+            (4, b'F') => K::From,
+            (11, b'H') => K::Healthcheck,
+            (5, b'L') => K::Label,
+            (10, b'M') => K::Maintainer,
+            (7, b'O') => K::Onbuild,
+            (3, b'R') => K::Run,
+            (5, b'S') => K::Shell,
+            (10, b'S') => K::StopSignal,
+            (4, b'U') => K::User,
+            (6, b'V') => K::Volume,
+            (7, b'W') => K::Workdir,
+            _ => return None,
+        };
+        // Keywords are all letters: clearing bit 5 upper-cases a letter, and turns no other
+        // byte into one.
+        let name = candidate.name().as_bytes();
+        b.iter()
+            .zip(name)
+            .all(|(&c, &k)| c & !0x20 == k)
+            .then_some(candidate)
+    }
+
+    /// Upper-cased, as instructions record it.
+    fn name(self) -> &'static str {
+        INSTRUCTIONS[self as usize]
+    }
 }
 
 /// BuildKit's stage-name rule: `^[a-z][a-z0-9-_.]*$` (after lower-casing).
@@ -681,7 +782,7 @@ fn key_values<'a>(
     node: &Node<'a>,
     keyword: &str,
     args: &[&Text<'a>],
-) -> Result<Vec<KeyValue<'a>>, DockerfileError> {
+) -> Result<Pairs<'a>, DockerfileError> {
     if args.is_empty() {
         return Err(err(
             node,
@@ -694,7 +795,7 @@ fn key_values<'a>(
             format!("Bad input to {keyword}, too many arguments"),
         ));
     }
-    let mut out = Vec::with_capacity(args.len() / 3);
+    let mut out = Pairs::with_capacity(args.len() / 3);
     for t in args.chunks(3) {
         if t[0].is_empty() {
             return Err(err(node, format!("{keyword} names can not be blank")));
@@ -710,6 +811,11 @@ fn key_values<'a>(
 
 /// A heredoc marker word (`<<EOF`, `<<-EOF`, `3<<"EOF"`): (name, chomp, quoted).
 pub fn heredoc_marker(word: &str) -> Option<(String, bool, bool)> {
+    marker(word).map(|(name, chomp, quoted)| (name.into_owned(), chomp, quoted))
+}
+
+/// [`heredoc_marker`], with the name borrowed unless quotes had to be taken out of it.
+fn marker(word: &str) -> Option<(Cow<'_, str>, bool, bool)> {
     let rest = word.trim_start_matches(|c: char| c.is_ascii_digit());
     let rest = rest.strip_prefix("<<")?;
     let (chomp, rest) = match rest.strip_prefix('-') {
@@ -720,7 +826,10 @@ pub fn heredoc_marker(word: &str) -> Option<(String, bool, bool)> {
         return None;
     }
     let quoted = rest.contains(['"', '\'']);
-    let name: String = rest.chars().filter(|c| *c != '"' && *c != '\'').collect();
+    let name = match quoted {
+        true => Cow::Owned(rest.chars().filter(|c| *c != '"' && *c != '\'').collect()),
+        false => Cow::Borrowed(rest),
+    };
     if name.is_empty() {
         return None;
     }
@@ -743,7 +852,7 @@ fn sources_and_dest<'a>(
     let (dest, srcs) = args
         .split_last()
         .ok_or_else(|| err(node, "missing destination"))?;
-    if heredoc_marker(dest).is_some() {
+    if marker(dest).is_some() {
         return Err(err(
             node,
             format!("{keyword} cannot accept a heredoc as a destination"),
@@ -754,7 +863,7 @@ fn sources_and_dest<'a>(
         ..Copy::default()
     };
     for src in srcs {
-        match heredoc_marker(src) {
+        match marker(src) {
             Some((name, chomp, quoted)) => {
                 let h = node.heredocs.iter().find(|h| h.name == name);
                 let mut data = h.map(|h| h.content.clone()).unwrap_or_default();
@@ -762,7 +871,7 @@ fn sources_and_dest<'a>(
                     data = chomp_heredoc(&data);
                 }
                 copy.contents.push(SourceContent {
-                    path: name,
+                    path: name.into_owned(),
                     data,
                     expand: h.map_or(!quoted, |h| h.expand),
                 });
@@ -771,6 +880,29 @@ fn sources_and_dest<'a>(
         }
     }
     Ok(copy)
+}
+
+/// RUN's network, security and mounts, from its written flags.
+fn run_flags<'a>(
+    node: &Node<'a>,
+    f: &Flags<'_, Text<'a>>,
+) -> Result<(Network, Security, One<Text<'a>>), DockerfileError> {
+    let network = match f.value_str(RUN_NETWORK) {
+        "default" => Network::Default,
+        "none" => Network::None,
+        "host" => Network::Host,
+        v => return Err(err(node, format!("unsupported network mode {v:?}"))),
+    };
+    let security = match f.value_str(RUN_SECURITY) {
+        "sandbox" => Security::Sandbox,
+        "insecure" => Security::Insecure,
+        v => return Err(err(node, format!("unsupported security mode {v:?}"))),
+    };
+    let mount_specs: One<Text<'a>> = f.values(RUN_MOUNT);
+    for spec in &mount_specs {
+        mount::precheck(spec).map_err(|m| err(node, m))?;
+    }
+    Ok((network, security, mount_specs))
 }
 
 fn healthcheck_command<'a>(
@@ -787,7 +919,7 @@ fn healthcheck_command<'a>(
             return Err(err(node, "HEALTHCHECK NONE takes no arguments"));
         }
         Flags::parse(NO_FLAGS, &node.flags).map_err(|m| err(node, m))?;
-        return Ok(Command::Healthcheck(Box::new(Healthcheck::None)));
+        return Ok(Command::Healthcheck(Healthcheck::None));
     }
     let f = Flags::parse(HEALTHCHECK_FLAGS, &node.flags).map_err(|m| err(node, m))?;
     if typ != "CMD" {
@@ -796,25 +928,33 @@ fn healthcheck_command<'a>(
             format!("Unknown type {typ:?} in HEALTHCHECK (try CMD)"),
         ));
     }
-    let cmd = json_args(rest, node.json);
-    if cmd.is_empty() {
+    if rest.is_empty() {
         return Err(err(node, "Missing command after HEALTHCHECK CMD"));
     }
-    let mut test = vec![if node.json { "CMD" } else { "CMD-SHELL" }.to_string()];
-    test.extend(cmd.into_iter().map(Cow::into_owned));
-    let iv =
-        |name: &str| healthcheck::parse_interval(name, f.value_str(name)).map_err(|m| err(node, m));
-    Ok(Command::Healthcheck(Box::new(Healthcheck::Check(
-        HealthConfig {
-            test,
-            interval: iv("interval")?,
-            timeout: iv("timeout")?,
-            start_period: iv("start-period")?,
-            start_interval: iv("start-interval")?,
-            retries: healthcheck::parse_retries(f.value_str("retries"))
-                .map_err(|m| err(node, m))?,
-        },
-    ))))
+    let test = if node.json {
+        let mut test = Vec::with_capacity(1 + rest.len());
+        test.push("CMD".to_string());
+        test.extend(rest.iter().map(|a| a.to_string()));
+        test
+    } else {
+        vec!["CMD-SHELL".to_string(), shell_text(rest).into_owned()]
+    };
+    const INTERVAL: usize = flags::index(HEALTHCHECK_FLAGS, "interval");
+    const TIMEOUT: usize = flags::index(HEALTHCHECK_FLAGS, "timeout");
+    const START_PERIOD: usize = flags::index(HEALTHCHECK_FLAGS, "start-period");
+    const START_INTERVAL: usize = flags::index(HEALTHCHECK_FLAGS, "start-interval");
+    const RETRIES: usize = flags::index(HEALTHCHECK_FLAGS, "retries");
+    let iv = |i: usize, name: &str| {
+        healthcheck::parse_interval(name, f.value_str(i)).map_err(|m| err(node, m))
+    };
+    Ok(Command::Healthcheck(Healthcheck::Check(HealthConfig {
+        test,
+        interval: iv(INTERVAL, "interval")?,
+        timeout: iv(TIMEOUT, "timeout")?,
+        start_period: iv(START_PERIOD, "start-period")?,
+        start_interval: iv(START_INTERVAL, "start-interval")?,
+        retries: healthcheck::parse_retries(f.value_str(RETRIES)).map_err(|m| err(node, m))?,
+    })))
 }
 
 /// Quotes a word that would not read back as one word (spaces, quotes, empty).
@@ -914,7 +1054,7 @@ impl fmt::Display for Command<'_> {
             Command::Copy(c) => write_copy(f, "COPY", c),
             Command::Add(c) => write_copy(f, "ADD", c),
             Command::Onbuild(o) => write!(f, "ONBUILD {}", o.expression),
-            Command::Healthcheck(h) => match &**h {
+            Command::Healthcheck(h) => match h {
                 Healthcheck::None => f.write_str("HEALTHCHECK NONE"),
                 Healthcheck::Check(h) => {
                     f.write_str("HEALTHCHECK ")?;

@@ -97,51 +97,119 @@ pub struct Mount {
 /// Splits one CSV record as Go's `encoding/csv` would (quotes, doubled quotes inside quotes).
 /// Unquoted fields are borrowed from `s`.
 pub fn csv_fields(s: &str) -> Result<Vec<Cow<'_, str>>, String> {
-    const BAD_QUOTE: &str = "failed to parse csv mounts: extraneous or missing \" in quoted-field";
-    let mut out = Vec::new();
-    let mut rest = s;
-    loop {
-        if let Some(quoted) = rest.strip_prefix('"') {
-            let mut field = String::new();
-            let mut chars = quoted.char_indices().peekable();
-            loop {
-                match chars.next() {
-                    None => return Err(BAD_QUOTE.into()),
-                    Some((i, '"')) => match chars.peek() {
-                        Some((_, '"')) => {
-                            chars.next();
-                            field.push('"');
-                        }
-                        Some((_, ',')) | None => {
-                            rest = &quoted[i + 1..];
-                            break;
-                        }
-                        Some(_) => return Err(BAD_QUOTE.into()),
-                    },
-                    Some((_, c)) => field.push(c),
-                }
-            }
-            out.push(Cow::Owned(field));
-        } else {
-            let end = rest.find([',', '"']).unwrap_or(rest.len());
+    CsvFields::new(s).collect()
+}
+
+/// The fields of one CSV record, one at a time.
+struct CsvFields<'s> {
+    /// What is left to split; `None` once the last field (or an error) is given.
+    rest: Option<&'s str>,
+}
+
+impl<'s> CsvFields<'s> {
+    fn new(s: &'s str) -> CsvFields<'s> {
+        CsvFields { rest: Some(s) }
+    }
+
+    fn field(rest: &'s str) -> Result<(Cow<'s, str>, &'s str), String> {
+        const BAD_QUOTE: &str =
+            "failed to parse csv mounts: extraneous or missing \" in quoted-field";
+        let Some(quoted) = rest.strip_prefix('"') else {
+            let end = memchr::memchr2(b',', b'"', rest.as_bytes()).unwrap_or(rest.len());
             if rest[end..].starts_with('"') {
                 return Err("failed to parse csv mounts: bare \" in non-quoted-field".into());
             }
-            out.push(Cow::Borrowed(&rest[..end]));
-            rest = &rest[end..];
-        }
-        match rest.strip_prefix(',') {
-            Some(r) => rest = r,
-            None => break,
+            return Ok((Cow::Borrowed(&rest[..end]), &rest[end..]));
+        };
+        let mut field = String::new();
+        let mut chars = quoted.char_indices().peekable();
+        loop {
+            match chars.next() {
+                None => return Err(BAD_QUOTE.into()),
+                Some((i, '"')) => match chars.peek() {
+                    Some((_, '"')) => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some((_, ',')) | None => return Ok((Cow::Owned(field), &quoted[i + 1..])),
+                    Some(_) => return Err(BAD_QUOTE.into()),
+                },
+                Some((_, c)) => field.push(c),
+            }
         }
     }
-    Ok(out)
+}
+
+impl<'s> Iterator for CsvFields<'s> {
+    type Item = Result<Cow<'s, str>, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.rest.take()?;
+        Some(Self::field(rest).map(|(field, after)| {
+            // A field ends at a comma (another field follows) or at the end.
+            self.rest = after.strip_prefix(',');
+            field
+        }))
+    }
+}
+
+/// `s` cut at its first `b` (an ASCII byte). A byte loop: mount fields are a few bytes
+/// long, and `str`'s searches (`split`, `split_once`) cost more to start than to run there.
+fn cut_at(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|c| c == b)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// A record's fields, to read one after the other. Every `RUN --mount` is split when it is
+/// read, when the graph is built and when it is planned: where nothing is quoted (the usual
+/// mount) the fields are the parts between commas, borrowed, and no list is made.
+enum Fields<'s> {
+    /// What is left of a record without quotes; `None` after its last field.
+    Plain(Option<&'s str>),
+    Quoted(std::vec::IntoIter<Cow<'s, str>>),
+}
+
+impl<'s> Fields<'s> {
+    /// Fails as splitting the whole record does, so that a malformed record's error comes
+    /// before anything about what its fields say.
+    fn of(value: &'s str) -> Result<Fields<'s>, String> {
+        // Only a quote can make a record malformed, or a field differ from its text.
+        Ok(match value.bytes().any(|b| b == b'"') {
+            true => Fields::Quoted(csv_fields(value)?.into_iter()),
+            false => Fields::Plain(Some(value)),
+        })
+    }
+}
+
+impl<'s> Iterator for Fields<'s> {
+    type Item = Cow<'s, str>;
+
+    fn next(&mut self) -> Option<Cow<'s, str>> {
+        match self {
+            Fields::Plain(rest) => {
+                let text = rest.take()?;
+                Some(Cow::Borrowed(match cut_at(text, b',') {
+                    Some((field, after)) => {
+                        *rest = Some(after);
+                        field
+                    }
+                    None => text,
+                }))
+            }
+            Fields::Quoted(fields) => fields.next(),
+        }
+    }
 }
 
 /// The check made when the instruction is read: the CSV is well-formed and `from` is literal.
 pub fn precheck(value: &str) -> Result<(), String> {
-    for field in csv_fields(value)? {
-        if let Some((key, v)) = field.split_once('=') {
+    // Without a quote the record is well-formed, and without an `f` no key is `from`: most
+    // mounts are done with one look at their bytes.
+    if !value.bytes().any(|b| matches!(b, b'"' | b'f' | b'F')) {
+        return Ok(());
+    }
+    for field in Fields::of(value)? {
+        if let Some((key, v)) = cut_at(&field, b'=') {
             if key.eq_ignore_ascii_case("from") {
                 if let Some(i) = v.find('$') {
                     if i != v.len() - 1 {
@@ -157,18 +225,11 @@ pub fn precheck(value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The literal `from=` of a mount (what the dependency graph needs), if any.
+/// The literal `from=` of a mount (what the dependency graph needs), if any; `None` for a
+/// malformed record too.
 pub fn literal_from(value: &str) -> Option<String> {
-    // Most mounts name no stage: those need no field split (the planner asks for every RUN).
-    if !value
-        .as_bytes()
-        .windows(4)
-        .any(|w| w.eq_ignore_ascii_case(b"from"))
-    {
-        return None;
-    }
-    csv_fields(value).ok()?.iter().find_map(|f| {
-        let (k, v) = f.split_once('=')?;
+    Fields::of(value).ok()?.find_map(|f| {
+        let (k, v) = cut_at(&f, b'=')?;
         k.eq_ignore_ascii_case("from").then(|| v.to_string())
     })
 }
@@ -203,11 +264,24 @@ pub fn ram_in_bytes(s: &str) -> Option<i64> {
     (v.is_finite() && v < i64::MAX as f64).then_some(v as i64)
 }
 
-/// Parses a mount fully, expanding every value with `expand` (the step's scope).
+/// Whether expansion could change `value`: it holds `$`, a quote or an escape character
+/// (`\` or `` ` ``, the only escape tokens a Dockerfile can choose), or starts with a
+/// byte-order mark. The lexer gives any other word back as it is.
+fn may_expand(value: &str) -> bool {
+    value.starts_with('\u{feff}')
+        || value
+            .bytes()
+            .any(|b| matches!(b, b'$' | b'\'' | b'"' | b'\\' | b'`'))
+}
+
+/// Parses a mount fully, expanding its values with `expand` (the step's scope). `expand` is
+/// asked only for the values it could change (see [`may_expand`]): most values are plain
+/// words, and a mount is parsed for every RUN that has one.
 pub fn parse(
     value: &str,
     expand: &mut dyn FnMut(&str) -> Result<String, String>,
 ) -> Result<Mount, String> {
+    let fields = Fields::of(value)?;
     let mut m = Mount {
         kind: MountType::Bind,
         from: String::new(),
@@ -224,28 +298,25 @@ pub fn parse(
         gid: None,
     };
     let mut ro_auto = true;
-    for field in csv_fields(value)? {
-        let Some((raw_key, raw_value)) = field.split_once('=') else {
-            let key = field.to_ascii_lowercase();
-            match key.as_str() {
-                "readonly" | "ro" => {
-                    m.read_only = true;
-                    ro_auto = false;
-                }
-                "readwrite" | "rw" => {
-                    m.read_only = false;
-                    ro_auto = false;
-                }
-                "required" if matches!(m.kind, MountType::Secret | MountType::Ssh) => {
-                    m.required = true
-                }
-                "required" => {
-                    return Err(format!(
-                        "unexpected key '{key}' for mount type '{}'",
-                        m.kind.as_str()
-                    ))
-                }
-                _ => return Err(format!("invalid field '{field}' must be a key=value pair")),
+    for field in fields {
+        let Some((raw_key, raw_value)) = cut_at(&field, b'=') else {
+            let is = |key: &str| field.eq_ignore_ascii_case(key);
+            if is("readonly") || is("ro") {
+                m.read_only = true;
+                ro_auto = false;
+            } else if is("readwrite") || is("rw") {
+                m.read_only = false;
+                ro_auto = false;
+            } else if is("required") && matches!(m.kind, MountType::Secret | MountType::Ssh) {
+                m.required = true;
+            } else if is("required") {
+                return Err(format!(
+                    "unexpected key '{}' for mount type '{}'",
+                    field.to_ascii_lowercase(),
+                    m.kind.as_str()
+                ));
+            } else {
+                return Err(format!("invalid field '{field}' must be a key=value pair"));
             }
             continue;
         };
@@ -253,24 +324,27 @@ pub fn parse(
             true => Cow::Owned(raw_key.to_ascii_lowercase()),
             false => Cow::Borrowed(raw_key),
         };
-        let v = expand(raw_value)?;
+        let v = match may_expand(raw_value) {
+            true => Cow::Owned(expand(raw_value)?),
+            false => Cow::Borrowed(raw_value),
+        };
         match &*key {
             "type" => {
-                m.kind = match v.to_ascii_lowercase().as_str() {
-                    "bind" => MountType::Bind,
-                    "cache" => MountType::Cache,
-                    "tmpfs" => MountType::Tmpfs,
-                    "secret" => MountType::Secret,
-                    "ssh" => MountType::Ssh,
+                m.kind = match MOUNT_TYPES.iter().position(|t| v.eq_ignore_ascii_case(t)) {
+                    Some(0) => MountType::Bind,
+                    Some(1) => MountType::Cache,
+                    Some(2) => MountType::Tmpfs,
+                    Some(3) => MountType::Secret,
+                    Some(4) => MountType::Ssh,
                     _ => {
                         let msg = format!("unsupported mount type {v:?}");
                         return Err(suggest::wrap(msg, &v, &MOUNT_TYPES, true));
                     }
                 }
             }
-            "from" => m.from = v,
-            "source" | "src" => m.source = v,
-            "target" | "dst" | "destination" => m.target = v,
+            "from" => m.from = v.into_owned(),
+            "source" | "src" => m.source = v.into_owned(),
+            "target" | "dst" | "destination" => m.target = v.into_owned(),
             "readonly" | "ro" => {
                 m.read_only = parse_bool(&key, &v)?;
                 ro_auto = false;
@@ -300,17 +374,19 @@ pub fn parse(
                     ));
                 }
             }
-            "id" => m.id = v,
+            "id" => m.id = v.into_owned(),
             "sharing" => {
-                m.sharing = Some(match v.to_ascii_lowercase().as_str() {
-                    "shared" => Sharing::Shared,
-                    "private" => Sharing::Private,
-                    "locked" => Sharing::Locked,
-                    _ => {
-                        let msg = format!("unsupported sharing value {v:?}");
-                        return Err(suggest::wrap(msg, &v, &SHARING_MODES, true));
-                    }
-                })
+                m.sharing = Some(
+                    match SHARING_MODES.iter().position(|s| v.eq_ignore_ascii_case(s)) {
+                        Some(0) => Sharing::Shared,
+                        Some(1) => Sharing::Private,
+                        Some(2) => Sharing::Locked,
+                        _ => {
+                            let msg = format!("unsupported sharing value {v:?}");
+                            return Err(suggest::wrap(msg, &v, &SHARING_MODES, true));
+                        }
+                    },
+                )
             }
             "mode" => {
                 m.mode = Some(
@@ -330,7 +406,7 @@ pub fn parse(
                         .map_err(|_| format!("invalid value {v} for gid"))?,
                 )
             }
-            "env" => m.env = Some(v),
+            "env" => m.env = Some(v.into_owned()),
             _ => {
                 let msg = format!("unexpected key '{key}' in '{field}'");
                 return Err(suggest::wrap(msg, &key, &ALL_KEYS, true));
@@ -487,11 +563,90 @@ mod tests {
     #[test]
     fn precheck_from_must_be_literal() {
         assert!(precheck("type=bind,from=builder,target=/a").is_ok());
+        assert!(precheck("type=cache,target=/c/$X,id=$Y").is_ok());
+        assert!(precheck("type=bind,FROM=$").is_ok());
+        assert!(precheck("type=bind,From=$X").is_err());
+        assert!(precheck("target=\"a").is_err());
         assert_eq!(
             precheck("from=$STAGE,target=/a").unwrap_err(),
             "'from' doesn't support variable expansion, define alias stage instead"
         );
         assert_eq!(literal_from("target=/a,FROM=b").as_deref(), Some("b"));
+    }
+
+    /// The record's own error comes before anything about its fields, as when it was split
+    /// whole first; and `expand` is not asked about a malformed record.
+    #[test]
+    fn malformed_records_fail_first() {
+        let bad = "failed to parse csv mounts: bare \" in non-quoted-field";
+        assert_eq!(precheck("from=$X,a\"b").unwrap_err(), bad);
+        assert_eq!(p("type=foo,a\"b").unwrap_err(), bad);
+        let mut asked = false;
+        let mut expand = |_: &str| {
+            asked = true;
+            Err("expanded".to_string())
+        };
+        assert_eq!(
+            parse("target=$X,\"a", &mut expand).unwrap_err(),
+            "failed to parse csv mounts: extraneous or missing \" in quoted-field"
+        );
+        assert!(!asked);
+        assert_eq!(
+            csv_fields("a,\"b,\"\"c\"\"\",,\"d=\"").unwrap(),
+            vec!["a", "b,\"c\"", "", "d="]
+        );
+        assert_eq!(csv_fields("").unwrap(), vec![""]);
+        assert_eq!(csv_fields("a,").unwrap(), vec!["a", ""]);
+        assert!(csv_fields("\"a\"b").is_err());
+    }
+
+    /// Values without `$`, quotes, escapes or a leading byte-order mark are not handed to
+    /// `expand`: the lexer gives them back as they are, whichever escape token the
+    /// Dockerfile chose, and whatever the scope holds.
+    #[test]
+    fn plain_values_expand_to_themselves() {
+        use crate::dockerfile::shell::Lexer;
+        let env = vec![
+            ("a".to_string(), "1".to_string()),
+            ("HOME".to_string(), "/root".to_string()),
+        ];
+        let alphabet = [
+            "a", "HOME", "/", ".", "-", "_", ":", "=", "{", "}", "~", "#", "%", "é", " ", "\t",
+            "*", "?", "[", "]", "\u{feff}", "0", "+", "@", ",", ";", "(", ")", "|", "&",
+        ];
+        let mut plain = 0;
+        for x in alphabet {
+            for y in alphabet {
+                for z in ["", "a", "\u{feff}", "{a}", "-"] {
+                    let word = format!("{x}{y}{z}");
+                    if may_expand(&word) {
+                        continue;
+                    }
+                    plain += 1;
+                    for escape in ['\\', '`'] {
+                        let got = Lexer::new(escape).process_word(&word, &env);
+                        assert_eq!(got.as_deref(), Ok(word.as_str()), "{word:?} {escape}");
+                    }
+                }
+            }
+        }
+        assert!(plain > 4000, "{plain}");
+        for word in ["$a", "${a}", "'a'", "\"a\"", "a\\b", "a`b", "\u{feff}a"] {
+            assert!(may_expand(word), "{word:?}");
+        }
+        // What `expand` gives is what the mount holds; plain values are taken as written.
+        let mut seen = Vec::new();
+        let m = parse(
+            "type=cache,target=/c/$a,id=x'y',sharing=private",
+            &mut |v: &str| {
+                seen.push(v.to_string());
+                Ok(format!("<{v}>"))
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, ["/c/$a", "x'y'"]);
+        assert_eq!((m.target.as_str(), m.id.as_str()), ("</c/$a>", "<x'y'>"));
+        assert_eq!(m.sharing, Some(Sharing::Private));
     }
 
     #[test]

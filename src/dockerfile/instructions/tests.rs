@@ -90,12 +90,12 @@ fn run_shell_exec_and_flags() {
     let Command::Run(r) = n("RUN", &["echo $HOME"]).ok() else {
         panic!()
     };
-    assert_eq!(r.cmd.args, vec!["echo $HOME"]);
+    assert_eq!(r.cmd.args[..], ["echo $HOME"]);
     assert!(r.cmd.prepend_shell);
     let Command::Run(r) = n("RUN", &["echo", "hi"]).json().ok() else {
         panic!()
     };
-    assert_eq!(r.cmd.args, vec!["echo", "hi"]);
+    assert_eq!(r.cmd.args[..], ["echo", "hi"]);
     assert!(!r.cmd.prepend_shell);
     let Command::Run(r) = n("RUN", &["make"])
         .flags(&[
@@ -129,6 +129,16 @@ fn run_shell_exec_and_flags() {
     );
 }
 
+/// A RUN written without flags (which skips reading them) is a RUN with the defaults written.
+#[test]
+fn run_without_flags_takes_the_declared_defaults() {
+    let plain = n("RUN", &["make"]).ok();
+    let written = n("RUN", &["make"])
+        .flags(&["--network=default", "--security=sandbox"])
+        .ok();
+    assert_eq!(plain, written);
+}
+
 #[test]
 fn run_heredoc() {
     let Command::Run(r) = n("RUN", &["<<EOF"])
@@ -146,7 +156,7 @@ fn cmd_entrypoint_shell() {
     assert_eq!(
         n("CMD", &["a", "b"]).json().ok(),
         Command::Cmd(CommandLine {
-            args: vec!["a".into(), "b".into()],
+            args: vec!["a".into(), "b".into()].into(),
             prepend_shell: false,
             files: vec![]
         })
@@ -177,18 +187,21 @@ fn cmd_entrypoint_shell() {
 fn env_label_arg() {
     assert_eq!(
         n("ENV", &["a", "\"x y\"", "=", "b", "z", ""]).ok(),
-        Command::Env(vec![
-            KeyValue {
-                key: "a".into(),
-                value: "\"x y\"".into(),
-                no_delim: false
-            },
-            KeyValue {
-                key: "b".into(),
-                value: "z".into(),
-                no_delim: true
-            },
-        ])
+        Command::Env(
+            vec![
+                KeyValue {
+                    key: "a".into(),
+                    value: "\"x y\"".into(),
+                    no_delim: false
+                },
+                KeyValue {
+                    key: "b".into(),
+                    value: "z".into(),
+                    no_delim: true
+                },
+            ]
+            .into()
+        )
     );
     assert!(matches!(n("LABEL", &["k", "v", "="]).ok(), Command::Label(l) if l.len() == 1));
     assert_eq!(
@@ -201,20 +214,23 @@ fn env_label_arg() {
     );
     assert_eq!(
         n("ARG", &["A", "B=1", "C="]).ok(),
-        Command::Arg(vec![
-            ArgDecl {
-                key: "A".into(),
-                default: None
-            },
-            ArgDecl {
-                key: "B".into(),
-                default: Some("1".into())
-            },
-            ArgDecl {
-                key: "C".into(),
-                default: Some("".into())
-            },
-        ])
+        Command::Arg(
+            vec![
+                ArgDecl {
+                    key: "A".into(),
+                    default: None
+                },
+                ArgDecl {
+                    key: "B".into(),
+                    default: Some("1".into())
+                },
+                ArgDecl {
+                    key: "C".into(),
+                    default: Some("".into())
+                },
+            ]
+            .into()
+        )
     );
     assert_eq!(
         n("ARG", &["=1"]).err(),
@@ -282,7 +298,7 @@ fn copy_and_add() {
     else {
         panic!()
     };
-    assert_eq!(c.sources, vec!["a", "b"]);
+    assert_eq!(c.sources[..], ["a", "b"]);
     assert_eq!(c.dest, "/dst/");
     assert_eq!(c.from.as_deref(), Some("builder"));
     assert_eq!(c.chown.as_deref(), Some("1:1"));
@@ -378,10 +394,10 @@ fn onbuild_triggers() {
 fn healthcheck_forms() {
     assert_eq!(
         n("HEALTHCHECK", &["NONE"]).ok(),
-        Command::Healthcheck(Box::new(Healthcheck::None))
+        Command::Healthcheck(Healthcheck::None)
     );
     let check = |c: Command<'static>| match c {
-        Command::Healthcheck(h) => match *h {
+        Command::Healthcheck(h) => match h {
             Healthcheck::Check(h) => h,
             Healthcheck::None => panic!("NONE"),
         },
@@ -460,4 +476,95 @@ fn display_is_canonical() {
     .unwrap();
     assert_eq!(i.to_string(), "COPY --from=x --link a /b");
     assert_eq!(i.line, 7);
+}
+
+/// The keyword match (length and first letter, then one comparison) finds what a
+/// case-insensitive search of the whole list finds.
+#[test]
+fn keywords_match_in_any_case() {
+    let reference = |w: &str| INSTRUCTIONS.iter().position(|k| k.eq_ignore_ascii_case(w));
+    let mut words: Vec<String> = [
+        "",
+        "A",
+        "AD",
+        "ADDD",
+        "AR",
+        "ARGS",
+        "ADG",
+        "ARD",
+        "CM",
+        "CMDX",
+        "COP",
+        "ENVY",
+        "FRO",
+        "Ｆrom",
+        "ſhell",
+        "run\u{0}",
+        "R\u{e9}N",
+        "ONBUILD ",
+        " RUN",
+        "xxxxxxxxxxxx",
+    ]
+    .iter()
+    .map(|w| w.to_string())
+    .collect();
+    for k in INSTRUCTIONS {
+        let mixed: String = k
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i % 2 == 1 {
+                    c.to_ascii_lowercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        words.extend([k.to_string(), k.to_lowercase(), mixed]);
+        for i in 0..k.len() {
+            // Each letter changed in turn: same length and (mostly) same first letter.
+            let mut w = k.as_bytes().to_vec();
+            w[i] = if w[i] == b'Z' { b'Y' } else { b'Z' };
+            words.push(String::from_utf8(w).expect("ASCII"));
+        }
+        words.push(format!("{k}S"));
+        words.push(k[1..].to_string());
+    }
+    for w in &words {
+        assert_eq!(Keyword::of(w).map(|k| k as usize), reference(w), "{w:?}");
+    }
+    for (i, k) in INSTRUCTIONS.iter().enumerate() {
+        assert_eq!(Keyword::of(k).map(Keyword::name), Some(*k));
+        assert_eq!(Keyword::of(k).map(|k| k as usize), Some(i));
+    }
+}
+
+/// Cache keys hold the expanded instruction's `Debug` text (`build::inputs`): the in-place
+/// lists print as the `Vec`s they replaced, and HEALTHCHECK as when it was boxed.
+#[test]
+fn debug_text_is_stable() {
+    let cases = [
+        (
+            n("RUN", &["make"])
+                .flags(&["--mount=type=cache,target=/c"])
+                .ok(),
+            r#"Run(Run { cmd: CommandLine { args: ["make"], prepend_shell: true, files: [] }, mount_specs: ["type=cache,target=/c"], mounts: [], network: Default, security: Sandbox })"#,
+        ),
+        (
+            n("ENV", &["a", "1", "=", "b", "2", "="]).ok(),
+            r#"Env([KeyValue { key: "a", value: "1", no_delim: false }, KeyValue { key: "b", value: "2", no_delim: false }])"#,
+        ),
+        (
+            n("ARG", &["A=1"]).ok(),
+            r#"Arg([ArgDecl { key: "A", default: Some("1") }])"#,
+        ),
+        (
+            n("COPY", &["a", "/b"]).ok(),
+            r#"Copy(Copy { sources: ["a"], contents: [], dest: "/b", from: None, chown: None, chmod: None, link: false, parents: false, excludes: [], checksum: None, keep_git_dir: false })"#,
+        ),
+        (n("HEALTHCHECK", &["NONE"]).ok(), "Healthcheck(None)"),
+    ];
+    for (command, text) in cases {
+        assert_eq!(format!("{command:?}"), text);
+    }
 }
