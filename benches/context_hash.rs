@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// The allocator the kiln binary uses (see `src/main.rs`), so that the figures are the
 /// binary's.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: kiln::allocator::Allocator = kiln::allocator::Allocator;
 
 const FILES: usize = 20_000;
 

@@ -15,7 +15,7 @@ use kiln::plan::{plan, PlanOptions};
 /// The allocator the kiln binary uses (see `src/main.rs`), so that the figures are the
 /// binary's.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: kiln::allocator::Allocator = kiln::allocator::Allocator;
 
 const STAGES: usize = 10;
 const INSTRUCTIONS: usize = 10_000;

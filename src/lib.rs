@@ -5,6 +5,7 @@
 //! planned into a step graph ([`plan`]), and built into images kept in a content-addressed
 //! [`store`] that talks to registries through [`registry`].
 
+pub mod allocator;
 pub mod archive;
 pub mod build;
 pub mod cache;
