@@ -41,7 +41,7 @@ use crate::dockerfile::instructions::{self, mount, Command, Instruction};
 use crate::dockerfile::parser::{Node, ParseResult};
 use crate::dockerfile::shell::Lexer;
 use rayon::prelude::*;
-use scope::{GlobalArgs, StageScope, VarList, Vars};
+use scope::{GlobalArgs, StageScope, VarList};
 
 /// What a stage's expansion gives.
 struct Expanded<'a> {
@@ -79,14 +79,28 @@ impl ExpandCtx<'_> {
             build_args: self.build_args,
             consumed: &mut consumed,
         };
+        // Room for every ENV and ARG assignment of the stage, counted beforehand.
+        let (mut env, mut args) = (0, 0);
+        for step in &steps {
+            match &step.instruction.command {
+                Command::Env(kvs) => env += kvs.len(),
+                Command::Arg(decls) => args += decls.len(),
+                _ => {}
+            }
+        }
+        scope.reserve(env, args);
+        let mut marks = Vec::with_capacity(steps.len());
         for step in &mut steps {
-            step.env = scope.env.snapshot();
-            step.args = scope.args.snapshot();
+            marks.push(scope.mark());
             ex.step(&mut scope, &mut step.instruction)?;
+        }
+        let done = scope.finish();
+        for (step, mark) in steps.iter_mut().zip(marks) {
+            (step.env, step.args) = done.at(mark);
         }
         Ok(Expanded {
             steps,
-            final_env: scope.env.snapshot(),
+            final_env: done.final_env(),
             consumed,
         })
     }
@@ -559,24 +573,16 @@ fn plan_stages<'a>(
                 continue;
             };
             let scope = match &heads[i].0 {
-                Base::Scratch => {
-                    let mut scope = StageScope::default();
-                    scope.env.set("PATH", DEFAULT_PATH);
-                    scope
-                }
-                Base::Image(r) => StageScope {
-                    env: opts
-                        .image_env
+                Base::Scratch => StageScope::with_env([("PATH", DEFAULT_PATH)]),
+                Base::Image(r) => StageScope::with_env(
+                    opts.image_env
                         .get(r)
-                        .map(|e| Vars::from_pairs(e))
-                        .unwrap_or_default(),
-                    ..StageScope::default()
-                },
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                ),
                 Base::Stage(j) => match &expanded[*j] {
-                    Some(Ok(base)) => StageScope {
-                        env: Vars::from_snapshot(&base.final_env),
-                        ..StageScope::default()
-                    },
+                    Some(Ok(base)) => StageScope::with_env(base.final_env.to_vec()),
                     // The base stage failed, and its error comes first in the file.
                     _ => continue,
                 },
