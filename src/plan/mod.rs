@@ -474,7 +474,12 @@ fn plan_stages<'a>(
                         });
                 }
             }
-            Ok(match by_name.get(&from.to_ascii_lowercase()) {
+            // Stage names are lower-cased; most references are written that way already.
+            let lower = match from.bytes().any(|b| b.is_ascii_uppercase()) {
+                true => std::borrow::Cow::Owned(from.to_ascii_lowercase()),
+                false => std::borrow::Cow::Borrowed(from),
+            };
+            Ok(match by_name.get(&*lower) {
                 Some(&j) => StageRef::Stage(j),
                 None => StageRef::Image(from.to_string()),
             })

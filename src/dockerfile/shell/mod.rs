@@ -170,11 +170,13 @@ impl<T: Env + ?Sized> Env for &T {
 }
 
 /// What follows a name inside `${…}` in a plain word: `}` alone, or a default or
-/// alternative (`:-`, `-`, `:+`, `+`) whose word is literal text. Gives the rest of the word
-/// after the `}` and the expansion; `None` for anything else (left to the scanner).
+/// alternative (`:-`, `-`, `:+`, `+`) whose word is literal text (no escape token either).
+/// Gives the rest of the word after the `}` and the expansion; `None` for anything else
+/// (left to the scanner).
 fn plain_modifier<'v>(
     after_name: &'v str,
     value: Option<Cow<'v, str>>,
+    escape: u8,
 ) -> Option<(&'v str, Cow<'v, str>)> {
     if let Some(tail) = after_name.strip_prefix('}') {
         return Some((tail, value.unwrap_or_default()));
@@ -188,7 +190,7 @@ fn plain_modifier<'v>(
         return None;
     }
     let (word, tail) = rest[1..].split_once('}')?;
-    if word.contains(['$', '\'', '"', '{']) {
+    if word.contains(['$', '\'', '"', '{']) || word.as_bytes().contains(&escape) {
         return None;
     }
     let unset = value.as_ref().is_none_or(|v| null_is_unset && v.is_empty());
@@ -297,8 +299,9 @@ impl Lexer {
     fn process_plain(&self, word: &str, env: &dyn Env) -> Option<String> {
         // The escape token is `\` or `` ` `` (any other one takes the scanner's way).
         let escape = u8::try_from(self.escape).ok().filter(u8::is_ascii)?;
-        if self.skip_unset_env || word.starts_with('\u{feff}') || word.as_bytes().contains(&escape)
-        {
+        // An escape anywhere sends the word to the scanner; it is looked for in the one pass
+        // below (and in the text that pass jumps over).
+        if self.skip_unset_env || word.starts_with('\u{feff}') {
             return None;
         }
         let quotes = !self.skip_process_quotes;
@@ -322,6 +325,9 @@ impl Lexer {
                 b'\'' if quotes && !in_double => {
                     out.push_str(&word[lit..i]);
                     let close = i + 1 + word[i + 1..].find('\'')?;
+                    if word.as_bytes()[i + 1..close].contains(&escape) {
+                        return None;
+                    }
                     let (from, to) = if self.raw_quotes {
                         (i, close + 1)
                     } else {
@@ -341,7 +347,7 @@ impl Lexer {
                             }
                             let len = name_len(inner);
                             let value = env.lookup_borrowed(&inner[..len]);
-                            let (tail, text) = plain_modifier(&inner[len..], value)?;
+                            let (tail, text) = plain_modifier(&inner[len..], value, escape)?;
                             out.push_str(&text);
                             tail
                         }
@@ -361,6 +367,7 @@ impl Lexer {
                     i = word.len() - tail.len();
                     lit = i;
                 }
+                b if b == escape => return None,
                 _ => i += 1,
             }
         }

@@ -616,6 +616,9 @@ fn plain_words_expand_as_the_scanner_expands_them() {
         "'q",
         "\"$A",
         "a\\b",
+        "${A:-a\\b}",
+        "'a\\b'",
+        "\"a\\b\"",
         "${A#x}",
         "\u{feff}x",
     ] {
@@ -627,8 +630,10 @@ fn plain_words_expand_as_the_scanner_expands_them() {
 /// the fast path's result only when it equals the scanner's, for each quoting mode.
 #[test]
 fn plain_path_agrees_with_the_scanner_on_every_short_word() {
-    const PIECES: [&str; 18] = [
+    const PIECES: [&str; 20] = [
         "\"",
+        "${unset:-a\\b}",
+        "'`\\'",
         "'",
         "$A",
         "${B_2}",
