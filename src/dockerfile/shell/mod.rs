@@ -169,6 +169,18 @@ impl<T: Env + ?Sized> Env for &T {
     }
 }
 
+/// The bytes [`Lexer::process_plain`] stops at: the quotes, `$` and the two escape tokens
+/// a Dockerfile can choose (`\\` and `` ` ``). Every other byte is text to copy.
+const PLAIN_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    stops[b'"' as usize] = true;
+    stops[b'\'' as usize] = true;
+    stops[b'$' as usize] = true;
+    stops[b'\\' as usize] = true;
+    stops[b'`' as usize] = true;
+    stops
+};
+
 /// What follows a name inside `${…}` in a plain word: `}` alone, or a default or
 /// alternative (`:-`, `-`, `:+`, `+`) whose word is literal text (no escape token either).
 /// Gives the rest of the word after the `}` and the expansion; `None` for anything else
@@ -298,7 +310,9 @@ impl Lexer {
     /// word, which the scanner then expands (and reports errors for).
     fn process_plain(&self, word: &str, env: &dyn Env) -> Option<String> {
         // The escape token is `\` or `` ` `` (any other one takes the scanner's way).
-        let escape = u8::try_from(self.escape).ok().filter(u8::is_ascii)?;
+        let escape = u8::try_from(self.escape)
+            .ok()
+            .filter(|e| matches!(e, b'\\' | b'`'))?;
         // An escape anywhere sends the word to the scanner; it is looked for in the one pass
         // below (and in the text that pass jumps over).
         if self.skip_unset_env || word.starts_with('\u{feff}') {
@@ -311,6 +325,11 @@ impl Lexer {
         // Text from `lit` to `i` is copied as it is.
         let (mut lit, mut i) = (0, 0);
         while i < bytes.len() {
+            // Most bytes are copied as they are: one table look decides that.
+            if !PLAIN_STOPS[usize::from(bytes[i])] {
+                i += 1;
+                continue;
+            }
             match bytes[i] {
                 b'"' if quotes => {
                     out.push_str(&word[lit..i]);
