@@ -41,7 +41,7 @@ use crate::dockerfile::instructions::{self, mount, Command, Instruction};
 use crate::dockerfile::parser::{Node, ParseResult};
 use crate::dockerfile::shell::Lexer;
 use rayon::prelude::*;
-use scope::{GlobalArgs, StageScope, VarList};
+use scope::{GlobalArgs, StageScope, StepVars, VarList};
 
 /// What a stage's expansion gives.
 struct Expanded<'a> {
@@ -96,7 +96,7 @@ impl ExpandCtx<'_> {
         }
         let done = scope.finish();
         for (step, mark) in steps.iter_mut().zip(marks) {
-            (step.env, step.args) = done.at(mark);
+            step.vars = done.at(mark);
         }
         Ok(Expanded {
             steps,
@@ -128,10 +128,9 @@ pub enum StageRef {
 pub struct Step<'a> {
     /// The instruction with its words expanded (RUN mounts parsed).
     pub instruction: Instruction<'a>,
-    /// ENV in effect when the step runs: the base's, then the stage's ENV lines.
-    pub env: VarList,
+    /// ENV in effect when the step runs (the base's, then the stage's ENV lines) and the
     /// ARGs in scope with a value.
-    pub args: VarList,
+    pub vars: StepVars,
     pub deps: Vec<StageRef>,
 }
 
@@ -140,16 +139,25 @@ impl Step<'_> {
     pub fn into_owned(self) -> Step<'static> {
         Step {
             instruction: self.instruction.into_owned(),
-            env: self.env,
-            args: self.args,
+            vars: self.vars,
             deps: self.deps,
         }
     }
 
+    /// ENV in effect when the step runs: the base's, then the stage's ENV lines.
+    pub fn env(&self) -> VarList {
+        self.vars.env()
+    }
+
+    /// ARGs in scope with a value.
+    pub fn args(&self) -> VarList {
+        self.vars.args()
+    }
+
     /// The environment of a RUN: ENV, then ARGs that no ENV shadows.
     pub fn run_env(&self) -> Vec<(String, String)> {
-        let mut out = scope::pairs(&self.env);
-        for (k, v) in self.args.iter() {
+        let mut out = scope::pairs(&self.env());
+        for (k, v) in self.args().iter() {
             if !out.iter().any(|(ek, _)| **ek == *k) {
                 out.push((k.to_string(), v.to_string()));
             }
@@ -320,8 +328,7 @@ fn split_stages<'a>(nodes: &[Node<'a>], parallel: bool) -> Result<Split<'a>, Doc
     };
     let step_at = |i: usize, args: &mut Vec<_>| Step {
         instruction: lower_at(i, args).unwrap_or_else(stand_in),
-        env: VarList::default(),
-        args: VarList::default(),
+        vars: StepVars::default(),
         deps: Vec::new(),
     };
     let mut args = Vec::new();

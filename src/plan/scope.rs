@@ -118,13 +118,23 @@ impl VarLog {
     }
 }
 
-/// The variables a step sees: the first `len` assignments of its stage's shared log. Taking
-/// one costs a reference-count increment whatever the length, which matters because every
-/// step keeps one (a stage with many ENV lines would otherwise copy its whole list per step).
-/// The ordered list (first definition's position, last value) is built on demand.
+/// A planned stage's ENV and ARG logs, shared by every list taken from them.
+#[derive(Default)]
+struct Logs {
+    env: VarLog,
+    args: VarLog,
+}
+
+/// The ENV or the ARGs a step sees: the first `len` assignments of one of its stage's shared
+/// logs. Taking one costs a reference-count increment whatever the length, which matters
+/// because every step keeps its scope (a stage with many ENV lines would otherwise copy its
+/// whole list per step). The ordered list (first definition's position, last value) is built
+/// on demand.
 #[derive(Clone, Default)]
 pub struct VarList {
-    log: Option<Arc<VarLog>>,
+    logs: Option<Arc<Logs>>,
+    /// The ARG log rather than the ENV log.
+    args: bool,
     len: usize,
 }
 
@@ -141,8 +151,9 @@ impl VarList {
 
     /// The assignments in order, repeats included.
     fn history(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.log
+        self.logs
             .iter()
+            .map(|logs| if self.args { &logs.args } else { &logs.env })
             .flat_map(|log| (0..self.len.min(log.entries.len())).map(|i| log.entry(i)))
     }
 
@@ -255,43 +266,75 @@ impl StageScope {
         }
     }
 
-    /// Ends the stage: its logs become shared by the lists taken from them.
+    /// Ends the stage: its logs become shared by the scopes taken from them.
     pub fn finish(self) -> FinishedScope {
         FinishedScope {
             end: self.mark(),
-            env: Arc::new(self.env),
-            args: Arc::new(self.args),
+            logs: Arc::new(Logs {
+                env: self.env,
+                args: self.args,
+            }),
         }
     }
 }
 
 /// A planned stage's logs; see [`StageScope::finish`].
 pub struct FinishedScope {
-    env: Arc<VarLog>,
-    args: Arc<VarLog>,
+    logs: Arc<Logs>,
     end: Mark,
 }
 
 impl FinishedScope {
-    /// The ENV and ARG lists as they were at `mark`.
-    pub fn at(&self, mark: Mark) -> (VarList, VarList) {
-        let env = VarList {
-            log: Some(self.env.clone()),
-            len: mark.env,
-        };
-        let args = VarList {
-            log: Some(self.args.clone()),
-            len: mark.args,
-        };
-        (env, args)
+    /// The scope as it was at `mark`.
+    pub fn at(&self, mark: Mark) -> StepVars {
+        StepVars {
+            logs: Some(self.logs.clone()),
+            at: mark,
+        }
     }
 
     /// The ENV at the end of the stage.
     pub fn final_env(&self) -> VarList {
-        self.at(self.end).0
+        self.at(self.end).env()
     }
 }
 
+/// The ENV and ARGs a step sees: one shared handle on its stage's logs and how far into each
+/// (a step is kept per instruction, so it holds one reference, not one per list).
+#[derive(Clone, Default)]
+pub struct StepVars {
+    logs: Option<Arc<Logs>>,
+    at: Mark,
+}
+
+impl StepVars {
+    /// ENV in effect: the base's, then the stage's ENV lines so far.
+    pub fn env(&self) -> VarList {
+        VarList {
+            logs: self.logs.clone(),
+            args: false,
+            len: self.at.env,
+        }
+    }
+
+    /// ARGs in scope with a value.
+    pub fn args(&self) -> VarList {
+        VarList {
+            logs: self.logs.clone(),
+            args: true,
+            len: self.at.args,
+        }
+    }
+}
+
+impl std::fmt::Debug for StepVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepVars")
+            .field("env", &self.env())
+            .field("args", &self.args())
+            .finish()
+    }
+}
 impl Env for StageScope {
     fn lookup(&self, name: &str) -> Option<String> {
         self.lookup_borrowed(name).map(Cow::into_owned)
@@ -341,10 +384,10 @@ mod tests {
         let after = v.mark();
         let done = v.finish();
         let p = |k: &str, v: &str| (k.to_string(), v.to_string());
-        let (env, args) = done.at(before);
+        let (env, args) = (done.at(before).env(), done.at(before).args());
         assert_eq!(strs(&env), vec![p("A", "1"), p("B", "2")]);
         assert!(args.is_empty());
-        let (env, args) = done.at(after);
+        let (env, args) = (done.at(after).env(), done.at(after).args());
         assert_eq!(strs(&env), vec![p("A", "3"), p("B", "2")]);
         assert_eq!(strs(&args), vec![p("C", "4"), p("B", "5")]);
         assert_eq!(strs(&done.final_env()), strs(&env));
@@ -367,7 +410,7 @@ mod tests {
         }
         let done = v.finish();
         assert_eq!(
-            strs(&done.at(marks[1]).0),
+            strs(&done.at(marks[1]).env()),
             vec![("PATH".into(), "50000".into())]
         );
         assert_eq!(
