@@ -55,7 +55,7 @@ fn redeclared_global_arg_takes_the_global_value() {
     let plan = p("ARG V=3.19\nFROM alpine\nARG V\nWORKDIR /v$V\n");
     assert_eq!(last_steps(&plan)[1], "WORKDIR /v3.19");
     assert_eq!(
-        pairs(&last_step(&plan).args),
+        pairs(&last_step(&plan).args()),
         vec![("V".to_string(), "3.19".to_string())]
     );
 }
@@ -96,7 +96,7 @@ fn global_arg_without_value_expands_empty() {
         kiln::plan::Base::Image("busybox".into())
     );
     assert_eq!(last_steps(&plan)[1], "WORKDIR /none");
-    assert!(last_step(&plan).args.is_empty());
+    assert!(last_step(&plan).args().is_empty());
 }
 
 #[test]
@@ -144,7 +144,7 @@ fn child_stage_inherits_env_not_args() {
     let plan = p("FROM alpine AS one\nARG X=1\nENV E=e\nFROM one\nWORKDIR /$X$E\n");
     assert_eq!(last_steps(&plan), vec!["WORKDIR /e"]);
     assert_eq!(
-        pairs(&last_step(&plan).env),
+        pairs(&last_step(&plan).env()),
         vec![("E".to_string(), "e".to_string())]
     );
 }
@@ -180,7 +180,7 @@ fn proxy_args_need_no_declaration_and_stay_out_of_expansion() {
     .unwrap();
     assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
     assert_eq!(last_steps(&plan)[0], "WORKDIR /x");
-    assert!(last_step(&plan).args.is_empty());
+    assert!(last_step(&plan).args().is_empty());
     assert_eq!(
         plan.proxy_env,
         vec![

@@ -24,7 +24,9 @@ pub(super) struct Expander<'a> {
 
 impl Expander<'_> {
     /// Expands `inst` with `scope` as it is before the instruction, then applies what the
-    /// instruction changes in the scope (ENV, ARG).
+    /// instruction changes in the scope (ENV, ARG). Inlined into its one caller's loop, as
+    /// the compiler did before the scope became a log.
+    #[inline]
     pub fn step<'t>(
         &mut self,
         scope: &mut StageScope,
@@ -45,7 +47,7 @@ impl Expander<'_> {
             Command::Env(kvs) => {
                 expand_kvs(kvs, scope, &in_place)?;
                 for kv in kvs.iter() {
-                    scope.env.set(&kv.key, &kv.value);
+                    scope.set_env(&kv.key, &kv.value);
                 }
             }
             Command::Label(kvs) => expand_kvs(kvs, scope, &in_place)?,
@@ -141,7 +143,7 @@ impl Expander<'_> {
             self.globals.get(key).cloned().flatten().map(Cow::Owned)
         };
         if let Some(v) = &value {
-            scope.args.set(key, v);
+            scope.set_arg(key, v);
         }
         d.default = value;
         Ok(())

@@ -41,7 +41,7 @@ use crate::dockerfile::instructions::{self, mount, Command, Instruction};
 use crate::dockerfile::parser::{Node, ParseResult};
 use crate::dockerfile::shell::Lexer;
 use rayon::prelude::*;
-use scope::{GlobalArgs, StageScope, VarList, Vars};
+use scope::{GlobalArgs, StageScope, StepVars, VarList};
 
 /// What a stage's expansion gives.
 struct Expanded<'a> {
@@ -79,14 +79,28 @@ impl ExpandCtx<'_> {
             build_args: self.build_args,
             consumed: &mut consumed,
         };
+        // Room for every ENV and ARG assignment of the stage, counted beforehand.
+        let (mut env, mut args) = (0, 0);
+        for step in &steps {
+            match &step.instruction.command {
+                Command::Env(kvs) => env += kvs.len(),
+                Command::Arg(decls) => args += decls.len(),
+                _ => {}
+            }
+        }
+        scope.reserve(env, args);
+        let mut marks = Vec::with_capacity(steps.len());
         for step in &mut steps {
-            step.env = scope.env.snapshot();
-            step.args = scope.args.snapshot();
+            marks.push(scope.mark());
             ex.step(&mut scope, &mut step.instruction)?;
+        }
+        let done = scope.finish();
+        for (step, mark) in steps.iter_mut().zip(marks) {
+            step.vars = done.at(mark);
         }
         Ok(Expanded {
             steps,
-            final_env: scope.env.snapshot(),
+            final_env: done.final_env(),
             consumed,
         })
     }
@@ -114,10 +128,9 @@ pub enum StageRef {
 pub struct Step<'a> {
     /// The instruction with its words expanded (RUN mounts parsed).
     pub instruction: Instruction<'a>,
-    /// ENV in effect when the step runs: the base's, then the stage's ENV lines.
-    pub env: VarList,
+    /// ENV in effect when the step runs (the base's, then the stage's ENV lines) and the
     /// ARGs in scope with a value.
-    pub args: VarList,
+    pub vars: StepVars,
     pub deps: Vec<StageRef>,
 }
 
@@ -126,16 +139,25 @@ impl Step<'_> {
     pub fn into_owned(self) -> Step<'static> {
         Step {
             instruction: self.instruction.into_owned(),
-            env: self.env,
-            args: self.args,
+            vars: self.vars,
             deps: self.deps,
         }
     }
 
+    /// ENV in effect when the step runs: the base's, then the stage's ENV lines.
+    pub fn env(&self) -> VarList {
+        self.vars.env()
+    }
+
+    /// ARGs in scope with a value.
+    pub fn args(&self) -> VarList {
+        self.vars.args()
+    }
+
     /// The environment of a RUN: ENV, then ARGs that no ENV shadows.
     pub fn run_env(&self) -> Vec<(String, String)> {
-        let mut out = scope::pairs(&self.env);
-        for (k, v) in self.args.iter() {
+        let mut out = scope::pairs(&self.env());
+        for (k, v) in self.args().iter() {
             if !out.iter().any(|(ek, _)| **ek == *k) {
                 out.push((k.to_string(), v.to_string()));
             }
@@ -306,8 +328,7 @@ fn split_stages<'a>(nodes: &[Node<'a>], parallel: bool) -> Result<Split<'a>, Doc
     };
     let step_at = |i: usize, args: &mut Vec<_>| Step {
         instruction: lower_at(i, args).unwrap_or_else(stand_in),
-        env: VarList::default(),
-        args: VarList::default(),
+        vars: StepVars::default(),
         deps: Vec::new(),
     };
     let mut args = Vec::new();
@@ -460,7 +481,12 @@ fn plan_stages<'a>(
                         });
                 }
             }
-            Ok(match by_name.get(&from.to_ascii_lowercase()) {
+            // Stage names are lower-cased; most references are written that way already.
+            let lower = match from.bytes().any(|b| b.is_ascii_uppercase()) {
+                true => std::borrow::Cow::Owned(from.to_ascii_lowercase()),
+                false => std::borrow::Cow::Borrowed(from),
+            };
+            Ok(match by_name.get(&*lower) {
                 Some(&j) => StageRef::Stage(j),
                 None => StageRef::Image(from.to_string()),
             })
@@ -559,24 +585,16 @@ fn plan_stages<'a>(
                 continue;
             };
             let scope = match &heads[i].0 {
-                Base::Scratch => {
-                    let mut scope = StageScope::default();
-                    scope.env.set("PATH", DEFAULT_PATH);
-                    scope
-                }
-                Base::Image(r) => StageScope {
-                    env: opts
-                        .image_env
+                Base::Scratch => StageScope::with_env([("PATH", DEFAULT_PATH)]),
+                Base::Image(r) => StageScope::with_env(
+                    opts.image_env
                         .get(r)
-                        .map(|e| Vars::from_pairs(e))
-                        .unwrap_or_default(),
-                    ..StageScope::default()
-                },
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                ),
                 Base::Stage(j) => match &expanded[*j] {
-                    Some(Ok(base)) => StageScope {
-                        env: Vars::from_snapshot(&base.final_env),
-                        ..StageScope::default()
-                    },
+                    Some(Ok(base)) => StageScope::with_env(base.final_env.to_vec()),
                     // The base stage failed, and its error comes first in the file.
                     _ => continue,
                 },

@@ -85,61 +85,90 @@ impl Env for GlobalArgs {
     }
 }
 
-/// One variable. Shared strings, so that the planner's current list and every step's
-/// snapshot hold the same name and value.
-pub type Var = (Arc<str>, Arc<str>);
-
-/// One assignment in a scope's history; each points at the assignment before it.
-#[derive(Debug)]
-struct Assignment {
-    var: Var,
-    prev: Option<Arc<Assignment>>,
+/// One stage's assignments of one kind (ENV or ARG), in order, their text in one buffer: a
+/// stage appends to it instead of allocating per assignment, and the variables any step sees
+/// are a prefix of it (a [`VarList`]).
+#[derive(Default)]
+pub struct VarLog {
+    text: String,
+    /// Per assignment: where its key starts, where the key ends and the value starts, and
+    /// where the value ends, in `text`.
+    entries: Vec<[usize; 3]>,
 }
 
-impl Drop for Assignment {
-    /// Unlinks the chain iteratively: a long history must not recurse once per assignment.
-    fn drop(&mut self) {
-        let mut next = self.prev.take();
-        while let Some(node) = next {
-            match Arc::try_unwrap(node) {
-                Ok(mut n) => next = n.prev.take(),
-                Err(_) => break,
-            }
-        }
+impl VarLog {
+    /// Appends an assignment and gives its position.
+    fn push(&mut self, key: &str, value: &str) -> usize {
+        let start = self.text.len();
+        self.text.push_str(key);
+        let mid = self.text.len();
+        self.text.push_str(value);
+        self.entries.push([start, mid, self.text.len()]);
+        self.entries.len() - 1
+    }
+
+    fn entry(&self, i: usize) -> (&str, &str) {
+        let [start, mid, end] = self.entries[i];
+        (&self.text[start..mid], &self.text[mid..end])
+    }
+
+    fn value(&self, i: usize) -> &str {
+        let [_, mid, end] = self.entries[i];
+        &self.text[mid..end]
     }
 }
 
-/// The variables a step sees, as an immutable, shared history of assignments. Taking a
-/// snapshot costs one reference-count increment whatever the length, which matters because
-/// every step keeps one (a stage with many ENV lines would otherwise copy its whole list per
-/// step). The ordered list (first definition's position, last value) is built on demand.
-#[derive(Debug, Clone, Default)]
+/// A planned stage's ENV and ARG logs, shared by every list taken from them.
+#[derive(Default)]
+struct Logs {
+    env: VarLog,
+    args: VarLog,
+}
+
+/// The ENV or the ARGs a step sees: the first `len` assignments of one of its stage's shared
+/// logs. Taking one costs a reference-count increment whatever the length, which matters
+/// because every step keeps its scope (a stage with many ENV lines would otherwise copy its
+/// whole list per step). The ordered list (first definition's position, last value) is built
+/// on demand.
+#[derive(Clone, Default)]
 pub struct VarList {
-    last: Option<Arc<Assignment>>,
+    logs: Option<Arc<Logs>>,
+    /// The ARG log rather than the ENV log.
+    args: bool,
+    len: usize,
+}
+
+impl std::fmt::Debug for VarList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.to_vec()).finish()
+    }
 }
 
 impl VarList {
     pub fn is_empty(&self) -> bool {
-        self.last.is_none()
+        self.len == 0
+    }
+
+    /// The assignments in order, repeats included.
+    fn history(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.logs
+            .iter()
+            .map(|logs| if self.args { &logs.args } else { &logs.env })
+            .flat_map(|log| (0..self.len.min(log.entries.len())).map(|i| log.entry(i)))
     }
 
     /// The variables in order of first definition, each with its latest value (like an
     /// image config's Env, where a redefinition replaces the entry in place).
-    pub fn to_vec(&self) -> Vec<Var> {
-        let mut history = Vec::new();
-        let mut at = self.last.as_deref();
-        while let Some(a) = at {
-            history.push(&a.var);
-            at = a.prev.as_deref();
-        }
-        let mut out: Vec<Var> = Vec::with_capacity(history.len());
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(history.len());
-        for (k, v) in history.into_iter().rev() {
-            match index.get(&**k) {
-                Some(&i) => out[i].1 = v.clone(),
+    pub fn to_vec(&self) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = Vec::with_capacity(self.len);
+        let mut index: HashMap<&str, usize, FastHash> =
+            HashMap::with_capacity_and_hasher(self.len, FastHash::default());
+        for (k, v) in self.history() {
+            match index.get(k) {
+                Some(&i) => out[i].1 = v,
                 None => {
                     index.insert(k, out.len());
-                    out.push((k.clone(), v.clone()));
+                    out.push((k, v));
                 }
             }
         }
@@ -147,13 +176,8 @@ impl VarList {
     }
 
     /// [`VarList::to_vec`], as an iterator.
-    pub fn iter(&self) -> std::vec::IntoIter<Var> {
+    pub fn iter(&self) -> std::vec::IntoIter<(&str, &str)> {
         self.to_vec().into_iter()
-    }
-
-    fn push(&mut self, var: Var) {
-        let prev = self.last.take();
-        self.last = Some(Arc::new(Assignment { var, prev }));
     }
 }
 
@@ -164,72 +188,165 @@ pub fn pairs(list: &VarList) -> Vec<(String, String)> {
         .collect()
 }
 
-/// An ordered variable list with in-place replacement (like an image config's Env), fast
-/// lookups while planning, and O(1) snapshots for the steps.
-#[derive(Debug, Clone, Default)]
-pub struct Vars {
-    index: HashMap<Arc<str>, Arc<str>, FastHash>,
-    history: VarList,
+/// Where a name's latest ENV and ARG assignments are in their logs.
+#[derive(Debug, Clone, Copy, Default)]
+struct Latest {
+    env: Option<usize>,
+    arg: Option<usize>,
 }
 
-impl Vars {
-    pub fn from_pairs(list: &[(String, String)]) -> Self {
-        let mut v = Vars::default();
-        for (k, val) in list {
-            v.set(k, val);
-        }
-        v
-    }
-
-    pub fn from_snapshot(list: &VarList) -> Self {
-        Vars {
-            index: list.to_vec().into_iter().collect(),
-            history: list.clone(),
-        }
-    }
-
-    pub fn set(&mut self, key: &str, value: &str) {
-        let value: Arc<str> = Arc::from(value);
-        let key = match self.index.get_key_value(key) {
-            Some((k, _)) => k.clone(),
-            None => Arc::from(key),
-        };
-        self.index.insert(key.clone(), value.clone());
-        self.history.push((key, value));
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.index.get(key).map(|v| &**v)
-    }
-
-    pub fn contains(&self, key: &str) -> bool {
-        self.index.contains_key(key)
-    }
-
-    pub fn snapshot(&mut self) -> VarList {
-        self.history.clone()
-    }
+/// How far a stage's logs are at some point: once the stage is done,
+/// [`FinishedScope::at`] turns it into the step's [`VarList`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mark {
+    env: usize,
+    args: usize,
 }
 
-/// A stage's variables while it is planned.
-#[derive(Debug, Clone, Default)]
+/// A stage's variables while it is planned: the image config's Env (the base's, then each
+/// ENV) and the ARGs declared in the stage that have a value, as append-only logs, with one
+/// index over both so that a lookup hashes the name once (ENV wins over an ARG).
+#[derive(Default)]
 pub struct StageScope {
-    /// The image config's Env: the base's, then each ENV.
-    pub env: Vars,
-    /// ARGs declared in this stage that have a value.
-    pub args: Vars,
+    env: VarLog,
+    args: VarLog,
+    index: HashMap<Box<str>, Latest, FastHash>,
 }
 
+impl StageScope {
+    /// A scope whose Env starts with `env`, in order.
+    pub fn with_env<'v>(env: impl IntoIterator<Item = (&'v str, &'v str)>) -> Self {
+        let mut scope = StageScope::default();
+        for (k, v) in env {
+            scope.set_env(k, v);
+        }
+        scope
+    }
+
+    /// Makes room for `env` ENV and `args` ARG assignments: a stage's logs and index then
+    /// grow once instead of doubling their way up, rehashing what they hold each time.
+    pub fn reserve(&mut self, env: usize, args: usize) {
+        self.env.entries.reserve(env);
+        self.args.entries.reserve(args);
+        self.index.reserve(env + args);
+    }
+
+    /// Records that `key`'s latest ENV (or ARG) assignment is at `at`: one hash of the key
+    /// when the name is known, two when it is new.
+    fn note(&mut self, key: &str, at: usize, env: bool) {
+        let set = |latest: &mut Latest| match env {
+            true => latest.env = Some(at),
+            false => latest.arg = Some(at),
+        };
+        match self.index.get_mut(key) {
+            Some(latest) => set(latest),
+            None => {
+                let mut latest = Latest::default();
+                set(&mut latest);
+                self.index.insert(key.into(), latest);
+            }
+        }
+    }
+
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        let at = self.env.push(key, value);
+        self.note(key, at, true);
+    }
+
+    pub fn set_arg(&mut self, key: &str, value: &str) {
+        let at = self.args.push(key, value);
+        self.note(key, at, false);
+    }
+
+    /// Where the logs are now (the scope a step about to be expanded sees).
+    pub fn mark(&self) -> Mark {
+        Mark {
+            env: self.env.entries.len(),
+            args: self.args.entries.len(),
+        }
+    }
+
+    /// Ends the stage: its logs become shared by the scopes taken from them.
+    pub fn finish(self) -> FinishedScope {
+        FinishedScope {
+            end: self.mark(),
+            logs: Arc::new(Logs {
+                env: self.env,
+                args: self.args,
+            }),
+        }
+    }
+}
+
+/// A planned stage's logs; see [`StageScope::finish`].
+pub struct FinishedScope {
+    logs: Arc<Logs>,
+    end: Mark,
+}
+
+impl FinishedScope {
+    /// The scope as it was at `mark`.
+    pub fn at(&self, mark: Mark) -> StepVars {
+        StepVars {
+            logs: Some(self.logs.clone()),
+            at: mark,
+        }
+    }
+
+    /// The ENV at the end of the stage.
+    pub fn final_env(&self) -> VarList {
+        self.at(self.end).env()
+    }
+}
+
+/// The ENV and ARGs a step sees: one shared handle on its stage's logs and how far into each
+/// (a step is kept per instruction, so it holds one reference, not one per list).
+#[derive(Clone, Default)]
+pub struct StepVars {
+    logs: Option<Arc<Logs>>,
+    at: Mark,
+}
+
+impl StepVars {
+    /// ENV in effect: the base's, then the stage's ENV lines so far.
+    pub fn env(&self) -> VarList {
+        VarList {
+            logs: self.logs.clone(),
+            args: false,
+            len: self.at.env,
+        }
+    }
+
+    /// ARGs in scope with a value.
+    pub fn args(&self) -> VarList {
+        VarList {
+            logs: self.logs.clone(),
+            args: true,
+            len: self.at.args,
+        }
+    }
+}
+
+impl std::fmt::Debug for StepVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepVars")
+            .field("env", &self.env())
+            .field("args", &self.args())
+            .finish()
+    }
+}
 impl Env for StageScope {
     fn lookup(&self, name: &str) -> Option<String> {
         self.lookup_borrowed(name).map(Cow::into_owned)
     }
 
     fn lookup_borrowed(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.env
-            .get(name)
-            .or_else(|| self.args.get(name))
-            .map(Cow::Borrowed)
+        let latest = self.index.get(name)?;
+        match (latest.env, latest.arg) {
+            (Some(i), _) => Some(Cow::Borrowed(self.env.value(i))),
+            (None, Some(i)) => Some(Cow::Borrowed(self.args.value(i))),
+            (None, None) => None,
+        }
     }
 }
 
@@ -251,36 +368,54 @@ mod tests {
     }
 
     #[test]
-    fn snapshots_keep_order_and_latest_values() {
-        let mut v = Vars::default();
-        v.set("A", "1");
-        v.set("B", "2");
-        let before = v.snapshot();
-        v.set("A", "3");
-        v.set("C", "4");
-        let after = v.snapshot();
+    fn lists_keep_order_and_latest_values() {
+        let mut v = StageScope::default();
+        v.set_env("A", "1");
+        v.set_env("B", "2");
+        let before = v.mark();
+        v.set_env("A", "3");
+        v.set_arg("C", "4");
+        v.set_arg("B", "5");
+        assert_eq!(v.lookup("A").as_deref(), Some("3"));
+        // ENV wins over an ARG of the same name; an ARG alone is seen.
+        assert_eq!(v.lookup("B").as_deref(), Some("2"));
+        assert_eq!(v.lookup("C").as_deref(), Some("4"));
+        assert_eq!(v.lookup("D"), None);
+        let after = v.mark();
+        let done = v.finish();
         let p = |k: &str, v: &str| (k.to_string(), v.to_string());
-        assert_eq!(strs(&before), vec![p("A", "1"), p("B", "2")]);
-        assert_eq!(strs(&after), vec![p("A", "3"), p("B", "2"), p("C", "4")]);
-        assert_eq!(v.get("A"), Some("3"));
-        let copy = Vars::from_snapshot(&after);
-        assert_eq!(copy.get("C"), Some("4"));
-        assert_eq!(strs(&copy.history), strs(&after));
+        let (env, args) = (done.at(before).env(), done.at(before).args());
+        assert_eq!(strs(&env), vec![p("A", "1"), p("B", "2")]);
+        assert!(args.is_empty());
+        let (env, args) = (done.at(after).env(), done.at(after).args());
+        assert_eq!(strs(&env), vec![p("A", "3"), p("B", "2")]);
+        assert_eq!(strs(&args), vec![p("C", "4"), p("B", "5")]);
+        assert_eq!(strs(&done.final_env()), strs(&env));
+        let copy = StageScope::with_env(env.to_vec());
+        assert_eq!(copy.lookup("A").as_deref(), Some("3"));
+        assert_eq!(strs(&copy.finish().final_env()), strs(&env));
         assert!(VarList::default().is_empty());
+        assert_eq!(format!("{env:?}"), r#"[("A", "3"), ("B", "2")]"#);
     }
 
     #[test]
-    fn a_long_history_drops_without_recursion() {
-        let mut v = Vars::default();
-        let mut kept = Vec::new();
+    fn a_long_history_keeps_each_list_as_it_was() {
+        let mut v = StageScope::default();
+        let mut marks = Vec::new();
         for i in 0..200_000 {
-            v.set("PATH", &i.to_string());
+            v.set_env("PATH", &i.to_string());
             if i % 50_000 == 0 {
-                kept.push(v.snapshot());
+                marks.push(v.mark());
             }
         }
-        drop(v);
-        assert_eq!(strs(&kept[1]), vec![("PATH".into(), "50000".into())]);
-        drop(kept);
+        let done = v.finish();
+        assert_eq!(
+            strs(&done.at(marks[1]).env()),
+            vec![("PATH".into(), "50000".into())]
+        );
+        assert_eq!(
+            strs(&done.final_env()),
+            vec![("PATH".into(), "199999".into())]
+        );
     }
 }

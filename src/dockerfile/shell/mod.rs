@@ -169,12 +169,26 @@ impl<T: Env + ?Sized> Env for &T {
     }
 }
 
+/// The bytes [`Lexer::process_plain`] stops at: the quotes, `$` and the two escape tokens
+/// a Dockerfile can choose (`\\` and `` ` ``). Every other byte is text to copy.
+const PLAIN_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    stops[b'"' as usize] = true;
+    stops[b'\'' as usize] = true;
+    stops[b'$' as usize] = true;
+    stops[b'\\' as usize] = true;
+    stops[b'`' as usize] = true;
+    stops
+};
+
 /// What follows a name inside `${…}` in a plain word: `}` alone, or a default or
-/// alternative (`:-`, `-`, `:+`, `+`) whose word is literal text. Gives the rest of the word
-/// after the `}` and the expansion; `None` for anything else (left to the scanner).
+/// alternative (`:-`, `-`, `:+`, `+`) whose word is literal text (no escape token either).
+/// Gives the rest of the word after the `}` and the expansion; `None` for anything else
+/// (left to the scanner).
 fn plain_modifier<'v>(
     after_name: &'v str,
     value: Option<Cow<'v, str>>,
+    escape: u8,
 ) -> Option<(&'v str, Cow<'v, str>)> {
     if let Some(tail) = after_name.strip_prefix('}') {
         return Some((tail, value.unwrap_or_default()));
@@ -188,7 +202,7 @@ fn plain_modifier<'v>(
         return None;
     }
     let (word, tail) = rest[1..].split_once('}')?;
-    if word.contains(['$', '\'', '"', '{']) {
+    if word.contains(['$', '\'', '"', '{']) || word.as_bytes().contains(&escape) {
         return None;
     }
     let unset = value.as_ref().is_none_or(|v| null_is_unset && v.is_empty());
@@ -296,9 +310,12 @@ impl Lexer {
     /// word, which the scanner then expands (and reports errors for).
     fn process_plain(&self, word: &str, env: &dyn Env) -> Option<String> {
         // The escape token is `\` or `` ` `` (any other one takes the scanner's way).
-        let escape = u8::try_from(self.escape).ok().filter(u8::is_ascii)?;
-        if self.skip_unset_env || word.starts_with('\u{feff}') || word.as_bytes().contains(&escape)
-        {
+        let escape = u8::try_from(self.escape)
+            .ok()
+            .filter(|e| matches!(e, b'\\' | b'`'))?;
+        // An escape anywhere sends the word to the scanner; it is looked for in the one pass
+        // below (and in the text that pass jumps over).
+        if self.skip_unset_env || word.starts_with('\u{feff}') {
             return None;
         }
         let quotes = !self.skip_process_quotes;
@@ -308,6 +325,11 @@ impl Lexer {
         // Text from `lit` to `i` is copied as it is.
         let (mut lit, mut i) = (0, 0);
         while i < bytes.len() {
+            // Most bytes are copied as they are: one table look decides that.
+            if !PLAIN_STOPS[usize::from(bytes[i])] {
+                i += 1;
+                continue;
+            }
             match bytes[i] {
                 b'"' if quotes => {
                     out.push_str(&word[lit..i]);
@@ -322,6 +344,9 @@ impl Lexer {
                 b'\'' if quotes && !in_double => {
                     out.push_str(&word[lit..i]);
                     let close = i + 1 + word[i + 1..].find('\'')?;
+                    if word.as_bytes()[i + 1..close].contains(&escape) {
+                        return None;
+                    }
                     let (from, to) = if self.raw_quotes {
                         (i, close + 1)
                     } else {
@@ -341,7 +366,7 @@ impl Lexer {
                             }
                             let len = name_len(inner);
                             let value = env.lookup_borrowed(&inner[..len]);
-                            let (tail, text) = plain_modifier(&inner[len..], value)?;
+                            let (tail, text) = plain_modifier(&inner[len..], value, escape)?;
                             out.push_str(&text);
                             tail
                         }
@@ -361,6 +386,7 @@ impl Lexer {
                     i = word.len() - tail.len();
                     lit = i;
                 }
+                b if b == escape => return None,
                 _ => i += 1,
             }
         }

@@ -616,6 +616,9 @@ fn plain_words_expand_as_the_scanner_expands_them() {
         "'q",
         "\"$A",
         "a\\b",
+        "${A:-a\\b}",
+        "'a\\b'",
+        "\"a\\b\"",
         "${A#x}",
         "\u{feff}x",
     ] {
@@ -627,8 +630,10 @@ fn plain_words_expand_as_the_scanner_expands_them() {
 /// the fast path's result only when it equals the scanner's, for each quoting mode.
 #[test]
 fn plain_path_agrees_with_the_scanner_on_every_short_word() {
-    const PIECES: [&str; 18] = [
+    const PIECES: [&str; 20] = [
         "\"",
+        "${unset:-a\\b}",
+        "'`\\'",
         "'",
         "$A",
         "${B_2}",
@@ -690,4 +695,42 @@ fn plain_path_agrees_with_the_scanner_on_every_short_word() {
         "{fast} of {total} words took the fast path"
     );
     assert!(literal > 1000, "{literal} of {total} words were literal");
+}
+
+/// The byte-set test of `is_literal` answers as comparing each byte with each special
+/// character does, for every word of up to three bytes from an alphabet around the special
+/// ones, with every escape token and quoting mode.
+#[test]
+fn is_literal_agrees_with_a_byte_by_byte_check() {
+    let alphabet = [
+        "$", "\"", "'", "\\", "`", "a", " ", "#", "%", "&", "[", "]", "_", "é", "\u{feff}",
+        "\u{7f}",
+    ];
+    let mut checked = 0;
+    for escape in ['\\', '`', '$', 'a', '\u{7f}', 'é'] {
+        for skip_quotes in [false, true] {
+            let mut lexer = Lexer::new(escape);
+            lexer.skip_process_quotes = skip_quotes;
+            let by_byte = |w: &str| {
+                let quotes = !skip_quotes;
+                let special = |c: char| c == '$' || (quotes && (c == '"' || c == '\''));
+                !w.starts_with('\u{feff}') && !w.chars().any(|c| special(c) || c == escape)
+            };
+            let n = alphabet.len();
+            for code in 0..n * n * n + n * n + n + 1 {
+                let (mut word, mut c) = (String::new(), code);
+                while c > 0 {
+                    word.push_str(alphabet[(c - 1) % n]);
+                    c = (c - 1) / n;
+                }
+                assert_eq!(
+                    lexer.is_literal(&word),
+                    by_byte(&word),
+                    "{word:?} {escape:?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 40_000);
 }
