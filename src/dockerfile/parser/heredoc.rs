@@ -3,11 +3,24 @@
 //! each word shaped like `[fd]<<[-]NAME` as a heredoc opener. The lexer here is the part of
 //! that shell lexer this needs: word splitting, quotes, escapes and `$`/`${}` scanning.
 
-use super::Heredoc;
-use crate::dockerfile::go_text::{char_at, is_space, is_space_char};
+use super::{Heredoc, List};
+use crate::dockerfile::go_text::{
+    char_at, is_space, is_space_char, ASCII_SPACE, BACKSLASH, BYTE_CLASS, DOLLAR, FLAG_SPECIAL,
+    LESS_THAN,
+};
 
 /// The heredocs opened on `line`, in order. An error means a heredoc name could not be lexed.
 pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
+    if let Some(openers) = ascii_opener_words(line) {
+        // Nearly always one.
+        let mut docs = Vec::with_capacity(openers.len());
+        for word in openers.iter() {
+            if let Some(doc) = heredoc_from_word(word)? {
+                docs.push(doc);
+            }
+        }
+        return Ok(docs);
+    }
     let mut docs = Vec::new();
     let special = line
         .bytes()
@@ -34,6 +47,56 @@ pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
         }
     }
     Ok(docs)
+}
+
+/// The words of [`plain_words`] that may open a heredoc, for an ASCII line without quotes,
+/// escapes or `$` (the usual heredoc line); `None` for any other line. One pass over the
+/// bytes, which also finds out whether the line is such a line.
+fn ascii_opener_words(line: &str) -> Option<List<&str, 2>> {
+    let b = line.as_bytes();
+    // Quotes and non-ASCII bytes (FLAG_SPECIAL), `\` and `$` give up; spaces end a word.
+    let stop = ASCII_SPACE | LESS_THAN | FLAG_SPECIAL | BACKSLASH | DOLLAR;
+    let mut out = List::new();
+    let mut i = 0;
+    loop {
+        while b
+            .get(i)
+            .is_some_and(|&c| BYTE_CLASS[usize::from(c)] & ASCII_SPACE != 0)
+        {
+            i += 1;
+        }
+        if i == b.len() {
+            return Some(out);
+        }
+        let start = i;
+        loop {
+            while let Some(&c) = b.get(i) {
+                if BYTE_CLASS[usize::from(c)] & stop != 0 {
+                    break;
+                }
+                i += 1;
+            }
+            match b.get(i) {
+                None => break,
+                Some(&c) if BYTE_CLASS[usize::from(c)] & ASCII_SPACE != 0 => break,
+                Some(b'<') => {
+                    i += 1;
+                    if b.get(i) == Some(&b'<') {
+                        i += 1;
+                        while matches!(b.get(i), Some(b'\t' | b'\r' | b' ')) {
+                            i += 1;
+                        }
+                    }
+                }
+                Some(_) => return None,
+            }
+        }
+        // Only ASCII bytes were read: `start` and `i` are character boundaries.
+        let word = &line[start..i];
+        if may_open_heredoc(word) {
+            out.push(word);
+        }
+    }
 }
 
 /// The words [`Lexer`] finds in a line without quotes, escapes, `$` or byte-order mark:
@@ -493,6 +556,36 @@ mod tests {
             assert_eq!(fast, slow, "{line:?}");
             let all = Lexer::new(line, true, true).words().unwrap_or_default();
             assert_eq!(plain_words(line).collect::<Vec<_>>(), all, "{line:?}");
+        }
+    }
+
+    /// The one-pass scan of plain ASCII lines against the lexer, on every short line over an
+    /// alphabet of the bytes that matter (and a few that make it give up).
+    #[test]
+    fn ascii_openers_match_the_lexer() {
+        let alphabet = [
+            "a", " ", "<", "<<", "\t", "\r", "\n", "1", "-", "\u{b}", "$", "'", "é", "\\",
+        ];
+        let n = alphabet.len();
+        for len in 0..=5u32 {
+            for code in 0..n.pow(len) {
+                let mut s = String::new();
+                let mut c = code;
+                for _ in 0..len {
+                    s.push_str(alphabet[c % n]);
+                    c /= n;
+                }
+                let fast = ascii_opener_words(&s);
+                let plain =
+                    s.is_ascii() && !s.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$'));
+                assert_eq!(fast.is_some(), plain, "{s:?}");
+                if let Some(words) = fast {
+                    let mut lexer = Lexer::new(&s, true, true);
+                    lexer.only_openers = true;
+                    let slow = lexer.words().unwrap_or_default();
+                    assert_eq!(words.to_vec(), slow, "{s:?}");
+                }
+            }
         }
     }
 
