@@ -43,6 +43,13 @@ fn instruction_at<'a>(
 ) -> Result<(bool, bool), String> {
     let (cmd, rest) = split_keyword(line);
     let args = match rest {
+        // Without a leading `--` or space byte the flag scanner would stop at once: the
+        // arguments are the text as it is (most instructions take no flags).
+        Some(rest)
+            if !rest.starts_with("--") && !rest.bytes().next().is_some_and(is_space_byte) =>
+        {
+            Cow::Borrowed(rest)
+        }
         Some(rest) => extract_builder_flags(rest, sl, escape, &mut node.flags),
         None => Cow::Borrowed(""),
     };
@@ -222,6 +229,29 @@ fn keyword_value(cmd: &str, keyword: Option<Keyword>) -> Cow<'static, str> {
 /// the only separators its regexp knows).
 pub(crate) fn split_keyword(line: &str) -> (&str, Option<&str>) {
     let line = trim_space(line);
+    let b = line.as_bytes();
+    // Nearly always the keyword is ASCII letters and a separator follows: letters are no
+    // separators, so the first byte that is not a letter is then the first separator.
+    let i = b
+        .iter()
+        .position(|c| !c.is_ascii_alphabetic())
+        .unwrap_or(b.len());
+    if i == b.len() {
+        return (line, None);
+    }
+    if BYTE_CLASS[usize::from(b[i])] & SEPARATOR != 0 {
+        let mut j = i + 1;
+        while j < b.len() && BYTE_CLASS[usize::from(b[j])] & SEPARATOR != 0 {
+            j += 1;
+        }
+        // The separators are ASCII: `i` and `j` are character boundaries.
+        return (&line[..i], Some(&line[j..]));
+    }
+    split_keyword_general(line)
+}
+
+/// [`split_keyword`] for a trimmed line, by the general rule.
+fn split_keyword_general(line: &str) -> (&str, Option<&str>) {
     let b = line.as_bytes();
     let sep = |c: &u8| BYTE_CLASS[usize::from(*c)] & SEPARATOR != 0;
     match b.iter().position(sep) {
@@ -919,6 +949,38 @@ mod tests {
         // BuildKit looks at the trigger only, not at a trigger's trigger.
         assert!(!opens("ONBUILD ONBUILD RUN <<EOF"));
         assert!(!opens("ONBUILD"));
+    }
+
+    /// The letters-first split against the general rule, and the flag scanner's own answer
+    /// where `instruction_at` skips it, on every short line over an alphabet of what matters.
+    #[test]
+    fn keyword_split_and_flag_skip_match_the_general_path() {
+        let alphabet = [
+            "R", "u", " ", "\t", "\u{b}", "\r", "\n", "-", "--", "1", "é", "\u{a0}", "\u{85}", "=",
+            "\"", "\\",
+        ];
+        let n = alphabet.len();
+        for len in 0..=5u32 {
+            for code in 0..n.pow(len) {
+                let mut s = String::new();
+                let mut c = code;
+                for _ in 0..len {
+                    s.push_str(alphabet[c % n]);
+                    c /= n;
+                }
+                let split = split_keyword(&s);
+                assert_eq!(split, split_keyword_general(trim_space(&s)), "{s:?}");
+                if let Some(rest) = split.1 {
+                    if !rest.starts_with("--") && !rest.bytes().next().is_some_and(is_space_byte) {
+                        let mut flags = NodeFlags::new();
+                        let scanned =
+                            extract_builder_flags(rest, Slicer { source: None }, '\\', &mut flags);
+                        assert_eq!(scanned, rest, "{s:?}");
+                        assert!(flags.is_empty(), "{s:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -203,8 +203,12 @@ impl<'a> Parser<'a> {
             let Some((raw, text)) = self.lines.next() else {
                 break;
             };
-            let (raw, text) = match (self.current_line, text.strip_prefix('\u{feff}')) {
-                (0, Some(t)) => (&raw[3..], t),
+            // A byte-order mark is read on the first line only.
+            let (raw, text) = match self.current_line {
+                0 => match text.strip_prefix('\u{feff}') {
+                    Some(t) => (&raw[3..], t),
+                    None => (raw, &*text),
+                },
                 _ => (raw, &*text),
             };
             // `text` lies inside the source when that is UTF-8: the slicer then borrows.
