@@ -8,9 +8,10 @@ use crate::dockerfile::go_text::{
     char_at, is_space, is_space_char, ASCII_SPACE, BACKSLASH, BYTE_CLASS, DOLLAR, FLAG_SPECIAL,
     LESS_THAN,
 };
+use std::borrow::Cow;
 
 /// The heredocs opened on `line`, in order. An error means a heredoc name could not be lexed.
-pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
+pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc<'_>>, String> {
     if let Some(openers) = ascii_opener_words(line) {
         // Nearly always one.
         let mut docs = Vec::with_capacity(openers.len());
@@ -43,7 +44,14 @@ pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
     let words = lexer.words().unwrap_or_default();
     for word in &words {
         if let Some(doc) = heredoc_from_word(word)? {
-            docs.push(doc);
+            // The word is the lexer's, not a piece of the line.
+            docs.push(Heredoc {
+                name: Cow::Owned(doc.name.into_owned()),
+                file_descriptor: doc.file_descriptor,
+                expand: doc.expand,
+                chomp: doc.chomp,
+                content: Cow::Borrowed(""),
+            });
         }
     }
     Ok(docs)
@@ -133,7 +141,7 @@ fn plain_words(line: &str) -> impl Iterator<Item = &str> {
 
 /// The heredoc a COPY/ADD source word opens (`<<EOF`, `3<<-'X'`), if it is one; BuildKit's
 /// `MustParseHeredoc`, used to tell heredoc sources from paths.
-pub fn parse_heredoc(word: &str) -> Option<Heredoc> {
+pub fn parse_heredoc(word: &str) -> Option<Heredoc<'_>> {
     heredoc_from_word(word).ok().flatten()
 }
 
@@ -147,7 +155,7 @@ pub fn chomp_heredoc_content(content: &str) -> String {
 }
 
 /// Matches `^(\d*)<<(-?)\s*([^<]*)$` and checks that the name is one shell word.
-fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
+fn heredoc_from_word(word: &str) -> Result<Option<Heredoc<'_>>, String> {
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
     let Some(after) = word[digits..].strip_prefix("<<") else {
         return Ok(None);
@@ -175,11 +183,11 @@ fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
     let plain = |c: char| !is_space(c) && !matches!(c, '\'' | '"' | '\\' | '$' | '<' | '\u{feff}');
     if rest.chars().all(plain) {
         return Ok(Some(Heredoc {
-            name: rest.to_string(),
+            name: Cow::Borrowed(rest),
             file_descriptor,
             expand: true,
             chomp,
-            content: String::new(),
+            content: Cow::Borrowed(""),
         }));
     }
     let words = Lexer::new(rest, false, false).words().map_err(fail)?;
@@ -195,10 +203,10 @@ fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
     let quotes = |s: &str| s.chars().filter(|&c| c == '\'' || c == '"').count();
     Ok(Some(Heredoc {
         expand: quotes(&words[0]) == quotes(&raw[0]),
-        name: words.into_iter().next().unwrap_or_default(),
+        name: Cow::Owned(words.into_iter().next().unwrap_or_default()),
         file_descriptor,
         chomp,
-        content: String::new(),
+        content: Cow::Borrowed(""),
     }))
 }
 
@@ -593,7 +601,7 @@ mod tests {
         heredocs_from_line(line)
             .unwrap()
             .into_iter()
-            .map(|h| (h.name, h.expand, h.chomp, h.file_descriptor))
+            .map(|h| (h.name.into_owned(), h.expand, h.chomp, h.file_descriptor))
             .collect()
     }
 
@@ -659,8 +667,8 @@ mod tests {
             "<<- EOF",
         ] {
             assert_eq!(
-                heredoc_from_word(w).unwrap().map(|h| h.name),
-                Some("EOF".into()),
+                heredoc_from_word(w).unwrap().map(|h| h.name.into_owned()),
+                Some("EOF".to_string()),
                 "{w}"
             );
         }
@@ -675,8 +683,8 @@ mod tests {
     #[test]
     fn public_helpers() {
         assert_eq!(
-            parse_heredoc("<<-'X'").map(|h| (h.name, h.expand, h.chomp)),
-            Some(("X".into(), false, true))
+            parse_heredoc("<<-'X'").map(|h| (h.name.into_owned(), h.expand, h.chomp)),
+            Some(("X".to_string(), false, true))
         );
         assert_eq!(parse_heredoc("/dest"), None);
         assert_eq!(parse_heredoc("<<'X"), None);
