@@ -24,13 +24,13 @@ fn lines(n: &Node) -> (usize, usize) {
     (n.start_line, n.end_line)
 }
 
-fn doc(name: &str, expand: bool, chomp: bool, fd: u32, content: &str) -> Heredoc {
+fn doc(name: &str, expand: bool, chomp: bool, fd: u32, content: &str) -> Heredoc<'static> {
     Heredoc {
-        name: name.into(),
+        name: name.to_string().into(),
         file_descriptor: fd,
         expand,
         chomp,
-        content: content.into(),
+        content: content.to_string().into(),
     }
 }
 
@@ -172,7 +172,7 @@ fn heredoc_name_forms_as_buildkit_tests_them() {
         .map(|c| {
             c.heredocs
                 .iter()
-                .map(|h| (h.name.clone(), h.expand, h.content.clone()))
+                .map(|h| (h.name.to_string(), h.expand, h.content.to_string()))
                 .collect()
         })
         .collect();

@@ -24,6 +24,24 @@ pub(crate) const SEPARATOR: u8 = 2;
 /// escape token is checked apart, as it varies).
 pub(crate) const FLAG_SPECIAL: u8 = 4;
 
+/// The ASCII part of Go's `unicode.IsSpace` ([`is_ascii_space`]).
+pub(crate) const ASCII_SPACE: u8 = 8;
+/// The two escape tokens a Dockerfile may choose.
+pub(crate) const BACKSLASH: u8 = 16;
+pub(crate) const BACKTICK: u8 = 32;
+/// `$` and `<`, which heredoc detection looks for.
+pub(crate) const DOLLAR: u8 = 64;
+pub(crate) const LESS_THAN: u8 = 128;
+
+/// The [`BYTE_CLASS`] bit of an escape token; `None` for a token no Dockerfile can choose.
+pub(crate) fn escape_class(escape: char) -> Option<u8> {
+    match escape {
+        '\\' => Some(BACKSLASH),
+        '`' => Some(BACKTICK),
+        _ => None,
+    }
+}
+
 /// Byte classes for the parser's byte-wise loops: one table load instead of a chain of
 /// comparisons per byte.
 pub(crate) static BYTE_CLASS: [u8; 256] = {
@@ -39,6 +57,21 @@ pub(crate) static BYTE_CLASS: [u8; 256] = {
         }
         if b >= 0x80 || b == b'\'' as usize || b == b'"' as usize {
             c |= FLAG_SPECIAL;
+        }
+        if matches!(b, 0x09 | 0x0a | 0x0b | 0x0c | 0x0d | 0x20) {
+            c |= ASCII_SPACE;
+        }
+        if b == b'\\' as usize {
+            c |= BACKSLASH;
+        }
+        if b == b'`' as usize {
+            c |= BACKTICK;
+        }
+        if b == b'$' as usize {
+            c |= DOLLAR;
+        }
+        if b == b'<' as usize {
+            c |= LESS_THAN;
         }
         t[b] = c;
         b += 1;
@@ -73,20 +106,22 @@ pub(crate) fn char_at(s: &str, i: usize) -> Option<(char, usize)> {
 
 /// Go's `strings.TrimSpace`. Looks at bytes while they are ASCII (nearly always), since
 /// this runs on every line.
+#[inline]
 pub(crate) fn trim_space(s: &str) -> &str {
     trim_right_space(trim_left_space(s))
 }
 
 /// Go's `strings.TrimLeftFunc(s, unicode.IsSpace)`.
+#[inline]
 pub(crate) fn trim_left_space(s: &str) -> &str {
     let b = s.as_bytes();
     let mut i = 0;
     while let Some(&c) = b.get(i) {
-        if !c.is_ascii() {
-            // `i` is at a character boundary: only ASCII bytes were skipped.
-            return s[i..].trim_start_matches(is_space);
-        }
-        if !is_ascii_space(c) {
+        if BYTE_CLASS[usize::from(c)] & ASCII_SPACE == 0 {
+            if !c.is_ascii() {
+                // `i` is at a character boundary: only ASCII bytes were skipped.
+                return trim_start_general(&s[i..]);
+            }
             break;
         }
         i += 1;
@@ -94,21 +129,32 @@ pub(crate) fn trim_left_space(s: &str) -> &str {
     &s[i..]
 }
 
+#[cold]
+fn trim_start_general(s: &str) -> &str {
+    s.trim_start_matches(is_space)
+}
+
 /// Go's `strings.TrimRightFunc(s, unicode.IsSpace)`.
+#[inline]
 pub(crate) fn trim_right_space(s: &str) -> &str {
     let b = s.as_bytes();
     let mut end = b.len();
     while end > 0 {
         let c = b[end - 1];
-        if !c.is_ascii() {
-            return s[..end].trim_end_matches(is_space);
-        }
-        if !is_ascii_space(c) {
+        if BYTE_CLASS[usize::from(c)] & ASCII_SPACE == 0 {
+            if !c.is_ascii() {
+                return trim_end_general(&s[..end]);
+            }
             break;
         }
         end -= 1;
     }
     &s[..end]
+}
+
+#[cold]
+fn trim_end_general(s: &str) -> &str {
+    s.trim_end_matches(is_space)
 }
 
 /// Go's `unicode.IsLetter` (category L).

@@ -770,8 +770,8 @@ fn command_line<'a>(node: &Node<'a>, args: &[&Text<'a>]) -> CommandLine<'a> {
             .heredocs
             .iter()
             .map(|h| InlineFile {
-                name: h.name.clone(),
-                data: h.content.clone(),
+                name: h.name.to_string(),
+                data: h.content.to_string(),
                 chomp: h.chomp,
             })
             .collect(),
@@ -866,7 +866,7 @@ fn sources_and_dest<'a>(
         match marker(src) {
             Some((name, chomp, quoted)) => {
                 let h = node.heredocs.iter().find(|h| h.name == name);
-                let mut data = h.map(|h| h.content.clone()).unwrap_or_default();
+                let mut data = h.map(|h| h.content.to_string()).unwrap_or_default();
                 if chomp || h.is_some_and(|h| h.chomp) {
                     data = chomp_heredoc(&data);
                 }

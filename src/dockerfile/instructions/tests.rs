@@ -37,11 +37,11 @@ impl N {
     }
     fn heredoc(mut self, name: &str, content: &str, expand: bool, chomp: bool) -> Self {
         self.0.heredocs.push(Heredoc {
-            name: name.to_string(),
+            name: name.to_string().into(),
             file_descriptor: 0,
             expand,
             chomp,
-            content: content.to_string(),
+            content: content.to_string().into(),
         });
         self
     }

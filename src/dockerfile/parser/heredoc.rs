@@ -3,11 +3,25 @@
 //! each word shaped like `[fd]<<[-]NAME` as a heredoc opener. The lexer here is the part of
 //! that shell lexer this needs: word splitting, quotes, escapes and `$`/`${}` scanning.
 
-use super::Heredoc;
-use crate::dockerfile::go_text::{char_at, is_space, is_space_char};
+use super::{Heredoc, List};
+use crate::dockerfile::go_text::{
+    char_at, is_space, is_space_char, ASCII_SPACE, BACKSLASH, BYTE_CLASS, DOLLAR, FLAG_SPECIAL,
+    LESS_THAN,
+};
+use std::borrow::Cow;
 
 /// The heredocs opened on `line`, in order. An error means a heredoc name could not be lexed.
-pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
+pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc<'_>>, String> {
+    if let Some(openers) = ascii_opener_words(line) {
+        // Nearly always one.
+        let mut docs = Vec::with_capacity(openers.len());
+        for word in openers.iter() {
+            if let Some(doc) = heredoc_from_word(word)? {
+                docs.push(doc);
+            }
+        }
+        return Ok(docs);
+    }
     let mut docs = Vec::new();
     let special = line
         .bytes()
@@ -30,10 +44,67 @@ pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
     let words = lexer.words().unwrap_or_default();
     for word in &words {
         if let Some(doc) = heredoc_from_word(word)? {
-            docs.push(doc);
+            // The word is the lexer's, not a piece of the line.
+            docs.push(Heredoc {
+                name: Cow::Owned(doc.name.into_owned()),
+                file_descriptor: doc.file_descriptor,
+                expand: doc.expand,
+                chomp: doc.chomp,
+                content: Cow::Borrowed(""),
+            });
         }
     }
     Ok(docs)
+}
+
+/// The words of [`plain_words`] that may open a heredoc, for an ASCII line without quotes,
+/// escapes or `$` (the usual heredoc line); `None` for any other line. One pass over the
+/// bytes, which also finds out whether the line is such a line.
+fn ascii_opener_words(line: &str) -> Option<List<&str, 2>> {
+    let b = line.as_bytes();
+    // Quotes and non-ASCII bytes (FLAG_SPECIAL), `\` and `$` give up; spaces end a word.
+    let stop = ASCII_SPACE | LESS_THAN | FLAG_SPECIAL | BACKSLASH | DOLLAR;
+    let mut out = List::new();
+    let mut i = 0;
+    loop {
+        while b
+            .get(i)
+            .is_some_and(|&c| BYTE_CLASS[usize::from(c)] & ASCII_SPACE != 0)
+        {
+            i += 1;
+        }
+        if i == b.len() {
+            return Some(out);
+        }
+        let start = i;
+        loop {
+            while let Some(&c) = b.get(i) {
+                if BYTE_CLASS[usize::from(c)] & stop != 0 {
+                    break;
+                }
+                i += 1;
+            }
+            match b.get(i) {
+                None => break,
+                Some(&c) if BYTE_CLASS[usize::from(c)] & ASCII_SPACE != 0 => break,
+                Some(b'<') => {
+                    i += 1;
+                    if b.get(i) == Some(&b'<') {
+                        i += 1;
+                        while matches!(b.get(i), Some(b'\t' | b'\r' | b' ')) {
+                            i += 1;
+                        }
+                    }
+                }
+                Some(_) => return None,
+            }
+        }
+        // Only ASCII bytes were read: `start` and `i` are character boundaries.
+        let word = &line[start..i];
+        if may_open_heredoc(word) {
+            out.push(word);
+        }
+    }
 }
 
 /// The words [`Lexer`] finds in a line without quotes, escapes, `$` or byte-order mark:
@@ -70,7 +141,7 @@ fn plain_words(line: &str) -> impl Iterator<Item = &str> {
 
 /// The heredoc a COPY/ADD source word opens (`<<EOF`, `3<<-'X'`), if it is one; BuildKit's
 /// `MustParseHeredoc`, used to tell heredoc sources from paths.
-pub fn parse_heredoc(word: &str) -> Option<Heredoc> {
+pub fn parse_heredoc(word: &str) -> Option<Heredoc<'_>> {
     heredoc_from_word(word).ok().flatten()
 }
 
@@ -84,7 +155,7 @@ pub fn chomp_heredoc_content(content: &str) -> String {
 }
 
 /// Matches `^(\d*)<<(-?)\s*([^<]*)$` and checks that the name is one shell word.
-fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
+fn heredoc_from_word(word: &str) -> Result<Option<Heredoc<'_>>, String> {
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
     let Some(after) = word[digits..].strip_prefix("<<") else {
         return Ok(None);
@@ -112,11 +183,11 @@ fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
     let plain = |c: char| !is_space(c) && !matches!(c, '\'' | '"' | '\\' | '$' | '<' | '\u{feff}');
     if rest.chars().all(plain) {
         return Ok(Some(Heredoc {
-            name: rest.to_string(),
+            name: Cow::Borrowed(rest),
             file_descriptor,
             expand: true,
             chomp,
-            content: String::new(),
+            content: Cow::Borrowed(""),
         }));
     }
     let words = Lexer::new(rest, false, false).words().map_err(fail)?;
@@ -132,10 +203,10 @@ fn heredoc_from_word(word: &str) -> Result<Option<Heredoc>, String> {
     let quotes = |s: &str| s.chars().filter(|&c| c == '\'' || c == '"').count();
     Ok(Some(Heredoc {
         expand: quotes(&words[0]) == quotes(&raw[0]),
-        name: words.into_iter().next().unwrap_or_default(),
+        name: Cow::Owned(words.into_iter().next().unwrap_or_default()),
         file_descriptor,
         chomp,
-        content: String::new(),
+        content: Cow::Borrowed(""),
     }))
 }
 
@@ -496,11 +567,41 @@ mod tests {
         }
     }
 
+    /// The one-pass scan of plain ASCII lines against the lexer, on every short line over an
+    /// alphabet of the bytes that matter (and a few that make it give up).
+    #[test]
+    fn ascii_openers_match_the_lexer() {
+        let alphabet = [
+            "a", " ", "<", "<<", "\t", "\r", "\n", "1", "-", "\u{b}", "$", "'", "é", "\\",
+        ];
+        let n = alphabet.len();
+        for len in 0..=5u32 {
+            for code in 0..n.pow(len) {
+                let mut s = String::new();
+                let mut c = code;
+                for _ in 0..len {
+                    s.push_str(alphabet[c % n]);
+                    c /= n;
+                }
+                let fast = ascii_opener_words(&s);
+                let plain =
+                    s.is_ascii() && !s.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$'));
+                assert_eq!(fast.is_some(), plain, "{s:?}");
+                if let Some(words) = fast {
+                    let mut lexer = Lexer::new(&s, true, true);
+                    lexer.only_openers = true;
+                    let slow = lexer.words().unwrap_or_default();
+                    assert_eq!(words.to_vec(), slow, "{s:?}");
+                }
+            }
+        }
+    }
+
     fn names(line: &str) -> Vec<(String, bool, bool, u32)> {
         heredocs_from_line(line)
             .unwrap()
             .into_iter()
-            .map(|h| (h.name, h.expand, h.chomp, h.file_descriptor))
+            .map(|h| (h.name.into_owned(), h.expand, h.chomp, h.file_descriptor))
             .collect()
     }
 
@@ -566,8 +667,8 @@ mod tests {
             "<<- EOF",
         ] {
             assert_eq!(
-                heredoc_from_word(w).unwrap().map(|h| h.name),
-                Some("EOF".into()),
+                heredoc_from_word(w).unwrap().map(|h| h.name.into_owned()),
+                Some("EOF".to_string()),
                 "{w}"
             );
         }
@@ -582,8 +683,8 @@ mod tests {
     #[test]
     fn public_helpers() {
         assert_eq!(
-            parse_heredoc("<<-'X'").map(|h| (h.name, h.expand, h.chomp)),
-            Some(("X".into(), false, true))
+            parse_heredoc("<<-'X'").map(|h| (h.name.into_owned(), h.expand, h.chomp)),
+            Some(("X".to_string(), false, true))
         );
         assert_eq!(parse_heredoc("/dest"), None);
         assert_eq!(parse_heredoc("<<'X"), None);

@@ -4,10 +4,12 @@
 //! nesting up to 10,000 levels, and a number that overflows float64 makes the whole text
 //! "not JSON" rather than "not strings".
 
+#[cfg(test)]
 use super::List;
 use std::borrow::Cow;
 
 /// What the argument text turned out to be.
+#[cfg(test)]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum JsonArray<'s> {
     /// Not a JSON array (syntax error, or a number out of float64 range): use the text as is.
@@ -23,16 +25,39 @@ pub(crate) enum JsonArray<'s> {
 const MAX_DEPTH: usize = 10_000;
 
 /// Parses `text`, which must already be left-trimmed and start with `[`.
+#[cfg(test)]
 pub(crate) fn parse_array(text: &str) -> JsonArray<'_> {
+    let mut items = List::new();
+    match parse_array_each(text, |s| items.push(s)) {
+        JsonForm::NotJson => JsonArray::NotJson,
+        JsonForm::NotStrings => JsonArray::NotStrings,
+        JsonForm::Strings => JsonArray::Strings(items),
+    }
+}
+
+/// What the argument text turned out to be, its strings handed out as read.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum JsonForm {
+    NotJson,
+    NotStrings,
+    Strings,
+}
+
+/// [`parse_array`], handing each string of the top array to `each` as it is read (straight
+/// into the node, with no list in between). Strings are handed out before the end is known
+/// to be valid: unless the answer is [`JsonForm::Strings`], the caller drops them.
+pub(crate) fn parse_array_each<'s>(text: &'s str, mut each: impl FnMut(Cow<'s, str>)) -> JsonForm {
     let mut p = Parser {
         text,
         s: text.as_bytes(),
         pos: 0,
         overflow: false,
     };
-    match p.top_level() {
-        Some(result) if !p.overflow => result,
-        _ => JsonArray::NotJson,
+    match p.top_level(&mut each) {
+        Some(_) if p.overflow => JsonForm::NotJson,
+        Some(true) => JsonForm::Strings,
+        Some(false) => JsonForm::NotStrings,
+        None => JsonForm::NotJson,
     }
 }
 
@@ -63,17 +88,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn top_level(&mut self) -> Option<JsonArray<'a>> {
+    /// The top array; whether all its elements are strings (each handed to `each`).
+    fn top_level(&mut self, each: &mut impl FnMut(Cow<'a, str>)) -> Option<bool> {
         self.ws();
         self.eat(b'[')?;
-        let mut items = List::new();
         let mut all_strings = true;
         self.ws();
         if self.eat(b']').is_none() {
             loop {
                 self.ws();
                 if self.peek() == Some(b'"') {
-                    items.push(self.string(true)?);
+                    each(self.string(true)?);
                 } else {
                     self.value()?;
                     all_strings = false;
@@ -93,11 +118,7 @@ impl<'a> Parser<'a> {
         if self.pos != self.s.len() {
             return None;
         }
-        Some(if all_strings {
-            JsonArray::Strings(items)
-        } else {
-            JsonArray::NotStrings
-        })
+        Some(all_strings)
     }
 
     /// Validates one value of any kind, iteratively. Called one level inside the top array.

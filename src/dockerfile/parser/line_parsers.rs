@@ -1,11 +1,11 @@
 //! One logical line to one instruction node: keyword, `--flags`, and the argument shape
 //! each keyword uses (BuildKit's `splitCommand` and its dispatch table of line parsers).
 
-use super::json::{parse_array, JsonArray};
+use super::json::{parse_array_each, JsonForm};
 use super::{Arg, Args, Node, NodeFlags, Slicer};
 use crate::dockerfile::go_text::{
-    char_at, go_lower, go_quote, is_space_byte, is_space_char, trim_left_space, trim_space,
-    BYTE_CLASS, FLAG_SPECIAL, SEPARATOR, SPACE_BYTE,
+    char_at, escape_class, go_lower, go_quote, is_space_byte, is_space_char, trim_left_space,
+    trim_space, ASCII_SPACE, BYTE_CLASS, FLAG_SPECIAL, SEPARATOR, SPACE_BYTE,
 };
 use std::borrow::Cow;
 
@@ -43,6 +43,13 @@ fn instruction_at<'a>(
 ) -> Result<(bool, bool), String> {
     let (cmd, rest) = split_keyword(line);
     let args = match rest {
+        // Without a leading `--` or space byte the flag scanner would stop at once: the
+        // arguments are the text as it is (most instructions take no flags).
+        Some(rest)
+            if !rest.starts_with("--") && !rest.bytes().next().is_some_and(is_space_byte) =>
+        {
+            Cow::Borrowed(rest)
+        }
         Some(rest) => extract_builder_flags(rest, sl, escape, &mut node.flags),
         None => Cow::Borrowed(""),
     };
@@ -222,6 +229,29 @@ fn keyword_value(cmd: &str, keyword: Option<Keyword>) -> Cow<'static, str> {
 /// the only separators its regexp knows).
 pub(crate) fn split_keyword(line: &str) -> (&str, Option<&str>) {
     let line = trim_space(line);
+    let b = line.as_bytes();
+    // Nearly always the keyword is ASCII letters and a separator follows: letters are no
+    // separators, so the first byte that is not a letter is then the first separator.
+    let i = b
+        .iter()
+        .position(|c| !c.is_ascii_alphabetic())
+        .unwrap_or(b.len());
+    if i == b.len() {
+        return (line, None);
+    }
+    if BYTE_CLASS[usize::from(b[i])] & SEPARATOR != 0 {
+        let mut j = i + 1;
+        while j < b.len() && BYTE_CLASS[usize::from(b[j])] & SEPARATOR != 0 {
+            j += 1;
+        }
+        // The separators are ASCII: `i` and `j` are character boundaries.
+        return (&line[..i], Some(&line[j..]));
+    }
+    split_keyword_general(line)
+}
+
+/// [`split_keyword`] for a trimmed line, by the general rule.
+fn split_keyword_general(line: &str) -> (&str, Option<&str>) {
     let b = line.as_bytes();
     let sep = |c: &u8| BYTE_CLASS[usize::from(*c)] & SEPARATOR != 0;
     match b.iter().position(sep) {
@@ -445,18 +475,22 @@ fn parse_json<'a>(rest: &str, sl: Slicer<'a>, out: &mut Args<'a>) -> Result<bool
     if !rest.starts_with('[') {
         return Ok(false);
     }
-    match parse_array(rest) {
-        JsonArray::NotJson => Ok(false),
-        JsonArray::NotStrings => Err(NOT_STRING_ARRAY.to_string()),
-        JsonArray::Strings(mut v) => {
-            out.reserve(v.len());
-            out.extend(v.iter_mut().map(std::mem::take).map(|s| {
-                leaf(match s {
-                    Cow::Borrowed(text) => sl.text(text),
-                    Cow::Owned(decoded) => Cow::Owned(decoded),
-                })
-            }));
-            Ok(true)
+    let before = out.len();
+    let form = parse_array_each(rest, |s| {
+        out.push(leaf(match s {
+            Cow::Borrowed(text) => sl.text(text),
+            Cow::Owned(decoded) => Cow::Owned(decoded),
+        }))
+    });
+    match form {
+        JsonForm::Strings => Ok(true),
+        JsonForm::NotJson => {
+            out.truncate(before);
+            Ok(false)
+        }
+        JsonForm::NotStrings => {
+            out.truncate(before);
+            Err(NOT_STRING_ARRAY.to_string())
         }
     }
 }
@@ -514,7 +548,95 @@ impl<'l> Words<'l> {
 impl<'l> Iterator for Words<'l> {
     type Item = &'l str;
 
+    /// One pass over the bytes, a table load and a test per byte: quotes, the escape token,
+    /// ASCII spaces and non-ASCII characters stop the run, and only then is the byte looked
+    /// at closely.
     fn next(&mut self) -> Option<&'l str> {
+        let Some(esc_class) = escape_class(self.escape) else {
+            return self.next_general();
+        };
+        let s = self.s;
+        let b = s.as_bytes();
+        let mut i = self.pos;
+        // Skip the spaces before a word.
+        loop {
+            let &c = b.get(i)?;
+            if BYTE_CLASS[usize::from(c)] & ASCII_SPACE != 0 {
+                i += 1;
+            } else if c.is_ascii() {
+                break;
+            } else {
+                let (ch, len) = char_at(s, i)?;
+                if !is_space_char(ch) {
+                    break;
+                }
+                i += len;
+            }
+        }
+        let start = i;
+        // 0 outside quotes, else the open quote.
+        let mut quote = 0u8;
+        let unquoted = ASCII_SPACE | FLAG_SPECIAL | esc_class;
+        // Only quotes and non-ASCII (FLAG_SPECIAL) and, between double quotes, the escape.
+        let in_double = FLAG_SPECIAL | esc_class;
+        let in_single = FLAG_SPECIAL;
+        loop {
+            let mask = match quote {
+                0 => unquoted,
+                b'"' => in_double,
+                _ => in_single,
+            };
+            while let Some(&c) = b.get(i) {
+                if BYTE_CLASS[usize::from(c)] & mask != 0 {
+                    break;
+                }
+                i += 1;
+            }
+            let Some(&c) = b.get(i) else {
+                break;
+            };
+            if !c.is_ascii() {
+                let (ch, len) = char_at(s, i)?;
+                if quote == 0 && is_space_char(ch) {
+                    self.pos = i + len;
+                    return Some(&s[start..i]);
+                }
+                i += len;
+                continue;
+            }
+            if BYTE_CLASS[usize::from(c)] & esc_class != 0 {
+                // (Reached between single quotes only via FLAG_SPECIAL: never, as the escape
+                // is neither a quote nor non-ASCII; so here it escapes.) The escape and the
+                // character after it stay; at the very end the escape is dropped (and ends
+                // a quote).
+                if i + 1 == b.len() {
+                    self.pos = b.len();
+                    return (i > start).then(|| &s[start..i]);
+                }
+                i += 1 + char_at(s, i + 1).map_or(1, |(_, n)| n);
+                continue;
+            }
+            if quote == 0 {
+                if BYTE_CLASS[usize::from(c)] & ASCII_SPACE != 0 {
+                    // Not empty: a word starts with a character that is not a space.
+                    self.pos = i + 1;
+                    return Some(&s[start..i]);
+                }
+                // A quote opens.
+                quote = c;
+            } else if c == quote {
+                quote = 0;
+            }
+            i += 1;
+        }
+        self.pos = i;
+        (i > start).then(|| &s[start..i])
+    }
+}
+
+impl<'l> Words<'l> {
+    /// [`Words::next`] for any escape character, a character at a time.
+    fn next_general(&mut self) -> Option<&'l str> {
         let s = self.s;
         let bytes = s.as_bytes();
         let escape = self.escape;
@@ -827,6 +949,38 @@ mod tests {
         // BuildKit looks at the trigger only, not at a trigger's trigger.
         assert!(!opens("ONBUILD ONBUILD RUN <<EOF"));
         assert!(!opens("ONBUILD"));
+    }
+
+    /// The letters-first split against the general rule, and the flag scanner's own answer
+    /// where `instruction_at` skips it, on every short line over an alphabet of what matters.
+    #[test]
+    fn keyword_split_and_flag_skip_match_the_general_path() {
+        let alphabet = [
+            "R", "u", " ", "\t", "\u{b}", "\r", "\n", "-", "--", "1", "é", "\u{a0}", "\u{85}", "=",
+            "\"", "\\",
+        ];
+        let n = alphabet.len();
+        for len in 0..=5u32 {
+            for code in 0..n.pow(len) {
+                let mut s = String::new();
+                let mut c = code;
+                for _ in 0..len {
+                    s.push_str(alphabet[c % n]);
+                    c /= n;
+                }
+                let split = split_keyword(&s);
+                assert_eq!(split, split_keyword_general(trim_space(&s)), "{s:?}");
+                if let Some(rest) = split.1 {
+                    if !rest.starts_with("--") && !rest.bytes().next().is_some_and(is_space_byte) {
+                        let mut flags = NodeFlags::new();
+                        let scanned =
+                            extract_builder_flags(rest, Slicer { source: None }, '\\', &mut flags);
+                        assert_eq!(scanned, rest, "{s:?}");
+                        assert!(flags.is_empty(), "{s:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl<'a> LineReader<'a> {
             return None;
         }
         let rest = &self.src[self.pos..];
-        let (content_len, line_len) = match memchr::memchr(b'\n', rest) {
+        let (content_len, line_len) = match find_newline(rest) {
             Some(i) => (i, i + 1),
             None => (rest.len(), rest.len()),
         };
@@ -80,6 +80,34 @@ impl<'a> LineReader<'a> {
         Some((raw, text))
     }
 }
+
+/// The first `\n` in `b`. Lines are short: eight bytes at a time with integer arithmetic
+/// finds the end of most of them sooner than `memchr`'s vector loop gets going; a line still
+/// going after [`SHORT_LINE`] bytes is left to `memchr`.
+pub(crate) fn find_newline(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while i < SHORT_LINE {
+        let Some(chunk) = b.get(i..i + 8) else {
+            return b[i..].iter().position(|&c| c == b'\n').map(|p| i + p);
+        };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ (ONES * u64::from(b'\n'));
+        // A byte of `x` is zero where `b` holds `\n`; the lowest flagged byte is exact (a
+        // borrow runs only upwards from a zero byte).
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zeros != 0 {
+            return Some(i + (zeros.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr::memchr(b'\n', &b[i..]).map(|p| i + p)
+}
+
+/// How far [`find_newline`] looks eight bytes at a time.
+const SHORT_LINE: usize = 128;
 
 /// Removes all trailing `\r` and `\n`.
 pub(crate) fn trim_newline(s: &str) -> &str {
@@ -124,6 +152,31 @@ mod tests {
         assert_eq!(trim_continuation("a`", '`'), ("a", false));
         assert_eq!(trim_continuation("a\\", '`'), ("a\\", true));
         assert_eq!(trim_continuation("a \\\r", '\\'), ("a \\\r", true));
+    }
+
+    #[test]
+    fn newline_search_matches_memchr() {
+        let mut b = Vec::new();
+        for len in 0..300usize {
+            for at in [
+                None,
+                Some(0),
+                Some(len / 2),
+                Some(len.saturating_sub(1)),
+                Some(129),
+            ] {
+                b.clear();
+                // Bytes next to `\n` in value, to trip the arithmetic if it were wrong.
+                b.extend((0..len).map(|k| [0x0b, 0x09, 0x8a, 0x00, b'a'][k % 5]));
+                if let Some(at) = at.filter(|&a| a < len) {
+                    b[at] = b'\n';
+                    if at + 3 < len {
+                        b[at + 3] = b'\n';
+                    }
+                }
+                assert_eq!(find_newline(&b), memchr::memchr(b'\n', &b), "{len} {at:?}");
+            }
+        }
     }
 
     #[test]

@@ -71,6 +71,23 @@ impl<T: Default, const N: usize> List<T, N> {
         }
     }
 
+    /// Keeps the first `n` items (all of them when there are no more).
+    pub fn truncate(&mut self, n: usize) {
+        match &mut self.repr {
+            Repr::Inline { items, len } => {
+                if n < usize::from(*len) {
+                    // The places past the end hold defaults.
+                    items[n..usize::from(*len)]
+                        .iter_mut()
+                        .for_each(|item| *item = T::default());
+                    // `n` is below `len`, a `u8`.
+                    *len = n as u8;
+                }
+            }
+            Repr::Heap(v) => v.truncate(n),
+        }
+    }
+
     /// Moves the items to the heap, with `item` after them (out of line: rare).
     #[cold]
     #[inline(never)]
@@ -207,6 +224,17 @@ mod tests {
                 assert_eq!(l.iter().count(), n);
             }
             assert_eq!(pushed, converted);
+            for k in 0..=n + 1 {
+                for l in [&pushed, &converted] {
+                    let mut cut = l.clone();
+                    cut.truncate(k);
+                    assert_eq!(*cut, v[..k.min(n)]);
+                    // What is pushed after a cut lands where a list of that length puts it.
+                    cut.push("x".to_string());
+                    assert_eq!(cut.last().map(String::as_str), Some("x"));
+                    assert_eq!(cut.len(), k.min(n) + 1);
+                }
+            }
             if n > 0 {
                 pushed[n - 1].push('x');
                 assert_ne!(pushed, converted);

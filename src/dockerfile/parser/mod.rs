@@ -53,7 +53,7 @@ pub struct Node<'a> {
     pub json: bool,
     /// The logical line as written (continuations joined, without heredoc bodies).
     pub original: Cow<'a, str>,
-    pub heredocs: Vec<Heredoc>,
+    pub heredocs: Vec<Heredoc<'a>>,
     pub start_line: usize,
     pub end_line: usize,
     /// Comment lines directly above the instruction, without the `#`.
@@ -74,10 +74,12 @@ pub struct Arg<'a> {
     pub value: Cow<'a, str>,
 }
 
-/// A heredoc attached to RUN, COPY or ADD.
+/// A heredoc attached to RUN, COPY or ADD. Name and body are borrowed from the source text
+/// where they lie there as they are (a name without quotes, any body of a UTF-8 file): two
+/// allocations fewer per heredoc.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Heredoc {
-    pub name: String,
+pub struct Heredoc<'a> {
+    pub name: Cow<'a, str>,
     /// `3<<EOF` gives 3; 0 when no descriptor was written.
     pub file_descriptor: u32,
     /// False when any part of the name was quoted (`<<'EOF'`, `<<"EOF"`).
@@ -85,7 +87,7 @@ pub struct Heredoc {
     /// `<<-`: leading tabs are to be stripped from the body.
     pub chomp: bool,
     /// The body, lines kept exactly (each with its `\n`).
-    pub content: String,
+    pub content: Cow<'a, str>,
 }
 
 /// The parser directives found at the top of the file.
@@ -203,8 +205,12 @@ impl<'a> Parser<'a> {
             let Some((raw, text)) = self.lines.next() else {
                 break;
             };
-            let (raw, text) = match (self.current_line, text.strip_prefix('\u{feff}')) {
-                (0, Some(t)) => (&raw[3..], t),
+            // A byte-order mark is read on the first line only.
+            let (raw, text) = match self.current_line {
+                0 => match text.strip_prefix('\u{feff}') {
+                    Some(t) => (&raw[3..], t),
+                    None => (raw, &*text),
+                },
                 _ => (raw, &*text),
             };
             // `text` lies inside the source when that is UTF-8: the slicer then borrows.
@@ -332,7 +338,20 @@ impl<'a> Parser<'a> {
         node.original = slicer.text(line);
         if heredocs_allowed && has_heredoc_operator(line) {
             let fail = |m: String| DockerfileError::new(start_line, Some(&node.value), m);
-            let mut heredocs = heredoc::heredocs_from_line(line).map_err(fail)?;
+            let mut heredocs: Vec<Heredoc<'a>> = heredoc::heredocs_from_line(line)
+                .map_err(fail)?
+                .into_iter()
+                .map(|doc| Heredoc {
+                    name: match doc.name {
+                        Cow::Borrowed(name) => slicer.text(name),
+                        Cow::Owned(name) => Cow::Owned(name),
+                    },
+                    file_descriptor: doc.file_descriptor,
+                    expand: doc.expand,
+                    chomp: doc.chomp,
+                    content: Cow::Borrowed(""),
+                })
+                .collect();
             for doc in &mut heredocs {
                 if !self.read_heredoc_body(doc) {
                     return Err(fail("unterminated heredoc".to_string()));
@@ -344,7 +363,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads body lines up to the terminator; false when the file ends first.
-    fn read_heredoc_body(&mut self, doc: &mut Heredoc) -> bool {
+    fn read_heredoc_body(&mut self, doc: &mut Heredoc<'a>) -> bool {
         // The body lines lie one after another in the input: when it is text, the body is
         // copied at once, at its final size, rather than line by line.
         let whole = self.lines.text();
@@ -361,12 +380,12 @@ impl<'a> Parser<'a> {
             }
             if candidate == doc.name {
                 if let Some(body) = whole.and_then(|w| w.get(body_start..line_start)) {
-                    doc.content = body.to_string();
+                    doc.content = Cow::Borrowed(body);
                 }
                 return true;
             }
             if whole.is_none() {
-                doc.content.push_str(&text);
+                doc.content.to_mut().push_str(&text);
             }
         }
     }
