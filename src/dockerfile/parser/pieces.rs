@@ -67,7 +67,10 @@ pub(super) fn parse_from<'a>(
             let stop = starts.get(k + 1).copied().unwrap_or(usize::MAX);
             let line = line_number(src, start);
             let mut parser = Parser::at(src, text, start, line, escape);
-            let mut children = Vec::with_capacity(line_count(src, start, stop));
+            // The first piece's list receives the others' nodes: room for the whole file
+            // saves growing it, which would copy every node it holds.
+            let until = if k == 0 { usize::MAX } else { stop };
+            let mut children = Vec::with_capacity(line_count(src, start, until));
             let mut comments = Vec::new();
             let result = parser.parse_until(stop, &mut children, &mut comments);
             Piece {
