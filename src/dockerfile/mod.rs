@@ -5,3 +5,5 @@ pub(crate) mod go_text;
 pub mod instructions;
 pub mod parser;
 pub mod shell;
+#[cfg(test)]
+pub(crate) mod test_inputs;

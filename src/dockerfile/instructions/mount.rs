@@ -473,6 +473,7 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dockerfile::test_inputs::every_string;
 
     fn p(v: &str) -> Result<Mount, String> {
         parse(v, &mut |s: &str| Ok(s.to_string()))
@@ -604,19 +605,11 @@ mod tests {
             "rom=d",
         ];
         let (mut found, mut total) = (0, 0);
-        let mut record = String::new();
-        for n in 0..=4u32 {
-            for mut code in 0..PIECES.len().pow(n) {
-                record.clear();
-                for _ in 0..n {
-                    record.push_str(PIECES[code % PIECES.len()]);
-                    code /= PIECES.len();
-                }
-                let slow = literal_from_fields(&record);
-                found += usize::from(slow.is_some());
-                total += 1;
-                assert_eq!(literal_from(&record), slow, "{record:?}");
-            }
+        for record in every_string(&PIECES, 4) {
+            let slow = literal_from_fields(&record);
+            found += usize::from(slow.is_some());
+            total += 1;
+            assert_eq!(literal_from(&record), slow, "{record:?}");
         }
         assert!(found * 10 > total, "{found} of {total} records had a from");
     }

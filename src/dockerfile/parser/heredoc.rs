@@ -544,6 +544,7 @@ impl Lexer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dockerfile::test_inputs::every_string;
 
     #[test]
     fn plain_lines_split_as_the_lexer_splits_them() {
@@ -574,25 +575,16 @@ mod tests {
         let alphabet = [
             "a", " ", "<", "<<", "\t", "\r", "\n", "1", "-", "\u{b}", "$", "'", "é", "\\",
         ];
-        let n = alphabet.len();
-        for len in 0..=5u32 {
-            for code in 0..n.pow(len) {
-                let mut s = String::new();
-                let mut c = code;
-                for _ in 0..len {
-                    s.push_str(alphabet[c % n]);
-                    c /= n;
-                }
-                let fast = ascii_opener_words(&s);
-                let plain =
-                    s.is_ascii() && !s.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$'));
-                assert_eq!(fast.is_some(), plain, "{s:?}");
-                if let Some(words) = fast {
-                    let mut lexer = Lexer::new(&s, true, true);
-                    lexer.only_openers = true;
-                    let slow = lexer.words().unwrap_or_default();
-                    assert_eq!(words.to_vec(), slow, "{s:?}");
-                }
+        for s in every_string(&alphabet, 5) {
+            let fast = ascii_opener_words(&s);
+            let plain =
+                s.is_ascii() && !s.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$'));
+            assert_eq!(fast.is_some(), plain, "{s:?}");
+            if let Some(words) = fast {
+                let mut lexer = Lexer::new(&s, true, true);
+                lexer.only_openers = true;
+                let slow = lexer.words().unwrap_or_default();
+                assert_eq!(words.to_vec(), slow, "{s:?}");
             }
         }
     }

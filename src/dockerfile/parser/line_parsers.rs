@@ -779,6 +779,7 @@ fn parse_name_val<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dockerfile::test_inputs::every_string;
 
     #[test]
     fn flags() {
@@ -903,22 +904,13 @@ mod tests {
         let alphabet = [
             "a", " ", "\\", "`", "'", "\"", "\t", "é", "\u{a0}", "\u{2003}", "=", "\u{b}",
         ];
-        let n = alphabet.len();
-        for len in 0..=5u32 {
-            for code in 0..n.pow(len) {
-                let mut s = String::new();
-                let mut c = code;
-                for _ in 0..len {
-                    s.push_str(alphabet[c % n]);
-                    c /= n;
-                }
-                for escape in ['\\', '`'] {
-                    assert_eq!(
-                        parse_words(&s, escape),
-                        reference_words(&s, escape),
-                        "{s:?} {escape:?}"
-                    );
-                }
+        for s in every_string(&alphabet, 5) {
+            for escape in ['\\', '`'] {
+                assert_eq!(
+                    parse_words(&s, escape),
+                    reference_words(&s, escape),
+                    "{s:?} {escape:?}"
+                );
             }
         }
     }
@@ -959,25 +951,16 @@ mod tests {
             "R", "u", " ", "\t", "\u{b}", "\r", "\n", "-", "--", "1", "é", "\u{a0}", "\u{85}", "=",
             "\"", "\\",
         ];
-        let n = alphabet.len();
-        for len in 0..=5u32 {
-            for code in 0..n.pow(len) {
-                let mut s = String::new();
-                let mut c = code;
-                for _ in 0..len {
-                    s.push_str(alphabet[c % n]);
-                    c /= n;
-                }
-                let split = split_keyword(&s);
-                assert_eq!(split, split_keyword_general(trim_space(&s)), "{s:?}");
-                if let Some(rest) = split.1 {
-                    if !rest.starts_with("--") && !rest.bytes().next().is_some_and(is_space_byte) {
-                        let mut flags = NodeFlags::new();
-                        let scanned =
-                            extract_builder_flags(rest, Slicer { source: None }, '\\', &mut flags);
-                        assert_eq!(scanned, rest, "{s:?}");
-                        assert!(flags.is_empty(), "{s:?}");
-                    }
+        for s in every_string(&alphabet, 5) {
+            let split = split_keyword(&s);
+            assert_eq!(split, split_keyword_general(trim_space(&s)), "{s:?}");
+            if let Some(rest) = split.1 {
+                if !rest.starts_with("--") && !rest.bytes().next().is_some_and(is_space_byte) {
+                    let mut flags = NodeFlags::new();
+                    let scanned =
+                        extract_builder_flags(rest, Slicer { source: None }, '\\', &mut flags);
+                    assert_eq!(scanned, rest, "{s:?}");
+                    assert!(flags.is_empty(), "{s:?}");
                 }
             }
         }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
+use crate::dockerfile::test_inputs::every_string;
 
 fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -661,31 +662,23 @@ fn plain_path_agrees_with_the_scanner_on_every_short_word() {
     skip.skip_process_quotes = true;
     lexers.push(skip);
     let (mut fast, mut literal, mut total) = (0, 0, 0);
-    let mut word = String::new();
-    for n in 0..=4u32 {
-        for mut code in 0..PIECES.len().pow(n) {
-            word.clear();
-            for _ in 0..n {
-                word.push_str(PIECES[code % PIECES.len()]);
-                code /= PIECES.len();
-            }
-            for lexer in &lexers {
-                let slow = scanner::Scanner::with_outputs(lexer, &env, &word, false, false)
+    for word in every_string(&PIECES, 4) {
+        for lexer in &lexers {
+            let slow = scanner::Scanner::with_outputs(lexer, &env, &word, false, false)
+                .run(&word)
+                .map(|e| e.value);
+            total += 1;
+            if lexer.is_literal(&word) {
+                literal += 1;
+                assert_eq!(slow.as_deref(), Ok(word.as_str()), "{word:?} is literal");
+                let words = scanner::Scanner::with_outputs(lexer, &env, &word, true, false)
                     .run(&word)
-                    .map(|e| e.value);
-                total += 1;
-                if lexer.is_literal(&word) {
-                    literal += 1;
-                    assert_eq!(slow.as_deref(), Ok(word.as_str()), "{word:?} is literal");
-                    let words = scanner::Scanner::with_outputs(lexer, &env, &word, true, false)
-                        .run(&word)
-                        .map(|e| e.words);
-                    assert_eq!(lexer.process_words(&word, &env), words, "{word:?}");
-                }
-                if let Some(got) = lexer.process_plain(&word, &env) {
-                    fast += 1;
-                    assert_eq!(Ok(got), slow, "{word:?} raw_quotes={}", lexer.raw_quotes);
-                }
+                    .map(|e| e.words);
+                assert_eq!(lexer.process_words(&word, &env), words, "{word:?}");
+            }
+            if let Some(got) = lexer.process_plain(&word, &env) {
+                fast += 1;
+                assert_eq!(Ok(got), slow, "{word:?} raw_quotes={}", lexer.raw_quotes);
             }
         }
     }
