@@ -341,13 +341,13 @@ fn flags_are_extracted_for_every_instruction() {
         "USER --x\n",
     ));
     let c = &r.ast.children;
-    assert_eq!(c[0].flags, vec!["--platform=$P"]);
-    assert_eq!(c[1].flags, vec!["--from=build", "--chown=a b", "--link"]);
+    assert_eq!(c[0].flags[..], ["--platform=$P"]);
+    assert_eq!(c[1].flags[..], ["--from=build", "--chown=a b", "--link"]);
     assert_eq!(
-        c[2].flags,
-        vec!["--mount=type=cache,target=/x", "--network=none"]
+        c[2].flags[..],
+        ["--mount=type=cache,target=/x", "--network=none"]
     );
-    assert_eq!(c[3].trigger.as_ref().unwrap().flags, vec!["--chmod=644"]);
+    assert_eq!(c[3].trigger.as_ref().unwrap().flags[..], ["--chmod=644"]);
     assert!(c[4].json);
     assert!(c[5].next.is_empty());
     assert_eq!(
@@ -622,7 +622,7 @@ fn mutated_vectors_never_panic() {
             }
             if let Ok(r) = parse(&input) {
                 let _ = dump(&r.ast);
-            }
+            };
         }
     }
 }

@@ -52,7 +52,7 @@ fn every_positive_case_dumps_to_its_result() {
                 }
             }
             Err(e) => failures.push(format!("case {}: parse failed: {e}", name(case))),
-        }
+        };
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -73,7 +73,7 @@ fn every_negative_case_fails() {
                 name(case),
                 dump(&parsed.ast)
             );
-        }
+        };
     }
 }
 
