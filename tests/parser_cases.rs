@@ -21,7 +21,7 @@ fn err(src: &str) -> kiln::dockerfile::error::DockerfileError {
 }
 
 fn lines(n: &Node) -> (usize, usize) {
-    (n.start_line, n.end_line)
+    (n.start_line(), n.end_line())
 }
 
 fn doc(name: &str, expand: bool, chomp: bool, fd: u32, content: &str) -> Heredoc<'static> {
@@ -41,7 +41,7 @@ fn heredoc_basic_body_and_lines() {
     let r = ok("FROM a\nRUN <<EOF\necho hi\n# not a comment\n\nEOF\nRUN b\n");
     let run = &r.ast.children[1];
     assert_eq!(
-        run.heredocs,
+        run.heredocs(),
         vec![doc("EOF", true, false, 0, "echo hi\n# not a comment\n\n")]
     );
     assert_eq!(lines(run), (2, 6));
@@ -53,7 +53,7 @@ fn heredoc_basic_body_and_lines() {
 fn heredoc_chomp_compares_without_leading_tabs_but_keeps_them_in_body() {
     let r = ok("FROM a\nRUN <<-EOF\n\techo hi\n\t\tEOF\n");
     assert_eq!(
-        r.ast.children[1].heredocs,
+        r.ast.children[1].heredocs(),
         vec![doc("EOF", true, true, 0, "\techo hi\n")]
     );
     // Without `-`, a tab-indented terminator is body text.
@@ -72,7 +72,7 @@ fn heredoc_quoted_names_turn_expansion_off() {
         let src = format!("FROM a\n{line}\n$x\n{name}\n");
         let r = ok(&src);
         assert_eq!(
-            r.ast.children[1].heredocs,
+            r.ast.children[1].heredocs(),
             vec![doc(name, false, false, 0, "$x\n")],
             "{line}"
         );
@@ -84,7 +84,7 @@ fn heredoc_several_on_one_line_with_descriptor() {
     let r = ok("FROM a\nCOPY <<A 3<<-\"B\" /dest/\na\nA\nb\n\tB\nRUN x\n");
     let copy = &r.ast.children[1];
     assert_eq!(
-        copy.heredocs,
+        copy.heredocs(),
         vec![
             doc("A", true, false, 0, "a\n"),
             doc("B", false, true, 3, "b\n")
@@ -101,11 +101,11 @@ fn heredoc_several_on_one_line_with_descriptor() {
 fn heredoc_in_onbuild_and_add() {
     let r = ok("FROM a\nONBUILD RUN <<EOF\nx\nEOF\nADD <<F /f\ny\nF\n");
     assert_eq!(
-        r.ast.children[1].heredocs,
+        r.ast.children[1].heredocs(),
         vec![doc("EOF", true, false, 0, "x\n")]
     );
     assert_eq!(
-        r.ast.children[2].heredocs,
+        r.ast.children[2].heredocs(),
         vec![doc("F", true, false, 0, "y\n")]
     );
     assert_eq!(
@@ -118,18 +118,18 @@ fn heredoc_in_onbuild_and_add() {
 fn heredoc_only_for_shell_form_run_copy_add() {
     // JSON form and other instructions: the next line is an instruction, not a body.
     let r = ok("FROM a\nRUN [\"<<EOF\"]\nCMD <<EOF\nLABEL a=b\n");
-    assert!(r.ast.children.iter().all(|c| c.heredocs.is_empty()));
+    assert!(r.ast.children.iter().all(|c| c.heredocs().is_empty()));
     assert_eq!(r.ast.children.len(), 4);
 }
 
 #[test]
 fn heredoc_after_continuation_and_with_backtick_escape() {
     let r = ok("FROM a\nRUN cat \\\n  <<EOF\nbody\nEOF\n");
-    assert_eq!(r.ast.children[1].heredocs.len(), 1);
+    assert_eq!(r.ast.children[1].heredocs().len(), 1);
     assert_eq!(lines(&r.ast.children[1]), (2, 5));
     let r = ok("# escape=`\nFROM a\nRUN <<EOF\nbody\\\nEOF\n");
     assert_eq!(
-        r.ast.children[1].heredocs,
+        r.ast.children[1].heredocs(),
         vec![doc("EOF", true, false, 0, "body\\\n")]
     );
 }
@@ -137,7 +137,7 @@ fn heredoc_after_continuation_and_with_backtick_escape() {
 #[test]
 fn heredoc_crlf_terminator() {
     let r = ok("FROM a\r\nRUN <<EOF\r\nx\r\nEOF\r\nRUN y\r\n");
-    assert_eq!(r.ast.children[1].heredocs[0].content, "x\r\n");
+    assert_eq!(r.ast.children[1].heredocs()[0].content, "x\r\n");
     assert_eq!(dump(&r.ast), "(from \"a\")\n(run \"<<EOF\")\n(run \"y\")");
 }
 
@@ -170,7 +170,7 @@ fn heredoc_name_forms_as_buildkit_tests_them() {
     let docs: Vec<Vec<(String, bool, String)>> = r.ast.children[1..]
         .iter()
         .map(|c| {
-            c.heredocs
+            c.heredocs()
                 .iter()
                 .map(|h| (h.name.to_string(), h.expand, h.content.to_string()))
                 .collect()
@@ -206,7 +206,7 @@ fn not_heredocs() {
         let src = format!("FROM a\n{line}\nRUN b\n");
         let r = ok(&src);
         assert_eq!(r.ast.children.len(), 3, "{line}");
-        assert!(r.ast.children[1].heredocs.is_empty(), "{line}");
+        assert!(r.ast.children[1].heredocs().is_empty(), "{line}");
     }
 }
 
@@ -229,7 +229,7 @@ fn directives_are_case_insensitive_and_recorded() {
     assert_eq!(r.directives.check.as_deref(), Some("skip=all"));
     assert_eq!(r.directives.escape, '`');
     assert!(
-        r.ast.children[0].prev_comments.is_empty(),
+        r.ast.children[0].prev_comments().is_empty(),
         "directives are not comments"
     );
 }
@@ -267,9 +267,9 @@ fn prev_comments() {
     let r = ok("# syntax=x\n# one\n  #two  \n\nFROM a\n#\n# three\nRUN b\nRUN c\n");
     // BuildKit takes the comment text from the untrimmed line after its first byte, so an
     // indented comment keeps its `#`.
-    assert_eq!(r.ast.children[0].prev_comments, vec!["one", "#two"]);
-    assert_eq!(r.ast.children[1].prev_comments, vec!["three"]);
-    assert!(r.ast.children[2].prev_comments.is_empty());
+    assert_eq!(r.ast.children[0].prev_comments(), vec!["one", "#two"]);
+    assert_eq!(r.ast.children[1].prev_comments(), vec!["three"]);
+    assert!(r.ast.children[2].prev_comments().is_empty());
 }
 
 // ---- continuation ----
@@ -324,7 +324,7 @@ fn keywords_keep_case_and_dispatch_case_insensitively() {
         dump(&r.ast),
         "(from \"a\")\n(cmd \"x\")\n(onbuild (run \"b\"))"
     );
-    assert_eq!(r.ast.children[2].trigger.as_ref().unwrap().value, "run");
+    assert_eq!(r.ast.children[2].trigger().unwrap().value, "run");
     assert_eq!(r.ast.children[2].original, "OnBuild run b");
 }
 
@@ -347,7 +347,7 @@ fn flags_are_extracted_for_every_instruction() {
         c[2].flags[..],
         ["--mount=type=cache,target=/x", "--network=none"]
     );
-    assert_eq!(c[3].trigger.as_ref().unwrap().flags[..], ["--chmod=644"]);
+    assert_eq!(c[3].trigger().unwrap().flags[..], ["--chmod=644"]);
     assert!(c[4].json);
     assert!(c[5].next.is_empty());
     assert_eq!(

@@ -109,7 +109,7 @@ fn line_numbers_match_buildkit() {
     let lines: Vec<(usize, usize)> = ast
         .children
         .iter()
-        .map(|c| (c.start_line, c.end_line))
+        .map(|c| (c.start_line(), c.end_line()))
         .collect();
     assert_eq!(lines, vec![(5, 5), (11, 12), (17, 31)], "child lines");
 }

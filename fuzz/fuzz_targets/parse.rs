@@ -11,11 +11,11 @@ fuzz_target!(|data: &[u8]| {
         assert!(!ast.children.is_empty());
         let mut prev_end = 0;
         for child in &ast.children {
-            assert!(child.start_line > prev_end, "instructions overlap");
-            assert!(child.start_line <= child.end_line);
-            prev_end = child.end_line;
+            assert!(child.start_line() > prev_end, "instructions overlap");
+            assert!(child.start_line() <= child.end_line());
+            prev_end = child.end_line();
         }
-        assert_eq!(ast.start_line, ast.children[0].start_line);
+        assert_eq!(ast.start_line, ast.children[0].start_line());
         assert_eq!(ast.end_line, prev_end);
         let _ = dump(ast);
     }

@@ -23,7 +23,7 @@ use self::flags::{Flags, Spec};
 pub use self::healthcheck::{HealthConfig, Healthcheck};
 pub use self::mount::{Mount, MountType, Sharing};
 use super::error::DockerfileError;
-use super::parser::Node;
+use super::parser::{Ast, Node};
 
 /// Every instruction keyword, for "did you mean" hints.
 pub const INSTRUCTIONS: [&str; 18] = [
@@ -259,7 +259,7 @@ pub struct Onbuild<'a> {
 }
 
 fn err(node: &Node, msg: impl Into<String>) -> DockerfileError {
-    DockerfileError::new(node.start_line, Some(&node.value), msg)
+    DockerfileError::new(node.start_line(), Some(&node.value), msg)
 }
 
 /// BuildKit's `nodeArgs`: argument values, descending into a sub-command (ONBUILD),
@@ -268,7 +268,7 @@ fn node_args<'n, 'a>(node: &'n Node<'a>, out: &mut Vec<&'n Text<'a>>) {
     for arg in &node.next {
         out.push(&arg.value);
     }
-    if let Some(child) = &node.trigger {
+    if let Some(child) = node.trigger() {
         out.push(&child.value);
         node_args(child, out);
     }
@@ -302,7 +302,7 @@ fn shell_text<'a>(args: &[&Text<'a>]) -> Text<'a> {
 }
 
 /// Lowers every instruction of a parsed file, in order.
-pub fn lower_all<'a>(ast: &Node<'a>) -> Result<Vec<Instruction<'a>>, DockerfileError> {
+pub fn lower_all<'a>(ast: &Ast<'a>) -> Result<Vec<Instruction<'a>>, DockerfileError> {
     let mut out = Vec::with_capacity(ast.children.len());
     // One argument list reused for every instruction.
     let mut args = Vec::new();
@@ -534,16 +534,14 @@ fn lower_args<'n, 'a>(
                 _ => {}
             }
             let child = node
-                .trigger
-                .as_deref()
+                .trigger()
                 .ok_or_else(|| err(node, "ONBUILD requires at least one argument"))?;
             let mut child = child.clone();
             // Errors in the trigger point at the ONBUILD line.
-            child.start_line = node.start_line;
-            child.end_line = node.end_line;
+            child.set_lines(node.start_line(), node.end_line());
             let trigger = lower(&child)?;
             let mut expression = strip_onbuild(&node.original).to_string();
-            for h in &node.heredocs {
+            for h in node.heredocs() {
                 expression.push('\n');
                 expression.push_str(&h.content);
                 expression.push_str(&h.name);
@@ -557,8 +555,8 @@ fn lower_args<'n, 'a>(
     };
     Ok(Instruction {
         keyword,
-        line: node.start_line,
-        end_line: node.end_line.max(node.start_line),
+        line: node.start_line(),
+        end_line: node.end_line().max(node.start_line()),
         original: node.original.clone(),
         command,
     })
@@ -767,7 +765,7 @@ fn command_line<'a>(node: &Node<'a>, args: &[&Text<'a>]) -> CommandLine<'a> {
         args: json_args(args, node.json),
         prepend_shell: !node.json,
         files: node
-            .heredocs
+            .heredocs()
             .iter()
             .map(|h| InlineFile {
                 name: h.name.to_string(),
@@ -865,7 +863,7 @@ fn sources_and_dest<'a>(
     for src in srcs {
         match marker(src) {
             Some((name, chomp, quoted)) => {
-                let h = node.heredocs.iter().find(|h| h.name == name);
+                let h = node.heredocs().iter().find(|h| h.name == name);
                 let mut data = h.map(|h| h.content.to_string()).unwrap_or_default();
                 if chomp || h.is_some_and(|h| h.chomp) {
                     data = chomp_heredoc(&data);

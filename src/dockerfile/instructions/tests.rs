@@ -1,25 +1,24 @@
 //! Lowering tests on hand-built nodes (the parser's shapes), independent of the parser.
 
 use super::*;
-use crate::dockerfile::parser::{Arg, Heredoc};
+use crate::dockerfile::parser::{Arg, Heredoc, Heredocs};
 use std::time::Duration;
 
 struct N(Node<'static>);
 
 fn n(kw: &str, args: &[&str]) -> N {
-    N(Node {
-        value: kw.to_string().into(),
-        next: args
-            .iter()
-            .map(|a| Arg {
-                value: a.to_string().into(),
-            })
-            .collect(),
-        original: format!("{kw} {}", args.join(" ")).into(),
-        start_line: 7,
-        end_line: 7,
-        ..Node::default()
-    })
+    // The lines and rare parts are set through methods: no struct literal.
+    let mut node = Node::default();
+    node.value = kw.to_string().into();
+    node.next = args
+        .iter()
+        .map(|a| Arg {
+            value: a.to_string().into(),
+        })
+        .collect();
+    node.original = format!("{kw} {}", args.join(" ")).into();
+    node.set_lines(7, 7);
+    N(node)
 }
 
 impl N {
@@ -36,13 +35,15 @@ impl N {
         self
     }
     fn heredoc(mut self, name: &str, content: &str, expand: bool, chomp: bool) -> Self {
-        self.0.heredocs.push(Heredoc {
+        let mut heredocs: Heredocs = self.0.heredocs().iter().cloned().collect();
+        heredocs.push(Heredoc {
             name: name.to_string().into(),
             file_descriptor: 0,
             expand,
             chomp,
             content: content.to_string().into(),
         });
+        self.0.set_heredocs(heredocs);
         self
     }
     fn ok(self) -> Command<'static> {
@@ -354,14 +355,12 @@ fn copy_heredoc_sources() {
 
 fn onbuild(trigger: &str, args: &[&str]) -> N {
     let child = n(trigger, args).0;
-    N(Node {
-        value: "ONBUILD".into(),
-        trigger: Some(Box::new(child)),
-        original: format!("ONBUILD {trigger} {}", args.join(" ")).into(),
-        start_line: 3,
-        end_line: 3,
-        ..Node::default()
-    })
+    let mut node = Node::default();
+    node.value = "ONBUILD".into();
+    node.original = format!("ONBUILD {trigger} {}", args.join(" ")).into();
+    node.set_trigger(Some(Box::new(child)));
+    node.set_lines(3, 3);
+    N(node)
 }
 
 #[test]

@@ -1,13 +1,15 @@
 //! BuildKit's test dump of the node tree: `(from "ubuntu:14.04")` per instruction. Written into
 //! one buffer (BuildKit concatenates strings per level, which is quadratic on big files).
 
-use super::Node;
+use super::{Ast, Node};
 use crate::dockerfile::go_text::{go_lower, go_quote_into, is_space};
 
-/// Renders a node in BuildKit's dump format.
-pub fn dump(node: &Node) -> String {
+/// Renders a tree in BuildKit's dump format.
+pub fn dump(ast: &Ast) -> String {
     let mut out = String::new();
-    dump_into(node, &mut out);
+    // The root has no text of its own: its level is its children's.
+    dump_children(&ast.children, &mut out);
+    trim_level(&mut out, 0);
     out
 }
 
@@ -25,17 +27,16 @@ fn dump_into(node: &Node, out: &mut String) {
         }
         out.push(']');
     }
-    dump_children(&node.children, out);
     for arg in &node.next {
         out.push(' ');
         go_quote_into(&arg.value, out);
     }
-    if let Some(trigger) = &node.trigger {
+    if let Some(trigger) = node.trigger() {
         // BuildKit's ONBUILD has one argument, empty, whose only child is the trigger: it
         // dumps as a node would.
         out.push(' ');
         let start = out.len();
-        dump_children(std::slice::from_ref(&**trigger), out);
+        dump_children(std::slice::from_ref(trigger), out);
         trim_level(out, start);
     }
     trim_level(out, start);

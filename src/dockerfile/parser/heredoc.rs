@@ -3,7 +3,7 @@
 //! each word shaped like `[fd]<<[-]NAME` as a heredoc opener. The lexer here is the part of
 //! that shell lexer this needs: word splitting, quotes, escapes and `$`/`${}` scanning.
 
-use super::{Heredoc, List};
+use super::{Heredoc, Heredocs, List};
 use crate::dockerfile::go_text::{
     char_at, is_space, is_space_char, ASCII_SPACE, BACKSLASH, BYTE_CLASS, DOLLAR, FLAG_SPECIAL,
     LESS_THAN,
@@ -11,10 +11,10 @@ use crate::dockerfile::go_text::{
 use std::borrow::Cow;
 
 /// The heredocs opened on `line`, in order. An error means a heredoc name could not be lexed.
-pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc<'_>>, String> {
+pub(crate) fn heredocs_from_line(line: &str) -> Result<Heredocs<'_>, String> {
     if let Some(openers) = ascii_opener_words(line) {
         // Nearly always one.
-        let mut docs = Vec::with_capacity(openers.len());
+        let mut docs = Heredocs::with_capacity(openers.len());
         for word in openers.iter() {
             if let Some(doc) = heredoc_from_word(word)? {
                 docs.push(doc);
@@ -22,7 +22,7 @@ pub(crate) fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc<'_>>, String>
         }
         return Ok(docs);
     }
-    let mut docs = Vec::new();
+    let mut docs = Heredocs::new();
     let special = line
         .bytes()
         .any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$'));

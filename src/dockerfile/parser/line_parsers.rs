@@ -89,7 +89,7 @@ fn instruction_at<'a>(
                 let mut trigger = Box::new(Node::default());
                 let (_, takes) = instruction_at(args, sl, escape, depth + 1, &mut trigger)?;
                 trigger.original = sl.text(args);
-                node.trigger = Some(trigger);
+                node.set_trigger(Some(trigger));
                 return Ok((takes, false));
             }
         }

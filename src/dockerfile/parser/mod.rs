@@ -32,34 +32,137 @@ use directives::DirectiveParser;
 use lines::{trim_continuation, trim_newline, LineReader};
 use std::borrow::Cow;
 
-/// One node of the tree, as in BuildKit: the root has one child per instruction; an
-/// instruction node has its keyword (as written) in `value`, its `--flags` in `flags` and its
-/// arguments in `next`. ONBUILD's trigger instruction is its `trigger` (in BuildKit, the only
-/// child of ONBUILD's one, empty, argument).
+/// One instruction of the tree, as in BuildKit: its keyword (as written) in `value`, its
+/// `--flags` in `flags` and its arguments in `next`. ONBUILD's trigger instruction is its
+/// [`trigger`](Node::trigger) (in BuildKit, the only child of ONBUILD's one, empty, argument).
 ///
 /// Text is borrowed from the source wherever it appears there as it is (nearly always: a
 /// line without continuation, a word without quotes to strip), and the few arguments and
 /// flags of an instruction are kept in the node, so that building and freeing the tree costs
 /// next to no allocation. Text made up by the parser (continuation lines joined, JSON strings
 /// unescaped) is owned.
+///
+/// The node list is the largest block of memory a parse writes, and it is walked again to
+/// lower and to drop: what few instructions have (a trigger, heredocs, comments above) lies
+/// out of line, behind one pointer, and the lines are `u32`, which keeps the node small.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Node<'a> {
     pub value: Cow<'a, str>,
     /// The arguments (BuildKit's `next` chain, flattened).
     pub next: Args<'a>,
-    pub children: Vec<Node<'a>>,
-    /// ONBUILD's trigger, which gets the ONBUILD's lines.
-    pub trigger: Option<Box<Node<'a>>>,
     pub flags: NodeFlags<'a>,
-    /// The arguments were written in JSON (exec) form.
-    pub json: bool,
     /// The logical line as written (continuations joined, without heredoc bodies).
     pub original: Cow<'a, str>,
-    pub heredocs: Vec<Heredoc<'a>>,
-    pub start_line: usize,
-    pub end_line: usize,
+    start_line: u32,
+    end_line: u32,
+    /// The arguments were written in JSON (exec) form.
+    pub json: bool,
+    /// None when the trigger, heredocs and comments are all absent (nearly always).
+    rare: Option<Box<Rare<'a>>>,
+}
+
+/// The parts of a node that few instructions have.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Rare<'a> {
+    /// ONBUILD's trigger, which gets the ONBUILD's lines.
+    trigger: Option<Box<Node<'a>>>,
+    heredocs: Heredocs<'a>,
     /// Comment lines directly above the instruction, without the `#`.
-    pub prev_comments: Vec<String>,
+    prev_comments: Vec<String>,
+}
+
+impl Rare<'_> {
+    fn is_empty(&self) -> bool {
+        self.trigger.is_none() && self.heredocs.is_empty() && self.prev_comments.is_empty()
+    }
+}
+
+impl<'a> Node<'a> {
+    /// The first line of the instruction (1-based; 0 in a node built by hand without lines).
+    #[inline]
+    pub fn start_line(&self) -> usize {
+        self.start_line as usize
+    }
+
+    /// The last line of the instruction, heredoc bodies included.
+    #[inline]
+    pub fn end_line(&self) -> usize {
+        self.end_line as usize
+    }
+
+    /// Sets both lines. A line past `u32::MAX` (only in a file of more than 4 GiB) is kept as
+    /// `u32::MAX`: such a file still parses, its far lines just are not told apart.
+    #[inline]
+    pub fn set_lines(&mut self, start: usize, end: usize) {
+        self.start_line = u32::try_from(start).unwrap_or(u32::MAX);
+        self.end_line = u32::try_from(end).unwrap_or(u32::MAX);
+    }
+
+    /// ONBUILD's trigger instruction.
+    #[inline]
+    pub fn trigger(&self) -> Option<&Node<'a>> {
+        self.rare.as_ref()?.trigger.as_deref()
+    }
+
+    #[inline]
+    pub fn trigger_mut(&mut self) -> Option<&mut Node<'a>> {
+        self.rare.as_mut()?.trigger.as_deref_mut()
+    }
+
+    pub fn set_trigger(&mut self, trigger: Option<Box<Node<'a>>>) {
+        self.update_rare(|r| r.trigger = trigger);
+    }
+
+    /// The heredocs of RUN, COPY or ADD (and of an ONBUILD whose trigger is one of them),
+    /// in the order their operators appear in the line.
+    #[inline]
+    pub fn heredocs(&self) -> &[Heredoc<'a>] {
+        self.rare.as_ref().map_or(&[], |r| &r.heredocs)
+    }
+
+    pub fn set_heredocs(&mut self, heredocs: Heredocs<'a>) {
+        self.update_rare(|r| r.heredocs = heredocs);
+    }
+
+    /// Comment lines directly above the instruction, without the `#`.
+    #[inline]
+    pub fn prev_comments(&self) -> &[String] {
+        self.rare.as_ref().map_or(&[], |r| &r.prev_comments)
+    }
+
+    pub fn set_prev_comments(&mut self, comments: Vec<String>) {
+        self.update_rare(|r| r.prev_comments = comments);
+    }
+
+    /// Changes the rare parts, keeping `rare` None when they are all empty: a node then
+    /// costs no allocation, and equal nodes compare equal however they were built.
+    fn update_rare(&mut self, change: impl FnOnce(&mut Rare<'a>)) {
+        match &mut self.rare {
+            Some(rare) => {
+                change(rare);
+                if rare.is_empty() {
+                    self.rare = None;
+                }
+            }
+            None => {
+                let mut rare = Rare::default();
+                change(&mut rare);
+                if !rare.is_empty() {
+                    self.rare = Some(Box::new(rare));
+                }
+            }
+        }
+    }
+}
+
+/// The root of the tree: the instructions in order, and the lines they span.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ast<'a> {
+    pub children: Vec<Node<'a>>,
+    /// The first instruction's first line.
+    pub start_line: usize,
+    /// The last instruction's last line.
+    pub end_line: usize,
 }
 
 /// An instruction's arguments: up to three in place (every instruction but a multi-pair ENV
@@ -68,6 +171,10 @@ pub type Args<'a> = List<Arg<'a>, 3>;
 
 /// An instruction's `--flags`: one in place.
 pub type NodeFlags<'a> = List<Cow<'a, str>, 1>;
+
+/// An instruction's heredocs: one in place (nearly every instruction with heredocs has
+/// one), so that the node's out-of-line part is its only allocation.
+pub type Heredocs<'a> = List<Heredoc<'a>, 1>;
 
 /// An argument of an instruction: BuildKit's argument node, cut down to what an argument
 /// uses (its text; ONBUILD's trigger is the node's `trigger`).
@@ -120,7 +227,7 @@ pub struct Warning {
 /// The tree borrows from the source text given to [`parse`].
 #[derive(Debug, Clone)]
 pub struct ParseResult<'a> {
-    pub ast: Node<'a>,
+    pub ast: Ast<'a>,
     pub directives: Directives,
     pub warnings: Vec<Warning>,
 }
@@ -259,10 +366,11 @@ impl<'a> Parser<'a> {
             children.resize_with(at + 1, Node::default);
             let node = &mut children[at];
             self.instruction(line, start_line, escape, node)?;
-            node.start_line = start_line;
-            node.end_line = self.current_line;
-            node.prev_comments = std::mem::take(comments);
-            set_trigger_lines(&mut node.trigger, start_line, node.end_line);
+            node.set_lines(start_line, self.current_line);
+            if !comments.is_empty() {
+                node.set_prev_comments(std::mem::take(comments));
+            }
+            set_trigger_lines(node, start_line, self.current_line);
         }
         Ok(())
     }
@@ -279,11 +387,10 @@ impl<'a> Parser<'a> {
                 format!("dockerfile line greater than max allowed size of {MAX_LINE_LEN}"),
             ));
         }
-        let ast = Node {
-            start_line: first.start_line,
-            end_line: children.last().map_or(0, |c| c.end_line),
+        let ast = Ast {
+            start_line: first.start_line(),
+            end_line: children.last().map_or(0, |c| c.end_line()),
             children,
-            ..Node::default()
         };
         Ok(ParseResult {
             ast,
@@ -340,7 +447,7 @@ impl<'a> Parser<'a> {
         node.original = slicer.text(line);
         if heredocs_allowed && has_heredoc_operator(line) {
             let fail = |m: String| DockerfileError::new(start_line, Some(&node.value), m);
-            let mut heredocs: Vec<Heredoc<'a>> = heredoc::heredocs_from_line(line)
+            let mut heredocs: Heredocs<'a> = heredoc::heredocs_from_line(line)
                 .map_err(fail)?
                 .into_iter()
                 .map(|doc| Heredoc {
@@ -359,7 +466,7 @@ impl<'a> Parser<'a> {
                     return Err(fail("unterminated heredoc".to_string()));
                 }
             }
-            node.heredocs = heredocs;
+            node.set_heredocs(heredocs);
         }
         Ok(())
     }
@@ -400,12 +507,11 @@ fn has_heredoc_operator(line: &str) -> bool {
 }
 
 /// The trigger of an ONBUILD gets its parent's lines (BuildKit leaves them unset).
-fn set_trigger_lines(trigger: &mut Option<Box<Node<'_>>>, start: usize, end: usize) {
-    let mut node = trigger.as_deref_mut();
+fn set_trigger_lines(node: &mut Node<'_>, start: usize, end: usize) {
+    let mut node = node.trigger_mut();
     while let Some(child) = node {
-        child.start_line = start;
-        child.end_line = end;
-        node = child.trigger.as_deref_mut();
+        child.set_lines(start, end);
+        node = child.trigger_mut();
     }
 }
 
@@ -428,5 +534,34 @@ impl<'a> Slicer<'a> {
             }
         }
         Cow::Owned(piece.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The node list is the bulk of the memory a parse writes: a field added in line makes
+    /// every node, hence every parse, bigger (the node was 264 bytes before its rare parts
+    /// moved out of line, and is 184 on 64-bit targets now).
+    #[test]
+    fn node_stays_small() {
+        assert!(std::mem::size_of::<Node>() <= 192);
+    }
+
+    /// The rare parts live out of line only while one of them is set: nodes built in
+    /// different orders compare equal.
+    #[test]
+    fn rare_parts_are_dropped_when_emptied() {
+        let mut node = Node::default();
+        node.set_prev_comments(vec!["a".to_string()]);
+        assert_eq!(node.prev_comments(), ["a"]);
+        node.set_trigger(Some(Box::new(Node::default())));
+        node.set_prev_comments(Vec::new());
+        assert!(node.trigger().is_some());
+        assert_ne!(node, Node::default());
+        node.set_trigger(None);
+        assert_eq!(node, Node::default());
+        assert!(node.rare.is_none());
     }
 }
