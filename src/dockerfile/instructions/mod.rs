@@ -7,7 +7,7 @@
 //! `key, value, delimiter` (`"="`, or `""` for the legacy `ENV key value` form), values with
 //! their quotes still in place; RUN/CMD/ENTRYPOINT/SHELL/VOLUME/COPY/ADD carry `json` when
 //! written in exec form; HEALTHCHECK's first argument is its type; ONBUILD's trigger
-//! instruction is its node's `trigger`.
+//! instruction is its node's `trigger()`.
 
 pub mod flags;
 pub mod healthcheck;
