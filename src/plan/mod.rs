@@ -37,7 +37,7 @@ pub mod scope;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::dockerfile::error::DockerfileError;
-use crate::dockerfile::instructions::{self, mount, Command, Instruction};
+use crate::dockerfile::instructions::{self, mount, Command, Instruction, Text};
 use crate::dockerfile::parser::{Node, ParseResult};
 use crate::dockerfile::shell::Lexer;
 use rayon::prelude::*;
@@ -254,36 +254,173 @@ const PARALLEL_MIN: usize = 256;
 
 /// Plans a parsed Dockerfile.
 ///
-/// Long files are lowered, and their stages expanded, on rayon's pool: instructions lower
-/// independently of each other, and a stage's words expand independently of the stages
-/// beside it. Errors are still those of a front-to-back pass: the first in the file wins.
+/// Long files are planned on rayon's pool: instructions lower independently of each other,
+/// and a stage's words expand independently of the stages beside it. Errors are still those
+/// of a front-to-back pass: the first in the file wins.
 pub fn plan<'a>(parsed: &ParseResult<'a>, opts: &PlanOptions) -> Result<Plan<'a>, DockerfileError> {
     plan_on(parsed, opts, parsed.ast.children.len() >= PARALLEL_MIN)
 }
 
 /// [`plan`], on the pool or not.
+///
+/// Errors come in the order of a front-to-back pass: lowering (the first in the file), the
+/// global ARGs and FROM lines, stage references, then each kept stage's expansion. The work
+/// is done in another order. The global ARGs and FROM lines are read first, so that on the
+/// pool a stage whose base is not another stage can be lowered, resolved and expanded by one
+/// task, in one parallel region: every region costs wake-ups of sleeping threads (a hundred
+/// microseconds and more on a busy machine), a pass over every step between two regions
+/// costs its cache misses, and a stage just lowered is still in its thread's cache. Such a
+/// stage is expanded before the graph says whether the target needs it; the results and
+/// errors of a stage it does not need are dropped. With `--target`, which usually leaves
+/// stages out, stages are expanded only once known to be needed.
 fn plan_on<'a>(
     parsed: &ParseResult<'a>,
     opts: &PlanOptions,
     parallel: bool,
 ) -> Result<Plan<'a>, DockerfileError> {
-    let split = split_stages(&parsed.ast.children, parallel)?;
-    plan_stages(split, parsed.directives.escape, opts, parallel)
+    let nodes = &parsed.ast.children;
+    let lexer = Lexer::new(parsed.directives.escape);
+    let layout = Layout::of(nodes);
+    let first = FirstError::default();
+    let mut args = Vec::new();
+    let lower = Lowerer {
+        nodes,
+        first: &first,
+    };
+    let meta: Vec<Instruction<'a>> = (0..layout.head)
+        .filter_map(|i| lower.instruction(i, &mut args))
+        .collect();
+    let froms: Vec<Instruction<'a>> = layout
+        .starts
+        .iter()
+        .map(|&i| lower.instruction(i, &mut args).unwrap_or_else(stand_in))
+        .collect();
+    // Its errors count only if no lowering error comes before them.
+    let header = first
+        .is_empty()
+        .then(|| Header::read(&meta, &froms, &lexer, opts));
+    let fused = match &header {
+        Some(Ok(h)) if parallel && opts.target.is_none() => Some(h),
+        _ => None,
+    };
+    let empty_globals = GlobalArgs::default();
+    let ctx = ExpandCtx {
+        lexer: &lexer,
+        globals: fused.map_or(&empty_globals, |h| &h.globals),
+        build_args: &opts.build_args,
+    };
+    let stage_task = |k: usize, args: &mut Vec<_>| -> StageWork<'a> {
+        let body = layout.bodies[k].clone();
+        let mut steps = Vec::with_capacity(body.len());
+        // A stage with a large share of the instructions is lowered on several threads;
+        // the others are lowered by one, as the stages alone keep the pool busy.
+        if parallel && body.len() * 2 * rayon::current_num_threads() > nodes.len() {
+            body.into_par_iter()
+                .with_min_len(64)
+                .map_init(Vec::new, |args, i| lower.step(i, args))
+                .collect_into_vec(&mut steps);
+        } else {
+            steps.extend(body.map(|i| lower.step(i, args)));
+        }
+        let Some(h) = fused else {
+            return StageWork::Lowered(steps, None);
+        };
+        let deps = h.stage_deps(k, &mut steps);
+        match (&deps, h.scope(k, opts, None)) {
+            (Ok(_), Some(scope)) => StageWork::Expanded(ctx.expand(steps, scope), deps),
+            _ => StageWork::Lowered(steps, Some(deps)),
+        }
+    };
+    let work: Vec<StageWork<'a>> = if parallel {
+        (0..layout.bodies.len())
+            .into_par_iter()
+            .map_init(Vec::new, |args, k| stage_task(k, args))
+            .collect()
+    } else {
+        (0..layout.bodies.len())
+            .map(|k| stage_task(k, &mut args))
+            .collect()
+    };
+    if let Some((_, e)) = first.into_inner() {
+        return Err(e);
+    }
+    let header = match header {
+        Some(h) => h?,
+        None => Header::read(&meta, &froms, &lexer, opts)?,
+    };
+    finish(header, work, &lexer, opts, parallel)
 }
 
-/// A stage as written. Its instructions are lowered straight into their final [`Step`]s
-/// (scopes and dependencies filled in later): an instruction is large, and a list of them
-/// between lowering and planning would be written, read and moved once more.
-struct RawStage<'a> {
-    from: Instruction<'a>,
-    steps: Vec<Step<'a>>,
+/// Lowers instructions, keeping the first error in the file. Methods rather than closures,
+/// so that the compiler inlines them into the pool's loops and builds each step in place
+/// (through a closure shared by reference, every step was built, then copied).
+struct Lowerer<'n, 'a> {
+    nodes: &'n [Node<'a>],
+    first: &'n FirstError,
+}
+
+impl<'n, 'a> Lowerer<'n, 'a> {
+    #[inline]
+    fn instruction(&self, i: usize, args: &mut Vec<&'n Text<'a>>) -> Option<Instruction<'a>> {
+        match instructions::lower_with(&self.nodes[i], args) {
+            Ok(inst) => Some(inst),
+            Err(e) => {
+                self.first.offer(i, e);
+                None
+            }
+        }
+    }
+
+    #[inline]
+    fn step(&self, i: usize, args: &mut Vec<&'n Text<'a>>) -> Step<'a> {
+        Step {
+            instruction: self.instruction(i, args).unwrap_or_else(stand_in),
+            vars: StepVars::default(),
+            deps: Vec::new(),
+        }
+    }
+}
+
+/// An instruction that failed to lower leaves a stand-in: the error ends planning.
+fn stand_in<'a>() -> Instruction<'a> {
+    Instruction {
+        keyword: "",
+        line: 0,
+        end_line: 0,
+        original: Default::default(),
+        command: Command::Maintainer(Default::default()),
+    }
 }
 
 fn is_from_node(node: &Node<'_>) -> bool {
     node.value.eq_ignore_ascii_case("from")
 }
 
-type Split<'a> = (Vec<Instruction<'a>>, Vec<RawStage<'a>>);
+/// Where the stages lie among the instructions.
+struct Layout {
+    /// The instructions before the first FROM.
+    head: usize,
+    /// Each FROM.
+    starts: Vec<usize>,
+    /// The instructions after each FROM, up to the next.
+    bodies: Vec<std::ops::Range<usize>>,
+}
+
+impl Layout {
+    fn of(nodes: &[Node<'_>]) -> Self {
+        let starts: Vec<usize> = (0..nodes.len())
+            .filter(|&i| is_from_node(&nodes[i]))
+            .collect();
+        let bodies = (0..starts.len())
+            .map(|k| starts[k] + 1..starts.get(k + 1).copied().unwrap_or(nodes.len()))
+            .collect();
+        Layout {
+            head: starts.first().copied().unwrap_or(nodes.len()),
+            starts,
+            bodies,
+        }
+    }
+}
 
 /// The first lowering error in the file, by instruction position: lowering on the pool
 /// meets errors in any order.
@@ -298,206 +435,183 @@ impl FirstError {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
     fn into_inner(self) -> Option<(usize, DockerfileError)> {
         self.0.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-/// Lowers the instructions into the global ARGs and the stages. The first error in
-/// lowering wins over a misplaced instruction, as when every instruction is lowered before
-/// the stages are split.
-fn split_stages<'a>(nodes: &[Node<'a>], parallel: bool) -> Result<Split<'a>, DockerfileError> {
-    let starts: Vec<usize> = (0..nodes.len())
-        .filter(|&i| is_from_node(&nodes[i]))
-        .collect();
-    let first = FirstError::default();
-    let lower_at = |i: usize, args: &mut Vec<_>| match instructions::lower_with(&nodes[i], args) {
-        Ok(inst) => Some(inst),
-        Err(e) => {
-            first.offer(i, e);
-            None
-        }
-    };
-    // An instruction that failed to lower leaves a stand-in: the error ends planning.
-    let stand_in = || Instruction {
-        keyword: "",
-        line: 0,
-        end_line: 0,
-        original: Default::default(),
-        command: Command::Maintainer(Default::default()),
-    };
-    let step_at = |i: usize, args: &mut Vec<_>| Step {
-        instruction: lower_at(i, args).unwrap_or_else(stand_in),
-        vars: StepVars::default(),
-        deps: Vec::new(),
-    };
-    let mut args = Vec::new();
-    let head = starts.first().copied().unwrap_or(nodes.len());
-    let meta: Vec<Instruction<'a>> = (0..head).filter_map(|i| lower_at(i, &mut args)).collect();
-    // The instructions after each FROM, up to the next.
-    let bodies: Vec<std::ops::Range<usize>> = (0..starts.len())
-        .map(|k| starts[k] + 1..starts.get(k + 1).copied().unwrap_or(nodes.len()))
-        .collect();
-    let mut raw: Vec<RawStage<'a>> = starts
-        .iter()
-        .zip(&bodies)
-        .map(|(&at, body)| RawStage {
-            from: lower_at(at, &mut args).unwrap_or_else(stand_in),
-            steps: Vec::with_capacity(body.len()),
-        })
-        .collect();
-    if parallel {
-        // Stages side by side, and the instructions of a long stage split among threads.
-        raw.par_iter_mut().zip(&bodies).for_each(|(st, body)| {
-            body.clone()
-                .into_par_iter()
-                .with_min_len(64)
-                .map_init(Vec::new, |args, i| step_at(i, args))
-                .collect_into_vec(&mut st.steps)
-        });
-    } else {
-        for (st, body) in raw.iter_mut().zip(&bodies) {
-            st.steps.extend(body.clone().map(|i| step_at(i, &mut args)));
-        }
-    }
-    if let Some((_, e)) = first.into_inner() {
-        return Err(e);
-    }
-    if let Some(inst) = meta.iter().find(|i| !matches!(i.command, Command::Arg(_))) {
-        return Err(DockerfileError::new(
-            inst.line,
-            Some(inst.keyword),
-            "no build stage in current context",
-        ));
-    }
-    Ok((meta, raw))
+/// A stage after the parallel region: lowered (its stage references resolved if they were),
+/// or expanded too.
+enum StageWork<'a> {
+    Lowered(Vec<Step<'a>>, Option<Result<Vec<usize>, DockerfileError>>),
+    Expanded(
+        Result<Expanded<'a>, DockerfileError>,
+        Result<Vec<usize>, DockerfileError>,
+    ),
 }
 
-fn plan_stages<'a>(
-    (meta, mut raw): Split<'a>,
-    escape: char,
-    opts: &PlanOptions,
-    parallel: bool,
-) -> Result<Plan<'a>, DockerfileError> {
-    let lexer = Lexer::new(escape);
-    let mut warnings = Vec::new();
-    if raw.is_empty() {
-        return Err(DockerfileError::new(
-            0,
-            None,
-            "dockerfile contains no stages to build",
-        ));
-    }
+/// A stage's FROM line, expanded: its base, its platform, and the instruction as expanded.
+type Head<'a> = (Base, Option<String>, Instruction<'a>);
 
-    // Global scope: platform args, then each ARG before the first FROM.
-    let mut consumed: BTreeSet<String> = BTreeSet::new();
-    let mut globals = GlobalArgs::default();
-    for (k, v) in scope::platform_args() {
-        let v = opts.build_args.get(&k).cloned().unwrap_or(v);
-        consumed.insert(k.clone());
-        globals.push(k, Some(v));
-    }
-    for inst in &meta {
-        let Command::Arg(decls) = &inst.command else {
-            continue;
-        };
-        for d in decls {
-            consumed.insert(d.key.to_string());
-            let value = match (opts.build_args.get(&*d.key), &d.default) {
-                (Some(v), _) => Some(v.clone()),
-                (None, Some(def)) => Some(
-                    lexer
-                        .process_word(def, &globals)
-                        .map_err(|e| DockerfileError::new(inst.line, Some("ARG"), e.0))?,
-                ),
-                (None, None) => None,
+/// What the global ARGs and the FROM lines say: all that a stage's expansion needs besides
+/// its own steps (and, for a stage built on another, that stage's final ENV).
+struct Header<'a> {
+    globals: GlobalArgs,
+    heads: Vec<Head<'a>>,
+    by_name: HashMap<String, usize>,
+    /// Build-arg names the global ARGs (and platform args) consumed.
+    consumed: BTreeSet<String>,
+    warnings: Vec<String>,
+}
+
+impl<'a> Header<'a> {
+    fn read(
+        meta: &[Instruction<'a>],
+        froms: &[Instruction<'a>],
+        lexer: &Lexer,
+        opts: &PlanOptions,
+    ) -> Result<Self, DockerfileError> {
+        if let Some(inst) = meta.iter().find(|i| !matches!(i.command, Command::Arg(_))) {
+            return Err(DockerfileError::new(
+                inst.line,
+                Some(inst.keyword),
+                "no build stage in current context",
+            ));
+        }
+        if froms.is_empty() {
+            return Err(DockerfileError::new(
+                0,
+                None,
+                "dockerfile contains no stages to build",
+            ));
+        }
+
+        // Global scope: platform args, then each ARG before the first FROM.
+        let mut consumed: BTreeSet<String> = BTreeSet::new();
+        let mut globals = GlobalArgs::default();
+        for (k, v) in scope::platform_args() {
+            let v = opts.build_args.get(&k).cloned().unwrap_or(v);
+            consumed.insert(k.clone());
+            globals.push(k, Some(v));
+        }
+        for inst in meta {
+            let Command::Arg(decls) = &inst.command else {
+                continue;
             };
-            globals.push(d.key.to_string(), value);
-        }
-    }
-
-    // Stage headers: FROM expanded with the global args, names registered in order.
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut heads = Vec::with_capacity(raw.len());
-    for (i, st) in raw.iter().enumerate() {
-        let inst = &st.from;
-        let Command::From(f) = &inst.command else {
-            unreachable!("stages start with FROM")
-        };
-        let err = |m: String| DockerfileError::new(inst.line, Some("FROM"), m);
-        let image = lexer
-            .process_word(&f.image, &globals)
-            .map_err(|e| err(e.0))?;
-        if image.is_empty() {
-            return Err(err(format!("base name ({}) should not be blank", f.image)));
-        }
-        let platform = match &f.platform {
-            Some(p) => {
-                let p = lexer.process_word(p, &globals).map_err(|e| err(e.0))?;
-                (!p.is_empty()).then_some(p)
-            }
-            None => None,
-        };
-        let base = if let Some(&j) = by_name.get(&image.to_ascii_lowercase()) {
-            Base::Stage(j)
-        } else if image == "scratch" {
-            Base::Scratch
-        } else {
-            Base::Image(image.clone())
-        };
-        if let Some(n) = &f.name {
-            if by_name.insert(n.clone(), i).is_some() {
-                warnings.push(format!(
-                    "Dockerfile:{}: Duplicate stage name {n:?}, stage names should be unique",
-                    inst.line
-                ));
+            for d in decls {
+                consumed.insert(d.key.to_string());
+                let value = match (opts.build_args.get(&*d.key), &d.default) {
+                    (Some(v), _) => Some(v.clone()),
+                    (None, Some(def)) => Some(
+                        lexer
+                            .process_word(def, &globals)
+                            .map_err(|e| DockerfileError::new(inst.line, Some("ARG"), e.0))?,
+                    ),
+                    (None, None) => None,
+                };
+                globals.push(d.key.to_string(), value);
             }
         }
-        let mut from = inst.clone();
-        from.command = Command::From(instructions::From {
-            image: image.into(),
-            name: f.name.clone(),
-            platform: platform.clone().map(Into::into),
-        });
-        heads.push((base, platform, from));
-    }
 
-    // The graph, from literal stage references.
-    let n = raw.len();
-    let resolve =
-        |from: &str, by_index: bool, inst: &Instruction| -> Result<StageRef, DockerfileError> {
-            if by_index {
-                if let Ok(idx) = from.parse::<i64>() {
-                    return usize::try_from(idx)
-                        .ok()
-                        .filter(|&i| i < n)
-                        .map(StageRef::Stage)
-                        .ok_or_else(|| {
-                            DockerfileError::new(
-                                inst.line,
-                                Some(inst.keyword),
-                                format!("invalid stage index {idx}"),
-                            )
-                        });
+        // Stage headers: FROM expanded with the global args, names registered in order.
+        let mut warnings = Vec::new();
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let mut heads = Vec::with_capacity(froms.len());
+        for (i, inst) in froms.iter().enumerate() {
+            let Command::From(f) = &inst.command else {
+                unreachable!("stages start with FROM")
+            };
+            let err = |m: String| DockerfileError::new(inst.line, Some("FROM"), m);
+            let image = lexer
+                .process_word(&f.image, &globals)
+                .map_err(|e| err(e.0))?;
+            if image.is_empty() {
+                return Err(err(format!("base name ({}) should not be blank", f.image)));
+            }
+            let platform = match &f.platform {
+                Some(p) => {
+                    let p = lexer.process_word(p, &globals).map_err(|e| err(e.0))?;
+                    (!p.is_empty()).then_some(p)
+                }
+                None => None,
+            };
+            let base = if let Some(&j) = by_name.get(&image.to_ascii_lowercase()) {
+                Base::Stage(j)
+            } else if image == "scratch" {
+                Base::Scratch
+            } else {
+                Base::Image(image.clone())
+            };
+            if let Some(n) = &f.name {
+                if by_name.insert(n.clone(), i).is_some() {
+                    warnings.push(format!(
+                        "Dockerfile:{}: Duplicate stage name {n:?}, stage names should be unique",
+                        inst.line
+                    ));
                 }
             }
-            // Stage names are lower-cased; most references are written that way already.
-            let lower = match from.bytes().any(|b| b.is_ascii_uppercase()) {
-                true => std::borrow::Cow::Owned(from.to_ascii_lowercase()),
-                false => std::borrow::Cow::Borrowed(from),
-            };
-            Ok(match by_name.get(&*lower) {
-                Some(&j) => StageRef::Stage(j),
-                None => StageRef::Image(from.to_string()),
-            })
+            let mut from = inst.clone();
+            from.command = Command::From(instructions::From {
+                image: image.into(),
+                name: f.name.clone(),
+                platform: platform.clone().map(Into::into),
+            });
+            heads.push((base, platform, from));
+        }
+        Ok(Header {
+            globals,
+            heads,
+            by_name,
+            consumed,
+            warnings,
+        })
+    }
+
+    /// A stage reference (`COPY --from`, `RUN --mount=from=`) as a stage or an image.
+    fn resolve(
+        &self,
+        from: &str,
+        by_index: bool,
+        inst: &Instruction,
+    ) -> Result<StageRef, DockerfileError> {
+        if by_index {
+            if let Ok(idx) = from.parse::<i64>() {
+                return usize::try_from(idx)
+                    .ok()
+                    .filter(|&i| i < self.heads.len())
+                    .map(StageRef::Stage)
+                    .ok_or_else(|| {
+                        DockerfileError::new(
+                            inst.line,
+                            Some(inst.keyword),
+                            format!("invalid stage index {idx}"),
+                        )
+                    });
+            }
+        }
+        // Stage names are lower-cased; most references are written that way already.
+        let lower = match from.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => std::borrow::Cow::Owned(from.to_ascii_lowercase()),
+            false => std::borrow::Cow::Borrowed(from),
         };
-    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
-    for (i, st) in raw.iter_mut().enumerate() {
+        Ok(match self.by_name.get(&*lower) {
+            Some(&j) => StageRef::Stage(j),
+            None => StageRef::Image(from.to_string()),
+        })
+    }
+
+    /// Records in each step of stage `k` what it reads from; gives the stages the stage
+    /// needs, sorted.
+    fn stage_deps(&self, k: usize, steps: &mut [Step<'_>]) -> Result<Vec<usize>, DockerfileError> {
         let mut stage_deps = BTreeSet::new();
-        if let Base::Stage(j) = heads[i].0 {
+        if let Base::Stage(j) = self.heads[k].0 {
             stage_deps.insert(j);
         }
-        for step in &mut st.steps {
+        for step in steps {
             let inst = &step.instruction;
             let mut refs = Vec::new();
             match &inst.command {
@@ -510,13 +624,13 @@ fn plan_stages<'a>(
                                 "'from' doesn't support variable expansion, define alias stage instead",
                             ));
                         }
-                        refs.push(resolve(from, true, inst)?);
+                        refs.push(self.resolve(from, true, inst)?);
                     }
                 }
                 Command::Run(r) => {
                     for spec in &r.mount_specs {
                         if let Some(from) = mount::literal_from(spec).filter(|f| !f.is_empty()) {
-                            refs.push(resolve(&from, false, inst)?);
+                            refs.push(self.resolve(&from, false, inst)?);
                         }
                     }
                 }
@@ -529,10 +643,66 @@ fn plan_stages<'a>(
             }
             step.deps = refs;
         }
-        deps.push(stage_deps.into_iter().collect());
+        Ok(stage_deps.into_iter().collect())
     }
+
+    /// The scope stage `k` starts with: its base image's ENV, or its base stage's final ENV
+    /// (`base_env`; none when that is not known yet).
+    fn scope(
+        &self,
+        k: usize,
+        opts: &PlanOptions,
+        base_env: Option<&VarList>,
+    ) -> Option<StageScope> {
+        match &self.heads[k].0 {
+            Base::Scratch => Some(StageScope::with_env([("PATH", DEFAULT_PATH)])),
+            Base::Image(r) => Some(StageScope::with_env(
+                opts.image_env
+                    .get(r)
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )),
+            Base::Stage(_) => base_env.map(|env| StageScope::with_env(env.to_vec())),
+        }
+    }
+}
+
+/// The rest of planning once every stage is lowered: stage references, the graph and the
+/// target, the expansion of the stages not yet expanded, and the plan.
+fn finish<'a>(
+    mut header: Header<'a>,
+    work: Vec<StageWork<'a>>,
+    lexer: &Lexer,
+    opts: &PlanOptions,
+    parallel: bool,
+) -> Result<Plan<'a>, DockerfileError> {
+    let n = work.len();
+    let mut consumed = std::mem::take(&mut header.consumed);
+    let mut warnings = std::mem::take(&mut header.warnings);
+
+    // The graph, from literal stage references; their errors in the file's order.
+    let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
+    let mut pending: Vec<Option<Vec<Step<'a>>>> = Vec::with_capacity(n);
+    let mut expanded: Vec<Option<Result<Expanded<'a>, DockerfileError>>> = Vec::with_capacity(n);
+    for (k, w) in work.into_iter().enumerate() {
+        match w {
+            StageWork::Lowered(mut steps, resolved) => {
+                let resolved = resolved.unwrap_or_else(|| header.stage_deps(k, &mut steps));
+                deps.push(resolved?);
+                pending.push(Some(steps));
+                expanded.push(None);
+            }
+            StageWork::Expanded(result, resolved) => {
+                deps.push(resolved?);
+                pending.push(None);
+                expanded.push(Some(result));
+            }
+        }
+    }
+    let heads = &header.heads;
     if let Some(s) = graph::find_cycle(&deps) {
-        let name = heads[s].2.clone();
+        let name = &heads[s].2;
         let label = match &name.command {
             Command::From(f) => f.name.clone().unwrap_or_else(|| format!("stage-{s}")),
             _ => format!("stage-{s}"),
@@ -545,16 +715,22 @@ fn plan_stages<'a>(
     }
 
     let target = match &opts.target {
-        Some(t) => *by_name.get(&t.to_ascii_lowercase()).ok_or_else(|| {
+        Some(t) => *header.by_name.get(&t.to_ascii_lowercase()).ok_or_else(|| {
             DockerfileError::new(0, None, format!("target stage {t:?} could not be found"))
         })?,
         None => n - 1,
     };
     let keep = graph::reachable(&deps, target);
+    // A stage the target does not need is neither expanded nor reported on.
+    for i in (0..n).filter(|&i| !keep[i]) {
+        pending[i] = None;
+        expanded[i] = None;
+    }
 
-    // Expand the kept stages. A stage built on another starts with that stage's final ENV,
-    // so stages go in waves: a stage's wave is one more than its base stage's (a base stage
-    // always comes earlier in the file), and the stages of one wave are independent.
+    // Expand the kept stages still to expand. A stage built on another starts with that
+    // stage's final ENV, so stages go in waves: a stage's wave is one more than its base
+    // stage's (a base stage always comes earlier in the file), and the stages of one wave
+    // are independent.
     let mut wave = vec![0usize; n];
     for i in 0..n {
         if let Base::Stage(j) = heads[i].0 {
@@ -566,40 +742,29 @@ fn plan_stages<'a>(
         .map(|i| wave[i])
         .max()
         .unwrap_or(0);
-    let mut pending: Vec<Option<RawStage<'a>>> = raw
-        .into_iter()
-        .zip(&keep)
-        .map(|(st, &k)| k.then_some(st))
-        .collect();
-    let mut expanded: Vec<Option<Result<Expanded<'a>, DockerfileError>>> =
-        (0..n).map(|_| None).collect();
     let ctx = ExpandCtx {
-        lexer: &lexer,
-        globals: &globals,
+        lexer,
+        globals: &header.globals,
         build_args: &opts.build_args,
     };
     for w in 0..=waves {
         let mut batch = Vec::new();
         for i in (0..n).filter(|&i| wave[i] == w) {
-            let Some(st) = pending[i].take() else {
+            let Some(steps) = pending[i].take() else {
                 continue;
             };
-            let scope = match &heads[i].0 {
-                Base::Scratch => StageScope::with_env([("PATH", DEFAULT_PATH)]),
-                Base::Image(r) => StageScope::with_env(
-                    opts.image_env
-                        .get(r)
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                ),
-                Base::Stage(j) => match &expanded[*j] {
-                    Some(Ok(base)) => StageScope::with_env(base.final_env.to_vec()),
+            let base_env = match heads[i].0 {
+                Base::Stage(j) => match &expanded[j] {
+                    Some(Ok(base)) => Some(&base.final_env),
                     // The base stage failed, and its error comes first in the file.
                     _ => continue,
                 },
+                _ => None,
             };
-            batch.push((i, st.steps, scope));
+            let Some(scope) = header.scope(i, opts, base_env) else {
+                continue;
+            };
+            batch.push((i, steps, scope));
         }
         let run =
             |(i, steps, scope): (usize, Vec<Step<'a>>, StageScope)| (i, ctx.expand(steps, scope));
@@ -690,7 +855,7 @@ fn plan_stages<'a>(
 
     Ok(Plan {
         stages,
-        global_args: globals.args.clone(),
+        global_args: header.globals.args.clone(),
         proxy_env,
         warnings,
     })
@@ -729,7 +894,8 @@ mod tests {
     /// the file included, wherever the faults are.
     #[test]
     fn the_pool_plans_as_one_thread_does() {
-        let faults: [&[(usize, &str)]; 7] = [
+        // Stage k's FROM is line 1 + 81 k; stage 2 is built on stage 1.
+        let faults: [&[(usize, &str)]; 15] = [
             &[],
             &[(200, "WORKDIR ${NOPE:?gone}")],
             &[(300, "RUN --bogus x"), (200, "WORKDIR ${NOPE:?gone}")],
@@ -737,20 +903,102 @@ mod tests {
             &[(0, "USER before-any-stage"), (310, "FRM x")],
             &[(0, "USER before-any-stage")],
             &[(170, "ENV A=\"unterminated")],
+            // Errors of the global ARGs, of FROM lines and of stage references come
+            // after lowering errors and before expansion errors, wherever they are.
+            &[
+                (0, "ARG BASE=${NOPE:?no base}"),
+                (20, "WORKDIR ${NOPE:?gone}"),
+            ],
+            &[(0, "ARG BASE=${NOPE:?no base}"), (300, "RUN --bogus x")],
+            &[
+                (82, "FROM ${NOPE:?no base} AS s1"),
+                (20, "WORKDIR ${NOPE:?gone}"),
+            ],
+            &[(250, "COPY --from=7 /a /b"), (20, "WORKDIR ${NOPE:?gone}")],
+            &[(250, "COPY --from=$X /a /b"), (90, "COPY --from=0x /a /b")],
+            &[(100, "COPY --from=s3 /a /b"), (20, "WORKDIR ${NOPE:?gone}")],
+            // An expansion error in a stage built on another, and one in its base.
+            &[
+                (200, "WORKDIR ${NOPE:?gone}"),
+                (120, "WORKDIR ${NOPE:?base}"),
+            ],
+            &[(0, "ARG BASE=scratch")],
         ];
         for f in faults {
             let src = file(f);
             let parsed = parse(src.as_bytes()).expect("parses");
             assert!(parsed.ast.children.len() >= PARALLEL_MIN);
-            let opts = PlanOptions::default();
+            let mut opts = PlanOptions {
+                build_args: [("UNUSED".to_string(), "x".to_string())].into(),
+                ..PlanOptions::default()
+            };
             let one = format!("{:?}", plan_on(&parsed, &opts, false));
             let pool = format!("{:?}", plan_on(&parsed, &opts, true));
             assert_eq!(pool, one, "faults {f:?}");
             assert_eq!(format!("{:?}", plan(&parsed, &opts)), one);
+            let fine = f.is_empty() || f == [(0, "ARG BASE=scratch")];
+            assert_eq!(fine, !one.starts_with("Err"), "faults {f:?}: {one:.200}");
+            for target in ["s1", "s2"] {
+                opts.target = Some(target.to_string());
+                let one = format!("{:?}", plan_on(&parsed, &opts, false));
+                let pool = format!("{:?}", plan_on(&parsed, &opts, true));
+                assert_eq!(pool, one, "faults {f:?}, target {target}");
+            }
+        }
+    }
+
+    /// A stage with most of the file's instructions is lowered on several threads, with the
+    /// same result, first error included.
+    #[test]
+    fn a_long_stage_plans_on_the_pool_as_on_one_thread() {
+        for fault in [
+            "",
+            "RUN --bogus x",
+            "WORKDIR ${NOPE:?gone}",
+            "COPY --from=9 /a /b",
+        ] {
+            let mut src = String::from("FROM busybox AS one\n");
+            for i in 0..400 {
+                src.push_str(&match i {
+                    333 if !fault.is_empty() => fault.to_string(),
+                    _ => {
+                        format!("ENV P{i}=/p/{i}:$PATH\nRUN --mount=type=cache,target=/c/$P{i} x\n")
+                    }
+                });
+            }
+            src.push_str("FROM busybox\nCOPY --from=one /a /b\n");
+            let parsed = parse(src.as_bytes()).expect("parses");
+            let opts = PlanOptions::default();
+            let one = format!("{:?}", plan_on(&parsed, &opts, false));
+            assert_eq!(format!("{:?}", plan_on(&parsed, &opts, true)), one);
             assert_eq!(
-                f.is_empty(),
+                fault.is_empty(),
                 !one.starts_with("Err"),
-                "faults {f:?}: {one:.200}"
+                "{fault}: {one:.200}"
+            );
+        }
+    }
+
+    /// A stage the target does not need is planned on the pool, with the others, before the
+    /// graph is known; what it would say (an error, a consumed build arg) is left out, as
+    /// when it is never expanded.
+    #[test]
+    fn a_stage_nothing_needs_leaves_no_trace() {
+        let src = "FROM busybox AS unused\nARG B\nWORKDIR ${NOPE:?never}\nFROM busybox\nARG A\nRUN true\n";
+        let parsed = parse(src.as_bytes()).expect("parses");
+        let opts = PlanOptions {
+            build_args: [("A", "1"), ("B", "2")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into(),
+            ..PlanOptions::default()
+        };
+        for parallel in [false, true] {
+            let p = plan_on(&parsed, &opts, parallel).expect("plans");
+            assert_eq!(p.stages.len(), 1);
+            assert_eq!(p.stages[0].index, 1);
+            assert_eq!(
+                p.warnings,
+                ["[Warning] One or more build-args [B] were not consumed"]
             );
         }
     }
