@@ -447,11 +447,19 @@ impl FirstError {
 /// A stage after the parallel region: lowered (its stage references resolved if they were),
 /// or expanded too.
 enum StageWork<'a> {
-    Lowered(Vec<Step<'a>>, Option<Result<Vec<usize>, DockerfileError>>),
+    Lowered(Vec<Step<'a>>, Option<Result<Needs, DockerfileError>>),
     Expanded(
         Result<Expanded<'a>, DockerfileError>,
-        Result<Vec<usize>, DockerfileError>,
+        Result<Needs, DockerfileError>,
     ),
+}
+
+/// What a stage reads from besides its own steps.
+struct Needs {
+    /// The stages, sorted.
+    stages: Vec<usize>,
+    /// The external images (its base and `--from` images), sorted.
+    images: Vec<String>,
 }
 
 /// A stage's FROM line, expanded: its base, its platform, and the instruction as expanded.
@@ -604,12 +612,20 @@ impl<'a> Header<'a> {
         })
     }
 
-    /// Records in each step of stage `k` what it reads from; gives the stages the stage
-    /// needs, sorted.
-    fn stage_deps(&self, k: usize, steps: &mut [Step<'_>]) -> Result<Vec<usize>, DockerfileError> {
+    /// Records in each step of stage `k` what it reads from; gives what the stage needs.
+    /// (Collected here, in the stage's task, so that no later pass over every step is left
+    /// to one thread.)
+    fn stage_deps(&self, k: usize, steps: &mut [Step<'_>]) -> Result<Needs, DockerfileError> {
         let mut stage_deps = BTreeSet::new();
-        if let Base::Stage(j) = self.heads[k].0 {
-            stage_deps.insert(j);
+        let mut images = BTreeSet::new();
+        match &self.heads[k].0 {
+            Base::Stage(j) => {
+                stage_deps.insert(*j);
+            }
+            Base::Image(r) => {
+                images.insert(r.clone());
+            }
+            Base::Scratch => {}
         }
         for step in steps {
             let inst = &step.instruction;
@@ -637,13 +653,22 @@ impl<'a> Header<'a> {
                 _ => {}
             }
             for r in &refs {
-                if let StageRef::Stage(j) = r {
-                    stage_deps.insert(*j);
+                match r {
+                    StageRef::Stage(j) => {
+                        stage_deps.insert(*j);
+                    }
+                    StageRef::Image(img) if img != "scratch" => {
+                        images.insert(img.clone());
+                    }
+                    StageRef::Image(_) => {}
                 }
             }
             step.deps = refs;
         }
-        Ok(stage_deps.into_iter().collect())
+        Ok(Needs {
+            stages: stage_deps.into_iter().collect(),
+            images: images.into_iter().collect(),
+        })
     }
 
     /// The scope stage `k` starts with: its base image's ENV, or its base stage's final ENV
@@ -683,18 +708,22 @@ fn finish<'a>(
 
     // The graph, from literal stage references; their errors in the file's order.
     let mut deps: Vec<Vec<usize>> = Vec::with_capacity(n);
+    let mut images: Vec<Vec<String>> = Vec::with_capacity(n);
     let mut pending: Vec<Option<Vec<Step<'a>>>> = Vec::with_capacity(n);
     let mut expanded: Vec<Option<Result<Expanded<'a>, DockerfileError>>> = Vec::with_capacity(n);
     for (k, w) in work.into_iter().enumerate() {
         match w {
             StageWork::Lowered(mut steps, resolved) => {
-                let resolved = resolved.unwrap_or_else(|| header.stage_deps(k, &mut steps));
-                deps.push(resolved?);
+                let needs = resolved.unwrap_or_else(|| header.stage_deps(k, &mut steps))?;
+                deps.push(needs.stages);
+                images.push(needs.images);
                 pending.push(Some(steps));
                 expanded.push(None);
             }
             StageWork::Expanded(result, resolved) => {
-                deps.push(resolved?);
+                let needs = resolved?;
+                deps.push(needs.stages);
+                images.push(needs.images);
                 pending.push(None);
                 expanded.push(Some(result));
             }
@@ -790,17 +819,6 @@ fn finish<'a>(
         } = ex?;
         consumed.extend(used);
         let (base, platform, from) = &heads[i];
-        let mut images: BTreeSet<String> = BTreeSet::new();
-        if let Base::Image(r) = base {
-            images.insert(r.clone());
-        }
-        for r in steps.iter().flat_map(|s: &Step| &s.deps) {
-            if let StageRef::Image(img) = r {
-                if img != "scratch" {
-                    images.insert(img.clone());
-                }
-            }
-        }
         let Command::From(f) = &from.command else {
             unreachable!("stage headers are FROM")
         };
@@ -811,7 +829,7 @@ fn finish<'a>(
             platform: platform.clone(),
             level: 0,
             deps: deps[i].clone(),
-            images: images.into_iter().collect(),
+            images: std::mem::take(&mut images[i]),
             from: from.clone(),
             steps,
             final_env,
