@@ -323,12 +323,19 @@ fn extract_builder_flags<'l, 'a>(
             // Usually the flag is what runs up to the next space, without quotes, escapes or
             // non-ASCII bytes: then it is that text as it is.
             let space = |c: &u8| BYTE_CLASS[usize::from(*c)] & SPACE_BYTE != 0;
-            let stop = b[pos..]
-                .iter()
-                .position(|&c| {
+            let stop = match escape_class(escape) {
+                // The escape's class bit folds its test into the table load.
+                Some(esc_class) => {
+                    let stops = SPACE_BYTE | FLAG_SPECIAL | esc_class;
+                    b[pos..]
+                        .iter()
+                        .position(|&c| BYTE_CLASS[usize::from(c)] & stops != 0)
+                }
+                None => b[pos..].iter().position(|&c| {
                     BYTE_CLASS[usize::from(c)] & (SPACE_BYTE | FLAG_SPECIAL) != 0 || c == esc
-                })
-                .map_or(b.len(), |n| pos + n);
+                }),
+            }
+            .map_or(b.len(), |n| pos + n);
             let plain = b.get(stop).is_none_or(space);
             let len = if plain {
                 stop - pos
@@ -766,6 +773,10 @@ fn parse_name_val<'a>(
                 go_quote(word)
             ));
         };
+        // Room for the whole triple at once: a second pair outgrows the three arguments
+        // kept in place, and growing one push at a time would move them twice (to 4, then
+        // 8); this moves them once.
+        out.reserve(3);
         // `=` is ASCII: both sides are text.
         out.push(leaf(sl.text(&word[..eq])));
         out.push(leaf(sl.text(&word[eq + 1..])));
@@ -962,6 +973,21 @@ mod tests {
                     assert_eq!(scanned, rest, "{s:?}");
                     assert!(flags.is_empty(), "{s:?}");
                 }
+            }
+        }
+    }
+
+    /// The flag scanner's stop set with the escape's class bit is the one it had with the
+    /// escape compared byte by byte, for each escape token that has a class.
+    #[test]
+    fn flag_stops_with_the_escape_class_match_the_comparison() {
+        for escape in ['\\', '`'] {
+            let class = escape_class(escape).expect("a Dockerfile's escape token has a class");
+            for c in 0..=255u8 {
+                let by_class = BYTE_CLASS[usize::from(c)] & (SPACE_BYTE | FLAG_SPECIAL | class);
+                let compared = BYTE_CLASS[usize::from(c)] & (SPACE_BYTE | FLAG_SPECIAL) != 0
+                    || u32::from(c) == escape as u32;
+                assert_eq!(by_class != 0, compared, "{escape:?} {c:#x}");
             }
         }
     }

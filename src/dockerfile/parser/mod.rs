@@ -362,8 +362,10 @@ impl<'a> Parser<'a> {
                 &buf
             };
             // Filled where it lies (see `line_parsers::instruction`).
+            // A push of the default node, not `resize_with`: its fill loop cost a node more
+            // than the node's own stores.
             let at = children.len();
-            children.resize_with(at + 1, Node::default);
+            children.push(Node::default());
             let node = &mut children[at];
             self.instruction(line, start_line, escape, node)?;
             node.set_lines(start_line, self.current_line);
