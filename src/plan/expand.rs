@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::scope::{GlobalArgs, StageScope};
 use crate::dockerfile::error::DockerfileError;
 use crate::dockerfile::instructions::{mount, ArgDecl, Command, Instruction, KeyValue, Text};
-use crate::dockerfile::shell::{Env, Lexer, ShellError};
+use crate::dockerfile::shell::{Env, Lexer};
 
 pub(super) struct Expander<'a> {
     pub lexer: &'a Lexer,
@@ -35,7 +35,8 @@ impl Expander<'_> {
         let lexer = self.lexer;
         let (line, keyword) = (out.line, out.keyword);
         let e = |msg: String| DockerfileError::new(line, Some(keyword), msg);
-        let word = |w: &str, env: &dyn Env| expand_word(lexer, w, env).map_err(|x| e(x.0));
+        // Asked only about words that need expansion (see `declare`).
+        let word = |w: &str, env: &dyn Env| lexer.process_word(w, env).map_err(|x| e(x.0));
         // Most words are left as they are: expanding in place then costs no allocation.
         let in_place = |w: &mut Text<'t>, env: &dyn Env| -> Result<(), DockerfileError> {
             if needs_expansion(lexer, w) {
@@ -108,7 +109,9 @@ impl Expander<'_> {
             Command::Run(r) => {
                 let mut mounts = Vec::with_capacity(r.mount_specs.len());
                 for spec in &r.mount_specs {
-                    let mut expand = |v: &str| expand_word(lexer, v, scope).map_err(|x| x.0);
+                    // `mount::parse` only asks about values that may expand (and the lexer
+                    // gives a literal one back as it is): no second look for that here.
+                    let mut expand = |v: &str| lexer.process_word(v, scope).map_err(|x| x.0);
                     mounts.push(mount::parse(spec, &mut expand).map_err(e)?);
                 }
                 r.mounts = mounts;
@@ -152,13 +155,6 @@ impl Expander<'_> {
 
 /// Most words hold nothing to expand or unquote: those skip the lexer (same result, since
 /// without `$`, quotes or escapes the lexer returns the word as it is).
-fn expand_word(lexer: &Lexer, w: &str, env: &dyn Env) -> Result<String, ShellError> {
-    if !needs_expansion(lexer, w) {
-        return Ok(w.to_string());
-    }
-    lexer.process_word(w, env)
-}
-
 fn needs_expansion(lexer: &Lexer, w: &str) -> bool {
     !lexer.is_literal(w)
 }

@@ -41,7 +41,7 @@ use crate::dockerfile::instructions::{self, mount, Command, Instruction, Text};
 use crate::dockerfile::parser::{Node, ParseResult};
 use crate::dockerfile::shell::Lexer;
 use rayon::prelude::*;
-use scope::{GlobalArgs, StageScope, StepVars, VarList};
+use scope::{FastHash, GlobalArgs, StageScope, StepVars, VarList};
 
 /// What a stage's expansion gives.
 struct Expanded<'a> {
@@ -470,7 +470,9 @@ type Head<'a> = (Base, Option<String>, Instruction<'a>);
 struct Header<'a> {
     globals: GlobalArgs,
     heads: Vec<Head<'a>>,
-    by_name: HashMap<String, usize>,
+    /// Looked up per `COPY --from` and mount `from=`: a fast hash (names come from the
+    /// Dockerfile itself, and the map is never iterated, so its order cannot show).
+    by_name: HashMap<String, usize, FastHash>,
     /// Build-arg names the global ARGs (and platform args) consumed.
     consumed: BTreeSet<String>,
     warnings: Vec<String>,
@@ -527,7 +529,7 @@ impl<'a> Header<'a> {
 
         // Stage headers: FROM expanded with the global args, names registered in order.
         let mut warnings = Vec::new();
-        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let mut by_name: HashMap<String, usize, FastHash> = HashMap::default();
         let mut heads = Vec::with_capacity(froms.len());
         for (i, inst) in froms.iter().enumerate() {
             let Command::From(f) = &inst.command else {

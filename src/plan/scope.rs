@@ -10,7 +10,7 @@ use crate::dockerfile::shell::Env;
 
 /// foldhash rather than SipHash for the variable maps: every expanded word looks names up,
 /// and the keys come from the Dockerfile being built, not from an adversary of this process.
-type FastHash = foldhash::fast::RandomState;
+pub(super) type FastHash = foldhash::fast::RandomState;
 
 /// Args that need no `ARG` line: passed to RUN from `--build-arg`, kept out of the history
 /// and of expansion unless declared (Docker's builtin proxy args).

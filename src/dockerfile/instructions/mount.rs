@@ -205,7 +205,7 @@ impl<'s> Iterator for Fields<'s> {
 pub fn precheck(value: &str) -> Result<(), String> {
     // Without a quote the record is well-formed, and without an `f` no key is `from`: most
     // mounts are done with one look at their bytes.
-    if !value.bytes().any(|b| matches!(b, b'"' | b'f' | b'F')) {
+    if memchr::memchr3(b'"', b'f', b'F', value.as_bytes()).is_none() {
         return Ok(());
     }
     for field in Fields::of(value)? {
@@ -231,9 +231,7 @@ pub fn literal_from(value: &str) -> Option<String> {
     // Without an `f` no key is `from`, and the answer is `None` whether or not the record is
     // well-formed: most mounts are done with one look at their bytes (the graph asks this of
     // every mount before any is parsed).
-    if !value.bytes().any(|b| matches!(b, b'f' | b'F')) {
-        return None;
-    }
+    memchr::memchr2(b'f', b'F', value.as_bytes())?;
     literal_from_fields(value)
 }
 

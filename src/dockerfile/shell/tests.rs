@@ -727,3 +727,35 @@ fn is_literal_agrees_with_a_byte_by_byte_check() {
     }
     assert!(checked > 40_000);
 }
+
+/// The eight-bytes-at-a-time search finds the same first stop as looking at each byte, for
+/// every byte value at every position of words up to three chunks long, alone, after another
+/// stop, and before one (where the zero-byte test's upward borrow could mislead it).
+#[test]
+fn first_plain_stop_agrees_with_a_byte_by_byte_search() {
+    let by_byte = |w: &[u8]| w.iter().position(|&b| PLAIN_STOPS[usize::from(b)]);
+    let mut checked = 0;
+    for len in 0..=24 {
+        for pos in 0..len {
+            for b in 0..=255u8 {
+                let mut word = vec![b'a'; len];
+                word[pos] = b;
+                for extra in [
+                    None,
+                    Some(pos.saturating_sub(3)),
+                    Some((pos + 1).min(len - 1)),
+                ] {
+                    let mut w = word.clone();
+                    if let Some(i) = extra.filter(|&i| i != pos) {
+                        w[i] = b'$';
+                    }
+                    assert_eq!(first_plain_stop(&w), by_byte(&w), "{w:?}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(first_plain_stop(b""), None);
+    assert_eq!(first_plain_stop(b"abcdefgh$"), Some(8));
+    assert!(checked > 200_000);
+}
