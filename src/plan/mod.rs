@@ -303,12 +303,6 @@ fn plan_on<'a>(
         Some(Ok(h)) if parallel && opts.target.is_none() => Some(h),
         _ => None,
     };
-    let empty_globals = GlobalArgs::default();
-    let ctx = ExpandCtx {
-        lexer: &lexer,
-        globals: fused.map_or(&empty_globals, |h| &h.globals),
-        build_args: &opts.build_args,
-    };
     let stage_task = |k: usize, args: &mut Vec<_>| -> StageWork<'a> {
         let body = layout.bodies[k].clone();
         let mut steps = Vec::with_capacity(body.len());
@@ -325,11 +319,20 @@ fn plan_on<'a>(
         let Some(h) = fused else {
             return StageWork::Lowered(steps, None);
         };
-        let deps = h.stage_deps(k, &mut steps);
-        match (&deps, h.scope(k, opts, None)) {
-            (Ok(_), Some(scope)) => StageWork::Expanded(ctx.expand(steps, scope), deps),
-            _ => StageWork::Lowered(steps, Some(deps)),
-        }
+        let needs = match h.stage_deps(k, &mut steps) {
+            Ok(needs) => needs,
+            Err(e) => return StageWork::Lowered(steps, Some(Err(e))),
+        };
+        let Some(scope) = h.scope(k, opts, None) else {
+            // Built on another stage: expanded once that stage is.
+            return StageWork::Lowered(steps, Some(Ok(needs)));
+        };
+        let ctx = ExpandCtx {
+            lexer: &lexer,
+            globals: &h.globals,
+            build_args: &opts.build_args,
+        };
+        StageWork::Expanded(ctx.expand(steps, scope), needs)
     };
     let work: Vec<StageWork<'a>> = if parallel {
         (0..layout.bodies.len())
@@ -346,14 +349,13 @@ fn plan_on<'a>(
     }
     let header = match header {
         Some(h) => h?,
-        None => Header::read(&meta, &froms, &lexer, opts)?,
+        None => unreachable!("the header is read whenever the instructions before it lowered"),
     };
     finish(header, work, &lexer, opts, parallel)
 }
 
-/// Lowers instructions, keeping the first error in the file. Methods rather than closures,
-/// so that the compiler inlines them into the pool's loops and builds each step in place
-/// (through a closure shared by reference, every step was built, then copied).
+/// Lowers instructions, keeping the first error in the file: shared by the header, read on
+/// the calling thread, and the stages' tasks on the pool.
 struct Lowerer<'n, 'a> {
     nodes: &'n [Node<'a>],
     first: &'n FirstError,
@@ -445,13 +447,10 @@ impl FirstError {
 }
 
 /// A stage after the parallel region: lowered (its stage references resolved if they were),
-/// or expanded too.
+/// or, its references resolved, expanded too.
 enum StageWork<'a> {
     Lowered(Vec<Step<'a>>, Option<Result<Needs, DockerfileError>>),
-    Expanded(
-        Result<Expanded<'a>, DockerfileError>,
-        Result<Needs, DockerfileError>,
-    ),
+    Expanded(Result<Expanded<'a>, DockerfileError>, Needs),
 }
 
 /// What a stage reads from besides its own steps.
@@ -722,8 +721,7 @@ fn finish<'a>(
                 pending.push(Some(steps));
                 expanded.push(None);
             }
-            StageWork::Expanded(result, resolved) => {
-                let needs = resolved?;
+            StageWork::Expanded(result, needs) => {
                 deps.push(needs.stages);
                 images.push(needs.images);
                 pending.push(None);
