@@ -2,7 +2,7 @@
 //! negligible next to a build (goal: parse + plan under 5 ms).
 //!
 //! `FRONTEND_MIN_OF=N` prints the best, median and 90th percentile wall-clock times of N runs
-//! instead of criterion's statistics; `FRONTEND_PROFILE=parse|plan` just loops over one phase,
+//! (parse, parse + plan, and plan alone on a kept tree) instead of criterion's statistics; `FRONTEND_PROFILE=parse|plan` just loops over one phase,
 //! for `perf record` or callgrind (`FRONTEND_ROUNDS=N` rounds, 200 unless set);
 //! `FRONTEND_WRITE=PATH` writes the generated Dockerfile there (to compare parser versions on it);
 //! `FRONTEND_FILE=PATH` prints the best parse time of that file instead.
@@ -134,7 +134,8 @@ fn bench(c: &mut Criterion) {
             let parsed = parse(black_box(src.as_bytes())).expect("parses");
             drop(plan(&parsed, &opts).expect("plans"));
         });
-        println!("{n} runs (wall clock): parse {p}; parse+plan {pp}");
+        let pl = spread(&|| drop(plan(&parsed, &opts).expect("plans")));
+        println!("{n} runs (wall clock): parse {p}; parse+plan {pp}; plan alone {pl}");
         return;
     }
     let mut g = c.benchmark_group("frontend");
