@@ -1,11 +1,15 @@
 //! Parse and plan a generated 10,000-instruction Dockerfile: the front end must stay
 //! negligible next to a build (goal: parse + plan under 5 ms).
 //!
-//! `FRONTEND_MIN_OF=N` prints the best, median and 90th percentile wall-clock times of N runs
-//! (parse, parse + plan, and plan alone on a kept tree) instead of criterion's statistics; `FRONTEND_PROFILE=parse|plan` just loops over one phase,
-//! for `perf record` or callgrind (`FRONTEND_ROUNDS=N` rounds, 200 unless set);
-//! `FRONTEND_WRITE=PATH` writes the generated Dockerfile there (to compare parser versions on it);
-//! `FRONTEND_FILE=PATH` prints the best parse time of that file instead.
+//! Environment switches instead of criterion's statistics:
+//! - `FRONTEND_MIN_OF=N`: the best, median and 90th percentile wall-clock times of N runs
+//!   (parse, parse + plan, and plan alone on a kept tree);
+//! - `FRONTEND_SERIES=N`: the start and wall-clock time of each of N parse + plan runs;
+//! - `FRONTEND_PROFILE=parse|plan`: a loop over one phase, for `perf record` or callgrind
+//!   (`FRONTEND_ROUNDS=N` rounds, 200 unless set);
+//! - `FRONTEND_WRITE=PATH`: writes the generated Dockerfile there (to compare parser versions
+//!   on it);
+//! - `FRONTEND_FILE=PATH`: the best parse time of that file.
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::fmt::Write;
 
@@ -95,6 +99,22 @@ fn bench(c: &mut Criterion) {
     let p = plan(&parsed, &opts).expect("generated Dockerfile plans");
     assert_eq!(p.stages.len(), STAGES);
 
+    if let Some(n) = std::env::var("FRONTEND_SERIES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        // Each run's wall-clock time in order, with when it started: on one thread
+        // (RAYON_NUM_THREADS=1) the work is the same every run, so what varies is the machine.
+        let t0 = std::time::Instant::now();
+        for _ in 0..n {
+            let t = std::time::Instant::now();
+            let parsed = parse(black_box(src.as_bytes())).expect("parses");
+            drop(plan(&parsed, &opts).expect("plans"));
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+            println!("{:.1} {:.3}", ms(t - t0), ms(t.elapsed()));
+        }
+        return;
+    }
     if let Ok(what) = std::env::var("FRONTEND_PROFILE") {
         // A steady loop of one phase only, for a profiler to look at.
         let rounds: usize = std::env::var("FRONTEND_ROUNDS")
