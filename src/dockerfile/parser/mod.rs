@@ -104,8 +104,9 @@ impl<'a> Node<'a> {
         self.rare.as_ref()?.trigger.as_deref()
     }
 
+    /// For the parser, which gives a trigger its ONBUILD's lines.
     #[inline]
-    pub fn trigger_mut(&mut self) -> Option<&mut Node<'a>> {
+    fn trigger_mut(&mut self) -> Option<&mut Node<'a>> {
         self.rare.as_mut()?.trigger.as_deref_mut()
     }
 

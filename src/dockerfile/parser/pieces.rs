@@ -1,4 +1,4 @@
-//! Long Dockerfiles parsed in pieces, one per core of rayon's pool.
+//! Long Dockerfiles parsed in pieces on rayon's pool (see [`parse`] for how many).
 //!
 //! Where an instruction starts cannot be known without reading everything before it: a
 //! continuation or a heredoc body can hold any text. So the pieces are a guess, checked
